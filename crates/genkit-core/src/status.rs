@@ -1,0 +1,246 @@
+//! Genkit status codes (`StatusName`), their numeric codes and HTTP mappings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A Genkit status: the canonical gRPC-style code carried by every [`crate::Error`].
+///
+/// Serializes as the Genkit `StatusName` string (`"INVALID_ARGUMENT"`, …).
+///
+/// ```
+/// use genkit_core::Status;
+/// assert_eq!(Status::NotFound.http_status(), 404);
+/// assert_eq!(Status::NotFound.as_str(), "NOT_FOUND");
+/// assert_eq!("UNAVAILABLE".parse::<Status>().unwrap().code(), 14);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Not an error.
+    Ok,
+    /// The operation was cancelled, typically by the caller.
+    Cancelled,
+    /// Unknown error.
+    Unknown,
+    /// The client specified an invalid argument.
+    InvalidArgument,
+    /// The deadline expired before the operation could complete.
+    DeadlineExceeded,
+    /// Some requested entity was not found.
+    NotFound,
+    /// The entity that a client attempted to create already exists.
+    AlreadyExists,
+    /// The caller does not have permission.
+    PermissionDenied,
+    /// The request does not have valid authentication credentials.
+    Unauthenticated,
+    /// Some resource has been exhausted (rate limits, quota).
+    ResourceExhausted,
+    /// The system is not in a state required for the operation.
+    FailedPrecondition,
+    /// The operation was aborted.
+    Aborted,
+    /// The operation was attempted past the valid range.
+    OutOfRange,
+    /// The operation is not implemented or supported.
+    Unimplemented,
+    /// Internal error.
+    Internal,
+    /// The service is currently unavailable.
+    Unavailable,
+    /// Unrecoverable data loss or corruption.
+    DataLoss,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 17] = [
+        Status::Ok,
+        Status::Cancelled,
+        Status::Unknown,
+        Status::InvalidArgument,
+        Status::DeadlineExceeded,
+        Status::NotFound,
+        Status::AlreadyExists,
+        Status::PermissionDenied,
+        Status::ResourceExhausted,
+        Status::FailedPrecondition,
+        Status::Aborted,
+        Status::OutOfRange,
+        Status::Unimplemented,
+        Status::Internal,
+        Status::Unavailable,
+        Status::DataLoss,
+        Status::Unauthenticated,
+    ];
+
+    /// The wire name, e.g. `"INVALID_ARGUMENT"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Cancelled => "CANCELLED",
+            Status::Unknown => "UNKNOWN",
+            Status::InvalidArgument => "INVALID_ARGUMENT",
+            Status::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Status::NotFound => "NOT_FOUND",
+            Status::AlreadyExists => "ALREADY_EXISTS",
+            Status::PermissionDenied => "PERMISSION_DENIED",
+            Status::Unauthenticated => "UNAUTHENTICATED",
+            Status::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Status::FailedPrecondition => "FAILED_PRECONDITION",
+            Status::Aborted => "ABORTED",
+            Status::OutOfRange => "OUT_OF_RANGE",
+            Status::Unimplemented => "UNIMPLEMENTED",
+            Status::Internal => "INTERNAL",
+            Status::Unavailable => "UNAVAILABLE",
+            Status::DataLoss => "DATA_LOSS",
+        }
+    }
+
+    /// The numeric (gRPC) code, e.g. 3 for `INVALID_ARGUMENT`.
+    pub const fn code(self) -> i32 {
+        match self {
+            Status::Ok => 0,
+            Status::Cancelled => 1,
+            Status::Unknown => 2,
+            Status::InvalidArgument => 3,
+            Status::DeadlineExceeded => 4,
+            Status::NotFound => 5,
+            Status::AlreadyExists => 6,
+            Status::PermissionDenied => 7,
+            Status::ResourceExhausted => 8,
+            Status::FailedPrecondition => 9,
+            Status::Aborted => 10,
+            Status::OutOfRange => 11,
+            Status::Unimplemented => 12,
+            Status::Internal => 13,
+            Status::Unavailable => 14,
+            Status::DataLoss => 15,
+            Status::Unauthenticated => 16,
+        }
+    }
+
+    /// The status for a numeric code, if it is one of the 17 known codes.
+    pub fn from_code(code: i32) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The HTTP status Genkit servers answer with for this status.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Status::Ok => 200,
+            Status::Cancelled => 499,
+            Status::Unknown => 500,
+            Status::InvalidArgument => 400,
+            Status::DeadlineExceeded => 504,
+            Status::NotFound => 404,
+            Status::AlreadyExists => 409,
+            Status::PermissionDenied => 403,
+            Status::Unauthenticated => 401,
+            Status::ResourceExhausted => 429,
+            Status::FailedPrecondition => 400,
+            Status::Aborted => 409,
+            Status::OutOfRange => 400,
+            Status::Unimplemented => 501,
+            Status::Internal => 500,
+            Status::Unavailable => 503,
+            Status::DataLoss => 500,
+        }
+    }
+
+    /// Whether a failed call with this status is worth retrying (the default set of the
+    /// Genkit retry middleware: `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`,
+    /// `ABORTED`, `INTERNAL`).
+    pub const fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Status::Unavailable
+                | Status::DeadlineExceeded
+                | Status::ResourceExhausted
+                | Status::Aborted
+                | Status::Internal
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error returned when parsing an unknown status name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStatus(pub String);
+
+impl fmt::Display for UnknownStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown Genkit status name '{}'", self.0)
+    }
+}
+
+impl std::error::Error for UnknownStatus {}
+
+impl FromStr for Status {
+    type Err = UnknownStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Status::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownStatus(s.to_owned()))
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_matches_spec_a20() {
+        let expected = [
+            ("OK", 0, 200),
+            ("CANCELLED", 1, 499),
+            ("UNKNOWN", 2, 500),
+            ("INVALID_ARGUMENT", 3, 400),
+            ("DEADLINE_EXCEEDED", 4, 504),
+            ("NOT_FOUND", 5, 404),
+            ("ALREADY_EXISTS", 6, 409),
+            ("PERMISSION_DENIED", 7, 403),
+            ("RESOURCE_EXHAUSTED", 8, 429),
+            ("FAILED_PRECONDITION", 9, 400),
+            ("ABORTED", 10, 409),
+            ("OUT_OF_RANGE", 11, 400),
+            ("UNIMPLEMENTED", 12, 501),
+            ("INTERNAL", 13, 500),
+            ("UNAVAILABLE", 14, 503),
+            ("DATA_LOSS", 15, 500),
+            ("UNAUTHENTICATED", 16, 401),
+        ];
+        for (name, code, http) in expected {
+            let s: Status = name.parse().unwrap();
+            assert_eq!(s.as_str(), name);
+            assert_eq!(s.code(), code, "{name}");
+            assert_eq!(s.http_status(), http, "{name}");
+            assert_eq!(Status::from_code(code), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(name));
+        }
+        assert!("NOPE".parse::<Status>().is_err());
+        assert!(Status::from_code(17).is_none());
+    }
+}

@@ -1,0 +1,243 @@
+//! Streaming plumbing (A5, A23): producers push chunks into a [`StreamSink`]; consumers pull
+//! an [`ActionStream`] and then await its final output.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+
+use crate::Result;
+
+/// Where an action sends its streamed chunks. Cheap to clone; a no-op when the caller did
+/// not ask for streaming.
+pub struct StreamSink<S> {
+    f: Option<Arc<dyn Fn(S) + Send + Sync>>,
+}
+
+impl<S> Clone for StreamSink<S> {
+    fn clone(&self) -> Self {
+        StreamSink { f: self.f.clone() }
+    }
+}
+
+impl<S> fmt::Debug for StreamSink<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamSink").field("active", &self.f.is_some()).finish()
+    }
+}
+
+impl<S> Default for StreamSink<S> {
+    fn default() -> Self {
+        StreamSink { f: None }
+    }
+}
+
+impl<S: 'static> StreamSink<S> {
+    /// A sink that drops every chunk (streaming not requested).
+    pub fn noop() -> Self {
+        StreamSink { f: None }
+    }
+
+    /// A sink that calls `f` for every chunk.
+    pub fn new(f: impl Fn(S) + Send + Sync + 'static) -> Self {
+        StreamSink { f: Some(Arc::new(f)) }
+    }
+
+    /// Sends one chunk.
+    pub fn send(&self, chunk: S) {
+        if let Some(f) = &self.f {
+            f(chunk);
+        }
+    }
+
+    /// Whether a consumer is listening (JS `streamingRequested`).
+    pub fn is_active(&self) -> bool {
+        self.f.is_some()
+    }
+
+    /// A sink of `T` that converts each chunk with `map` and forwards it here.
+    pub fn map<T: 'static>(&self, map: impl Fn(T) -> Option<S> + Send + Sync + 'static) -> StreamSink<T>
+    where
+        S: Send,
+    {
+        match &self.f {
+            None => StreamSink::noop(),
+            Some(f) => {
+                let f = f.clone();
+                StreamSink::new(move |t| {
+                    if let Some(s) = map(t) {
+                        f(s);
+                    }
+                })
+            }
+        }
+    }
+
+    /// A channel-backed sink and the receiver of its chunks.
+    pub(crate) fn channel() -> (StreamSink<S>, mpsc::UnboundedReceiver<S>)
+    where
+        S: Send,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (StreamSink::new(move |c| {
+            let _ = tx.send(c);
+        }), rx)
+    }
+}
+
+/// A running streaming call: a [`Stream`] of chunks, then the final output.
+///
+/// The call runs as the stream is polled (no task is spawned), so dropping the stream
+/// cancels it. Iterating yields each chunk, then, if the call failed, its error once.
+/// [`ActionStream::output`] drives the call to completion and returns its result.
+///
+/// ```no_run
+/// # async fn demo(mut s: genkit_core::ActionStream<String, String>) -> genkit_core::Result<()> {
+/// use futures::StreamExt;
+/// while let Some(chunk) = s.next().await {
+///     print!("{}", chunk?);
+/// }
+/// let output = s.output().await?;
+/// # Ok(()) }
+/// ```
+pub struct ActionStream<S, O> {
+    run: Option<BoxFuture<'static, Result<O>>>,
+    rx: mpsc::UnboundedReceiver<S>,
+    result: Option<Result<O>>,
+    error_yielded: bool,
+}
+
+impl<S, O> fmt::Debug for ActionStream<S, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionStream").field("done", &self.run.is_none()).finish()
+    }
+}
+
+impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
+    /// Builds a stream from a function that, given a sink, returns the call's future.
+    pub fn new<F>(start: impl FnOnce(StreamSink<S>) -> F) -> Self
+    where
+        F: Future<Output = Result<O>> + Send + 'static,
+    {
+        let (sink, rx) = StreamSink::channel();
+        ActionStream { run: Some(Box::pin(start(sink))), rx, result: None, error_yielded: false }
+    }
+
+    /// Awaits the final output, discarding chunks not yet consumed.
+    ///
+    /// # Errors
+    /// The call's error.
+    pub async fn output(mut self) -> Result<O> {
+        self.rx.close();
+        if let Some(run) = self.run.take() {
+            return run.await;
+        }
+        self.result.take().unwrap_or_else(|| {
+            Err(crate::Error::new(crate::Status::FailedPrecondition, "stream output already taken"))
+        })
+    }
+}
+
+impl<S, O> Unpin for ActionStream<S, O> {}
+
+impl<S, O: Send> Stream for ActionStream<S, O> {
+    type Item = Result<S>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Ok(c) = this.rx.try_recv() {
+            return Poll::Ready(Some(Ok(c)));
+        }
+        if let Some(run) = this.run.as_mut() {
+            match run.as_mut().poll(cx) {
+                Poll::Pending => {
+                    return match this.rx.try_recv() {
+                        Ok(c) => Poll::Ready(Some(Ok(c))),
+                        Err(_) => match this.rx.poll_recv(cx) {
+                            Poll::Ready(Some(c)) => Poll::Ready(Some(Ok(c))),
+                            _ => Poll::Pending,
+                        },
+                    };
+                }
+                Poll::Ready(r) => {
+                    this.run = None;
+                    this.result = Some(r);
+                }
+            }
+        }
+        if let Ok(c) = this.rx.try_recv() {
+            return Poll::Ready(Some(Ok(c)));
+        }
+        match &this.result {
+            Some(Err(e)) if !this.error_yielded => {
+                this.error_yielded = true;
+                Poll::Ready(Some(Err(e.clone())))
+            }
+            _ => Poll::Ready(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    #[tokio::test]
+    async fn chunks_then_output() {
+        let mut s = ActionStream::new(|sink: StreamSink<u32>| async move {
+            for i in 0..3 {
+                sink.send(i);
+                tokio::task::yield_now().await;
+            }
+            Ok("done")
+        });
+        let mut got = vec![];
+        while let Some(c) = s.next().await {
+            got.push(c.unwrap());
+        }
+        assert_eq!(got, vec![0, 1, 2]);
+        assert_eq!(s.output().await.unwrap(), "done");
+    }
+
+    #[tokio::test]
+    async fn error_is_yielded_after_chunks_and_from_output() {
+        let mut s = ActionStream::new(|sink: StreamSink<u32>| async move {
+            sink.send(7);
+            Err::<(), _>(crate::Error::invalid_argument("boom"))
+        });
+        assert_eq!(s.next().await.unwrap().unwrap(), 7);
+        assert_eq!(s.next().await.unwrap().unwrap_err().message(), "boom");
+        assert!(s.next().await.is_none());
+        assert_eq!(s.output().await.unwrap_err().message(), "boom");
+    }
+
+    #[tokio::test]
+    async fn output_without_iterating() {
+        let s = ActionStream::new(|sink: StreamSink<u32>| async move {
+            sink.send(1);
+            Ok(5)
+        });
+        assert_eq!(s.output().await.unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn chunks_from_spawned_tasks_arrive() {
+        let mut s = ActionStream::new(|sink: StreamSink<u32>| async move {
+            let h = tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                sink.send(1);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            });
+            h.await.unwrap();
+            Ok(())
+        });
+        assert_eq!(s.next().await.unwrap().unwrap(), 1);
+        assert!(s.next().await.is_none());
+    }
+}
