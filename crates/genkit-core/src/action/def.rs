@@ -300,7 +300,7 @@ where
     pub fn build<F, Fut>(self, f: F) -> ActionDef<I, O, S>
     where
         F: Fn(I, ActionCx<S>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O>> + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
     {
         self.finish(Body::Unary(Arc::new(move |i, cx| f(i, cx).boxed())))
     }
@@ -310,7 +310,7 @@ where
     pub fn build_bidi<F, Fut>(self, f: F) -> ActionDef<I, O, S>
     where
         F: Fn(InputStream<I>, ActionCx<S>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O>> + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
     {
         self.finish(Body::Bidi(Arc::new(move |i, cx| f(i, cx).boxed())))
     }
