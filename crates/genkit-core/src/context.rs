@@ -173,9 +173,7 @@ mod tests {
         let m = top.merged_over(&base);
         assert_eq!(m.get("a"), Some(&json!(1)));
         assert_eq!(m.get("b"), Some(&json!(2)));
-        let s = m
-            .with("secrets", json!({"apiKey": "sk-123"}))
-            .redacted_json();
+        let s = m.with("secrets", json!({"apiKey": "sk-123"})).redacted_json();
         assert!(!s.contains("sk-123") && !s.contains("\"v\""), "{s}");
         assert!(s.contains("\"auth\":\"<redacted>\""));
     }

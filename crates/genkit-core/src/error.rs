@@ -197,11 +197,7 @@ impl Error {
     /// JS `getCallableJSON(e)`: what servers send to callers. Errors wrapped from foreign
     /// errors with [`Error::internal`] become `{message: "Internal Error", status: "INTERNAL"}`.
     pub fn callable_json(&self) -> Value {
-        if self.0.opaque {
-            json!({"message": "Internal Error", "status": "INTERNAL"})
-        } else {
-            self.to_json()
-        }
+        if self.0.opaque { json!({"message": "Internal Error", "status": "INTERNAL"}) } else { self.to_json() }
     }
 
     /// The wire `Status` shape `{code, message, details?}`.
@@ -224,16 +220,10 @@ impl Error {
             .map(|s| s.replace(' ', "_"))
             .and_then(|s| s.parse().ok())
             .or_else(|| {
-                v.get("code")
-                    .and_then(Value::as_i64)
-                    .and_then(|c| i32::try_from(c).ok())
-                    .and_then(Status::from_code)
+                v.get("code").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok()).and_then(Status::from_code)
             })
             .unwrap_or(Status::Unknown);
-        let message = v
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("unknown error");
+        let message = v.get("message").and_then(Value::as_str).unwrap_or("unknown error");
         let mut e = Error::new(status, message);
         if let Some(d) = v.get("details").filter(|d| !d.is_null()) {
             e.0.details = Some(d.clone());
@@ -260,8 +250,7 @@ impl fmt::Display for Error {
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
-        d.field("status", &self.0.status)
-            .field("message", &self.0.message);
+        d.field("status", &self.0.status).field("message", &self.0.message);
         if let Some(o) = &self.0.origin {
             d.field("origin", o);
         }
@@ -277,10 +266,7 @@ impl fmt::Debug for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0
-            .cause
-            .as_deref()
-            .map(|c| c as &(dyn std::error::Error + 'static))
+        self.0.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -304,14 +290,8 @@ mod tests {
     fn display_and_json_forms() {
         let e = Error::new(Status::InvalidArgument, "bad").with_details(json!({"x": 1}));
         assert_eq!(e.to_string(), "INVALID_ARGUMENT: bad");
-        assert_eq!(
-            e.to_json(),
-            json!({"status": "INVALID_ARGUMENT", "message": "bad", "details": {"x": 1}})
-        );
-        assert_eq!(
-            e.to_status_json(),
-            json!({"code": 3, "message": "bad", "details": {"x": 1}})
-        );
+        assert_eq!(e.to_json(), json!({"status": "INVALID_ARGUMENT", "message": "bad", "details": {"x": 1}}));
+        assert_eq!(e.to_status_json(), json!({"code": 3, "message": "bad", "details": {"x": 1}}));
         assert_eq!(e.callable_json(), e.to_json());
         assert_eq!(e.http_status(), 400);
     }
@@ -322,10 +302,7 @@ mod tests {
         assert_eq!(e.status(), Status::Internal);
         assert_eq!(e.message(), "disk on fire");
         assert!(std::error::Error::source(&e).is_some());
-        assert_eq!(
-            e.callable_json(),
-            json!({"message": "Internal Error", "status": "INTERNAL"})
-        );
+        assert_eq!(e.callable_json(), json!({"message": "Internal Error", "status": "INTERNAL"}));
     }
 
     #[test]

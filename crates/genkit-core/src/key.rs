@@ -227,12 +227,7 @@ impl ParsedKey {
             if second.is_empty() {
                 return Err(invalid());
             }
-            Ok(ParsedKey {
-                action_type,
-                plugin_name: None,
-                action_name: second.to_owned(),
-                dynamic_action_host: None,
-            })
+            Ok(ParsedKey { action_type, plugin_name: None, action_name: second.to_owned(), dynamic_action_host: None })
         }
     }
 

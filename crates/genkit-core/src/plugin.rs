@@ -40,7 +40,11 @@ pub trait Plugin: Send + Sync + 'static {
 
     /// Makes one action on demand after a registry miss in the plugin's namespace; `name`
     /// is without the namespace.
-    fn resolve(&self, action_type: ActionType, name: &str) -> impl Future<Output = Result<Option<Arc<dyn Action>>>> + Send {
+    fn resolve(
+        &self,
+        action_type: ActionType,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Arc<dyn Action>>>> + Send {
         let _ = (action_type, name);
         async { Ok(None) }
     }
@@ -82,7 +86,11 @@ impl<P: Plugin> DynPlugin for P {
 /// server), addressed as `/dynamic-action-provider/<dap>:<type>/<name>`.
 pub trait DynamicActionProvider: Send + Sync + 'static {
     /// Returns one action, or `None`.
-    fn get_action<'a>(&'a self, action_type: ActionType, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Action>>>>;
+    fn get_action<'a>(
+        &'a self,
+        action_type: ActionType,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<dyn Action>>>>;
     /// Lists the metadata of the actions of one type (for wildcard expansion and listing).
     fn list_action_metadata<'a>(&'a self, action_type: ActionType) -> BoxFuture<'a, Result<Vec<ActionMetadata>>>;
 }

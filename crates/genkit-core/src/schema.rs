@@ -45,12 +45,9 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
 pub(crate) fn is_trivial(schema: &Value) -> bool {
     match schema {
         Value::Bool(true) => true,
-        Value::Object(m) => m.keys().all(|k| {
-            matches!(
-                k.as_str(),
-                "$schema" | "title" | "description" | "default" | "examples" | "$comment"
-            )
-        }),
+        Value::Object(m) => m
+            .keys()
+            .all(|k| matches!(k.as_str(), "$schema" | "title" | "description" | "default" | "examples" | "$comment")),
         _ => false,
     }
 }
@@ -64,9 +61,7 @@ pub struct SchemaValidator {
 
 impl std::fmt::Debug for SchemaValidator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchemaValidator")
-            .field("schema", &self.schema)
-            .finish()
+        f.debug_struct("SchemaValidator").field("schema", &self.schema).finish()
     }
 }
 
@@ -86,11 +81,8 @@ impl SchemaValidator {
                 Some(s) if s.contains("draft-04") => jsonschema::Draft::Draft4,
                 _ => jsonschema::Draft::Draft7,
             };
-            let v = jsonschema::options()
-                .with_draft(draft)
-                .should_validate_formats(true)
-                .build(&schema)
-                .map_err(|e| {
+            let v =
+                jsonschema::options().with_draft(draft).should_validate_formats(true).build(&schema).map_err(|e| {
                     Error::new(Status::InvalidArgument, format!("invalid JSON schema: {e}"))
                         .with_details(json!({ "schema": schema }))
                 })?;
@@ -147,17 +139,12 @@ pub fn validation_error(data: &Value, errors: &[ValidationIssue], schema: &Value
     msg.push_str(&serde_json::to_string_pretty(data).unwrap_or_default());
     msg.push_str("\n\nRequired JSON schema:\n\n");
     msg.push_str(&serde_json::to_string_pretty(schema).unwrap_or_default());
-    Error::new(Status::InvalidArgument, msg)
-        .with_details(json!({ "errors": errors, "schema": schema }))
+    Error::new(Status::InvalidArgument, msg).with_details(json!({ "errors": errors, "schema": schema }))
 }
 
 fn pointer_to_path(pointer: &str) -> String {
     let p = pointer.strip_prefix('/').unwrap_or(pointer);
-    if p.is_empty() {
-        "(root)".to_owned()
-    } else {
-        p.replace('/', ".")
-    }
+    if p.is_empty() { "(root)".to_owned() } else { p.replace('/', ".") }
 }
 
 fn ajv_message(kind: &jsonschema::error::ValidationErrorKind, e: &jsonschema::ValidationError<'_>) -> String {
@@ -188,9 +175,7 @@ fn ajv_message(kind: &jsonschema::error::ValidationErrorKind, e: &jsonschema::Va
         K::Format { format } => format!("must match format \"{format}\""),
         K::UniqueItems => "must NOT have duplicate items".to_owned(),
         K::AnyOf { .. } => "must match a schema in anyOf".to_owned(),
-        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => {
-            "must match exactly one schema in oneOf".to_owned()
-        }
+        K::OneOfNotValid { .. } | K::OneOfMultipleValid { .. } => "must match exactly one schema in oneOf".to_owned(),
         K::Not { .. } => "must NOT be valid".to_owned(),
         K::FalseSchema => "boolean schema is false".to_owned(),
         _ => e.to_string(),

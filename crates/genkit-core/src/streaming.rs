@@ -84,9 +84,12 @@ impl<S: 'static> StreamSink<S> {
         S: Send,
     {
         let (tx, rx) = mpsc::unbounded_channel();
-        (StreamSink::new(move |c| {
-            let _ = tx.send(c);
-        }), rx)
+        (
+            StreamSink::new(move |c| {
+                let _ = tx.send(c);
+            }),
+            rx,
+        )
     }
 }
 
@@ -137,9 +140,9 @@ impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
         if let Some(run) = self.run.take() {
             return run.await;
         }
-        self.result.take().unwrap_or_else(|| {
-            Err(crate::Error::new(crate::Status::FailedPrecondition, "stream output already taken"))
-        })
+        self.result
+            .take()
+            .unwrap_or_else(|| Err(crate::Error::new(crate::Status::FailedPrecondition, "stream output already taken")))
     }
 }
 

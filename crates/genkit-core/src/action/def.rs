@@ -18,7 +18,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-
 use super::{Action, ActionCx, ActionMiddleware, ActionResult, Next, RunOptions};
 use crate::context::Frame;
 use crate::registry::WeakRegistry;
@@ -28,8 +27,7 @@ use crate::trace::Telemetry;
 use crate::{ActionContext, ActionMetadata, ActionType, Error, Registry, Result, Status};
 
 type UnaryFn<I, O, S> = Arc<dyn Fn(I, ActionCx<S>) -> BoxFuture<'static, Result<O>> + Send + Sync>;
-type BidiFn<I, O, S> =
-    Arc<dyn Fn(InputStream<I>, ActionCx<S>) -> BoxFuture<'static, Result<O>> + Send + Sync>;
+type BidiFn<I, O, S> = Arc<dyn Fn(InputStream<I>, ActionCx<S>) -> BoxFuture<'static, Result<O>> + Send + Sync>;
 
 enum Body<I, O, S> {
     Unary(UnaryFn<I, O, S>),
@@ -167,9 +165,8 @@ pub(crate) fn from_json<T: DeserializeOwned + 'static>(v: Value, what: &str) -> 
         Ok(t) => Ok(*t),
         Err(b) => {
             let v = b.downcast::<Value>().map_err(|_| Error::new(Status::Internal, "type mismatch"))?;
-            serde_json::from_value(*v).map_err(|e| {
-                Error::new(Status::InvalidArgument, format!("invalid {what}: {e}")).with_source(e)
-            })
+            serde_json::from_value(*v)
+                .map_err(|e| Error::new(Status::InvalidArgument, format!("invalid {what}: {e}")).with_source(e))
         }
     }
 }
@@ -456,10 +453,10 @@ where
                 .boxed()
         });
         let result = m.call(input, opts, next).await?;
-        let telemetry = telemetry.get().cloned().unwrap_or_else(|| crate::trace::TraceIds {
-            trace_id: String::new(),
-            span_id: String::new(),
-        });
+        let telemetry = telemetry
+            .get()
+            .cloned()
+            .unwrap_or_else(|| crate::trace::TraceIds { trace_id: String::new(), span_id: String::new() });
         drop(input_json);
         Ok(ActionResult { result, telemetry })
     }
@@ -532,11 +529,7 @@ where
     };
     let token = cancel.clone().unwrap_or_default();
     let cx = ActionCx { sink: on_chunk, context, trace: ids.clone(), cancel: token, registry, init };
-    let frame = Frame {
-        context: explicit.or(parent.context),
-        span: Some(span.frame.clone()),
-        in_runtime: true,
-    };
+    let frame = Frame { context: explicit.or(parent.context), span: Some(span.frame.clone()), in_runtime: true };
     let fut = match (&inner.body, input) {
         (Body::Unary(f), Input::One(i)) => f(i, cx),
         (Body::Bidi(f), Input::Stream(s)) => f(s, cx),
@@ -593,11 +586,8 @@ where
         let inner = self.inner.clone();
         async move {
             inner.input_v.validate(&input)?;
-            let span_input = if inner.middleware.is_empty() && recording_for(&inner) {
-                Some(input.to_string())
-            } else {
-                None
-            };
+            let span_input =
+                if inner.middleware.is_empty() && recording_for(&inner) { Some(input.to_string()) } else { None };
             let typed: I = from_json(input, "input")?;
             let sink = opts.on_chunk.map(|s: S| to_json(s).ok());
             let opts = opts.with_sink(sink);
@@ -732,4 +722,3 @@ impl<I, S, O: Send> Stream for BidiStream<I, S, O> {
 }
 
 impl<I, S, O> Unpin for BidiStream<I, S, O> {}
-

@@ -211,10 +211,7 @@ pub struct ActionCx<S = Value> {
 
 impl<S> fmt::Debug for ActionCx<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ActionCx")
-            .field("streaming_requested", &self.sink)
-            .field("trace", &self.trace)
-            .finish()
+        f.debug_struct("ActionCx").field("streaming_requested", &self.sink).field("trace", &self.trace).finish()
     }
 }
 

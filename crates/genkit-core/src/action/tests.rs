@@ -90,8 +90,8 @@ async fn errors_carry_trace_id_and_propagate_unchanged() {
 
 #[tokio::test]
 async fn streaming_delivers_chunks_in_order_then_output() {
-    let counter: ActionDef<u32, u32, u32> = ActionDef::builder(ActionType::Custom, "count")
-        .build(|n: u32, cx: ActionCx<u32>| async move {
+    let counter: ActionDef<u32, u32, u32> =
+        ActionDef::builder(ActionType::Custom, "count").build(|n: u32, cx: ActionCx<u32>| async move {
             assert!(cx.streaming_requested());
             for i in 0..n {
                 cx.send_chunk(i);
@@ -117,8 +117,8 @@ async fn streaming_delivers_chunks_in_order_then_output() {
     assert_eq!(s.output().await.unwrap(), json!(2));
 
     // Without a consumer, streaming is not requested and chunks go nowhere.
-    let quiet: ActionDef<(), bool, u32> = ActionDef::builder(ActionType::Custom, "quiet")
-        .build(|_: (), cx: ActionCx<u32>| async move {
+    let quiet: ActionDef<(), bool, u32> =
+        ActionDef::builder(ActionType::Custom, "quiet").build(|_: (), cx: ActionCx<u32>| async move {
             cx.send_chunk(1);
             Ok(cx.streaming_requested())
         });
@@ -127,8 +127,8 @@ async fn streaming_delivers_chunks_in_order_then_output() {
 
 #[tokio::test]
 async fn stream_rethrows_the_run_error() {
-    let a: ActionDef<(), (), String> = ActionDef::builder(ActionType::Custom, "s")
-        .build(|_: (), cx: ActionCx<String>| async move {
+    let a: ActionDef<(), (), String> =
+        ActionDef::builder(ActionType::Custom, "s").build(|_: (), cx: ActionCx<String>| async move {
             cx.send_chunk("one".into());
             Err(Error::new(Status::Aborted, "stopped"))
         });
@@ -144,16 +144,15 @@ async fn cancellation_reaches_the_action_and_ends_the_run() {
     let token = CancellationToken::new();
     let saw = Arc::new(AtomicUsize::new(0));
     let saw2 = saw.clone();
-    let a: ActionDef<(), ()> = ActionDef::builder(ActionType::Custom, "slow")
-        .build(move |_: (), cx: ActionCx<()>| {
-            let saw = saw2.clone();
-            async move {
-                cx.cancellation().cancelled().await;
-                saw.fetch_add(1, Ordering::SeqCst);
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        });
+    let a: ActionDef<(), ()> = ActionDef::builder(ActionType::Custom, "slow").build(move |_: (), cx: ActionCx<()>| {
+        let saw = saw2.clone();
+        async move {
+            cx.cancellation().cancelled().await;
+            saw.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
     let t2 = token.clone();
     tokio::spawn(async move {
         tokio::task::yield_now().await;
@@ -169,14 +168,14 @@ async fn context_precedence_explicit_over_ambient_over_registry() {
         ActionContext::new().with("base", json!(1)).with("who", json!("registry")),
         Arc::new(crate::Telemetry::new()),
     );
-    let inner: ActionDef<(), Value> = ActionDef::builder(ActionType::Custom, "inner")
-        .build(|_: (), cx: ActionCx<()>| async move {
+    let inner: ActionDef<(), Value> =
+        ActionDef::builder(ActionType::Custom, "inner").build(|_: (), cx: ActionCx<()>| async move {
             Ok(json!({"cx": cx.context().as_map(), "ambient": current_context().map(|c| c.as_map().clone())}))
         });
     reg.register_action(inner.as_action()).unwrap();
     let inner2 = inner.clone();
-    let outer: ActionDef<bool, Value> = ActionDef::builder(ActionType::Custom, "outer")
-        .build(move |explicit: bool, _cx: ActionCx<()>| {
+    let outer: ActionDef<bool, Value> =
+        ActionDef::builder(ActionType::Custom, "outer").build(move |explicit: bool, _cx: ActionCx<()>| {
             let inner = inner2.clone();
             async move {
                 if explicit {

@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
-use futures::future::{BoxFuture, Shared};
 use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use serde_json::Value;
 
 use crate::key::plugin_segment;
@@ -94,10 +94,7 @@ impl WeakRegistry {
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.actions.read().map(|a| a.len()).unwrap_or(0);
-        f.debug_struct("Registry")
-            .field("actions", &n)
-            .field("child", &self.0.parent.is_some())
-            .finish()
+        f.debug_struct("Registry").field("actions", &n).field("child", &self.0.parent.is_some()).finish()
     }
 }
 
@@ -288,9 +285,7 @@ impl Registry {
     /// `NOT_FOUND` when absent; otherwise as `lookup_action`.
     pub async fn require_action(&self, key: &str) -> Result<Arc<dyn Action>> {
         ParsedKey::parse(key)?;
-        self.lookup_action(key)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("action '{key}' not found")))
+        self.lookup_action(key).await?.ok_or_else(|| Error::not_found(format!("action '{key}' not found")))
     }
 
     /// Expands a key into concrete keys (A10): DAP wildcards (`…:tool/*`, `…:tool/prefix*`)
@@ -354,9 +349,9 @@ impl Registry {
         let mut out: BTreeMap<String, ActionMetadata> = BTreeMap::new();
         let root = self.root();
         let plugins = root.plugins();
-        let lists = futures::future::join_all(plugins.iter().map(|p| async move {
-            (p.plugin.name().to_owned(), p.plugin.list().await)
-        }))
+        let lists = futures::future::join_all(
+            plugins.iter().map(|p| async move { (p.plugin.name().to_owned(), p.plugin.list().await) }),
+        )
         .await;
         for (plugin, res) in lists {
             match res {
@@ -382,8 +377,7 @@ impl Registry {
         for (k, a) in self.list_actions().await? {
             out.insert(k, a.metadata().clone());
         }
-        let daps: Vec<(String, Arc<dyn DynamicActionProvider>)> =
-            self.all_daps().into_iter().collect();
+        let daps: Vec<(String, Arc<dyn DynamicActionProvider>)> = self.all_daps().into_iter().collect();
         for (host, dap) in daps {
             for t in ActionType::ALL {
                 if let Ok(metas) = dap.list_action_metadata(t).await {
@@ -416,10 +410,7 @@ impl Registry {
     }
 
     fn lookup_dap(&self, name: &str) -> Option<Arc<dyn DynamicActionProvider>> {
-        read(&self.0.daps)
-            .get(name)
-            .cloned()
-            .or_else(|| self.0.parent.as_ref().and_then(|p| p.lookup_dap(name)))
+        read(&self.0.daps).get(name).cloned().or_else(|| self.0.parent.as_ref().and_then(|p| p.lookup_dap(name)))
     }
 
     fn all_daps(&self) -> HashMap<String, Arc<dyn DynamicActionProvider>> {
@@ -453,10 +444,7 @@ impl Registry {
     pub fn register_plugin(&self, plugin: Arc<dyn DynPlugin>) -> Result<()> {
         let mut ps = write(&self.0.plugins);
         if ps.iter().any(|p| p.plugin.name() == plugin.name()) {
-            return Err(Error::new(
-                Status::AlreadyExists,
-                format!("Plugin {} already registered", plugin.name()),
-            ));
+            return Err(Error::new(Status::AlreadyExists, format!("Plugin {} already registered", plugin.name())));
         }
         ps.push(Arc::new(PluginEntry { plugin, init: tokio::sync::OnceCell::new() }));
         self.0.all_plugins_ready.store(false, Ordering::Release);
@@ -510,10 +498,7 @@ impl Registry {
 
     /// Registers a value (A12) of a type (`format`, `defaultModel`, `middleware`, …).
     pub fn register_value(&self, value_type: &str, name: &str, value: RegistryValue) {
-        write(&self.0.values)
-            .entry(value_type.to_owned())
-            .or_default()
-            .insert(name.to_owned(), value);
+        write(&self.0.values).entry(value_type.to_owned()).or_default().insert(name.to_owned(), value);
     }
 
     /// Looks a value up; initializes the key's plugin first when `key` has the
@@ -521,7 +506,11 @@ impl Registry {
     ///
     /// # Errors
     /// A plugin's init error.
-    pub fn lookup_value<'a>(&'a self, value_type: &'a str, key: &'a str) -> BoxFuture<'a, Result<Option<RegistryValue>>> {
+    pub fn lookup_value<'a>(
+        &'a self,
+        value_type: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RegistryValue>>> {
         async move {
             if let Some(plugin) = plugin_segment(key) {
                 if let Some(e) = self.root().local_plugin(plugin) {
@@ -574,10 +563,7 @@ impl Registry {
 
     /// Looks a named schema up, falling back to the parent.
     pub fn lookup_schema(&self, name: &str) -> Option<Value> {
-        read(&self.0.schemas)
-            .get(name)
-            .cloned()
-            .or_else(|| self.0.parent.as_ref().and_then(|p| p.lookup_schema(name)))
+        read(&self.0.schemas).get(name).cloned().or_else(|| self.0.parent.as_ref().and_then(|p| p.lookup_schema(name)))
     }
 
     /// Like [`Registry::lookup_schema`], but absence is `NOT_FOUND` `Schema '<name>' not found`.
@@ -585,8 +571,7 @@ impl Registry {
     /// # Errors
     /// `NOT_FOUND`.
     pub fn require_schema(&self, name: &str) -> Result<Value> {
-        self.lookup_schema(name)
-            .ok_or_else(|| Error::not_found(format!("Schema '{name}' not found")))
+        self.lookup_schema(name).ok_or_else(|| Error::not_found(format!("Schema '{name}' not found")))
     }
 }
 

@@ -9,9 +9,7 @@ use super::*;
 use crate::{ActionCx, ActionDef, Plugin, RunOptions};
 
 fn echo(t: ActionType, name: &str) -> Arc<dyn Action> {
-    ActionDef::builder(t, name)
-        .build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) })
-        .as_action()
+    ActionDef::builder(t, name).build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) }).as_action()
 }
 
 #[tokio::test]
@@ -233,7 +231,11 @@ impl DynamicActionProvider for Dap {
     fn list_action_metadata<'a>(&'a self, t: ActionType) -> BoxFuture<'a, Result<Vec<ActionMetadata>>> {
         async move {
             Ok(if t == ActionType::Tool {
-                vec![ActionMetadata::new(t, "fs_read"), ActionMetadata::new(t, "fs_write"), ActionMetadata::new(t, "net")]
+                vec![
+                    ActionMetadata::new(t, "fs_read"),
+                    ActionMetadata::new(t, "fs_write"),
+                    ActionMetadata::new(t, "net"),
+                ]
             } else {
                 vec![]
             })
@@ -245,17 +247,13 @@ impl DynamicActionProvider for Dap {
 #[tokio::test]
 async fn dynamic_action_provider_keys() {
     let r = Registry::new();
-    r.register_dynamic_action_provider("mcp", Arc::new(Dap), echo(ActionType::DynamicActionProvider, "mcp"))
-        .unwrap();
+    r.register_dynamic_action_provider("mcp", Arc::new(Dap), echo(ActionType::DynamicActionProvider, "mcp")).unwrap();
     let a = r.lookup_action("/dynamic-action-provider/mcp:tool/fs_read").await.unwrap().unwrap();
     assert_eq!(a.name(), "fs_read");
     assert!(r.lookup_action("/dynamic-action-provider/mcp:tool/*").await.unwrap().is_none());
     assert!(r.lookup_action("/dynamic-action-provider/mcp").await.unwrap().is_some());
     let names = r.resolve_action_names("/dynamic-action-provider/mcp:tool/fs*").await.unwrap();
-    assert_eq!(
-        names,
-        vec!["/dynamic-action-provider/mcp:tool/fs_read", "/dynamic-action-provider/mcp:tool/fs_write"]
-    );
+    assert_eq!(names, vec!["/dynamic-action-provider/mcp:tool/fs_read", "/dynamic-action-provider/mcp:tool/fs_write"]);
     assert_eq!(r.resolve_action_names("/dynamic-action-provider/mcp:tool/*").await.unwrap().len(), 3);
     assert!(r.resolve_action_names("/flow/none").await.unwrap().is_empty());
     let listed = r.list_resolvable_actions().await.unwrap();

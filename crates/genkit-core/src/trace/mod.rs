@@ -123,9 +123,7 @@ pub struct Telemetry {
 
 impl std::fmt::Debug for Telemetry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Telemetry")
-            .field("recording", &self.is_recording())
-            .finish()
+        f.debug_struct("Telemetry").field("recording", &self.is_recording()).finish()
     }
 }
 
@@ -139,12 +137,8 @@ impl Telemetry {
     /// A tracer with no processors attached.
     pub fn new() -> Telemetry {
         let fanout = Arc::new(Fanout::default());
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(FanoutProcessor(fanout.clone()))
-            .build();
-        let scope = opentelemetry::InstrumentationScope::builder(TRACER_NAME)
-            .with_version(TRACER_VERSION)
-            .build();
+        let provider = SdkTracerProvider::builder().with_span_processor(FanoutProcessor(fanout.clone())).build();
+        let scope = opentelemetry::InstrumentationScope::builder(TRACER_NAME).with_version(TRACER_VERSION).build();
         let tracer = opentelemetry::trace::TracerProvider::tracer_with_scope(&provider, scope);
         Telemetry { provider, tracer, fanout }
     }
@@ -241,7 +235,13 @@ impl ActiveSpan {
         self.recording
     }
 
-    fn end_attrs(&self, state: &'static str, input: Option<String>, output: Option<String>, meta: Vec<KeyValue>) -> Vec<KeyValue> {
+    fn end_attrs(
+        &self,
+        state: &'static str,
+        input: Option<String>,
+        output: Option<String>,
+        meta: Vec<KeyValue>,
+    ) -> Vec<KeyValue> {
         let mut path = self.frame.path.to_string();
         if !self.is_root {
             if let Some(st) = self.subtype {
@@ -293,10 +293,7 @@ impl ActiveSpan {
             span.set_attributes(attrs);
             span.add_event(
                 "exception",
-                vec![
-                    KeyValue::new("exception.type", "GenkitError"),
-                    KeyValue::new("exception.message", msg.clone()),
-                ],
+                vec![KeyValue::new("exception.type", "GenkitError"), KeyValue::new("exception.message", msg.clone())],
             );
             span.set_status(OtelStatus::error(msg));
         } else {
@@ -340,11 +337,8 @@ where
     child.span = Some(span.frame.clone());
     match child.scope(fut).await {
         Ok(v) => {
-            let (i, o) = if recording {
-                (input.map(|i| i.to_string()), serde_json::to_string(&v).ok())
-            } else {
-                (None, None)
-            };
+            let (i, o) =
+                if recording { (input.map(|i| i.to_string()), serde_json::to_string(&v).ok()) } else { (None, None) };
             span.end_ok(i, o, Vec::new());
             Ok(v)
         }

@@ -30,8 +30,8 @@ fn span<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
 #[tokio::test]
 async fn flow_and_step_spans_carry_genkit_attributes() {
     let (r, exp) = setup();
-    let hello: ActionDef<String, String> = ActionDef::builder(ActionType::Flow, "hello")
-        .build(|name: String, _cx: ActionCx<()>| async move {
+    let hello: ActionDef<String, String> =
+        ActionDef::builder(ActionType::Flow, "hello").build(|name: String, _cx: ActionCx<()>| async move {
             let up = crate::run("step1", None, async move { Ok(name.to_uppercase()) }).await?;
             Ok(format!("Hello {up}"))
         });
@@ -82,12 +82,12 @@ async fn flow_and_step_spans_carry_genkit_attributes() {
 #[tokio::test]
 async fn nested_actions_get_subtype_decorated_paths() {
     let (r, exp) = setup();
-    let model: ActionDef<Value, Value> = ActionDef::builder(ActionType::Model, "test/echo")
-        .build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) });
+    let model: ActionDef<Value, Value> =
+        ActionDef::builder(ActionType::Model, "test/echo").build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) });
     r.register_action(model.as_action()).unwrap();
     let m2 = model.clone();
-    let flow: ActionDef<Value, Value> = ActionDef::builder(ActionType::Flow, "genFlow")
-        .build(move |v: Value, _cx: ActionCx<()>| {
+    let flow: ActionDef<Value, Value> =
+        ActionDef::builder(ActionType::Flow, "genFlow").build(move |v: Value, _cx: ActionCx<()>| {
             let m = m2.clone();
             async move { m.run(v).await }
         });
@@ -112,8 +112,8 @@ async fn errors_mark_only_the_innermost_span_as_failure_source() {
         .build(|_v: Value, _cx: ActionCx<()>| async move { Err(Error::new(Status::NotFound, "boom")) });
     r.register_action(inner.as_action()).unwrap();
     let i2 = inner.clone();
-    let outer: ActionDef<Value, Value> = ActionDef::builder(ActionType::Flow, "outer")
-        .build(move |v: Value, _cx: ActionCx<()>| {
+    let outer: ActionDef<Value, Value> =
+        ActionDef::builder(ActionType::Flow, "outer").build(move |v: Value, _cx: ActionCx<()>| {
             let i = i2.clone();
             async move { i.run(v).await }
         });
@@ -131,7 +131,8 @@ async fn errors_mark_only_the_innermost_span_as_failure_source() {
     assert_eq!(i.status, OtelStatus::error("NOT_FOUND: boom"));
     let ev = i.events.iter().next().unwrap();
     assert_eq!(ev.name, "exception");
-    let ev_attrs: HashMap<String, OtelValue> = ev.attributes.iter().map(|kv| (kv.key.to_string(), kv.value.clone())).collect();
+    let ev_attrs: HashMap<String, OtelValue> =
+        ev.attributes.iter().map(|kv| (kv.key.to_string(), kv.value.clone())).collect();
     assert_eq!(ev_attrs["exception.message"], s("NOT_FOUND: boom"));
     assert_eq!(e.trace_id().unwrap(), o.span_context.trace_id().to_string());
 }
@@ -146,17 +147,11 @@ async fn auth_and_secrets_are_redacted_and_labels_recorded() {
         .with("auth", json!({"token": "tok-SECRET"}))
         .with("secrets", json!({"apiKey": "sk-SECRET"}))
         .with("locale", json!("en"));
-    let out = a
-        .run_with(json!(null), RunOptions::new().context(cx).telemetry_label("batchRun", "true"))
-        .await
-        .unwrap();
+    let out = a.run_with(json!(null), RunOptions::new().context(cx).telemetry_label("batchRun", "true")).await.unwrap();
     assert_eq!(out.result, json!(true));
     let spans = exp.get_finished_spans().unwrap();
     let at = attrs(&spans[0]);
-    assert_eq!(
-        at["genkit:metadata:context"],
-        s(r#"{"auth":"<redacted>","secrets":"<redacted>","locale":"en"}"#)
-    );
+    assert_eq!(at["genkit:metadata:context"], s(r#"{"auth":"<redacted>","secrets":"<redacted>","locale":"en"}"#));
     assert_eq!(at["batchRun"], s("true"));
     let everything = format!("{:?}", spans);
     assert!(!everything.contains("SECRET"));
@@ -166,7 +161,8 @@ async fn auth_and_secrets_are_redacted_and_labels_recorded() {
 async fn no_processor_means_ids_but_no_recording() {
     let r = Registry::new();
     assert!(!r.telemetry().is_recording());
-    let a: ActionDef<u8, u8> = ActionDef::builder(ActionType::Flow, "n").build(|v: u8, _cx: ActionCx<()>| async move { Ok(v) });
+    let a: ActionDef<u8, u8> =
+        ActionDef::builder(ActionType::Flow, "n").build(|v: u8, _cx: ActionCx<()>| async move { Ok(v) });
     r.register_action(a.as_action()).unwrap();
     let res = a.run_with(1, RunOptions::new()).await.unwrap();
     assert_ne!(res.telemetry.trace_id, "0".repeat(32));
@@ -182,8 +178,8 @@ async fn no_processor_means_ids_but_no_recording() {
 async fn steps_outside_actions_just_run_and_spawned_work_keeps_the_trace() {
     assert_eq!(crate::run("free", None, async { Ok::<_, Error>(1) }).await.unwrap(), 1);
     let (r, exp) = setup();
-    let a: ActionDef<(), ()> = ActionDef::builder(ActionType::Flow, "spawner")
-        .build(|_: (), _cx: ActionCx<()>| async move {
+    let a: ActionDef<(), ()> =
+        ActionDef::builder(ActionType::Flow, "spawner").build(|_: (), _cx: ActionCx<()>| async move {
             let h = tokio::spawn(crate::propagate(async {
                 crate::run("in-task", Some(&json!({"q": 1})), async { Ok::<_, Error>(()) }).await
             }));

@@ -1,0 +1,297 @@
+//! The [`Genkit`] handle and its builder.
+
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use genkit_core::action::InputStream;
+use genkit_core::{
+    Action, ActionContext, ActionCx, ActionDef, ActionResult, ActionStream, ActionType, DynPlugin, Flow, Registry,
+    RegistryValue, Result, RunOptions, Telemetry,
+};
+use opentelemetry_sdk::trace::SpanProcessor;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::flow::FlowOptions;
+
+/// The Genkit instance: owns the registry and offers the typed API. Cheap to clone.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
+/// use genkit::Genkit;
+/// let g = Genkit::builder().build().await?;
+/// let joke = g.define_flow("tellJoke", |topic: String, _cx| async move {
+///     Ok(format!("A joke about {topic}"))
+/// });
+/// assert_eq!(joke.run("cats".to_owned()).await?, "A joke about cats");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Genkit {
+    registry: Registry,
+    flows: Arc<RwLock<Vec<Arc<dyn Action>>>>,
+}
+
+/// Configures a [`Genkit`] instance (JS `genkit({...})`).
+#[derive(Default)]
+pub struct GenkitBuilder {
+    plugins: Vec<Arc<dyn DynPlugin>>,
+    context: ActionContext,
+    default_model: Option<String>,
+    processors: Vec<Box<dyn FnOnce(&Telemetry) + Send>>,
+}
+
+impl std::fmt::Debug for GenkitBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenkitBuilder")
+            .field("plugins", &self.plugins.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>())
+            .field("default_model", &self.default_model)
+            .finish()
+    }
+}
+
+impl GenkitBuilder {
+    /// Adds a plugin. Plugins initialize lazily, on first use.
+    #[must_use]
+    pub fn plugin(mut self, plugin: impl DynPlugin) -> Self {
+        self.plugins.push(Arc::new(plugin));
+        self
+    }
+
+    /// Sets the base context merged under every action's context (JS `GenkitOptions.context`).
+    #[must_use]
+    pub fn context(mut self, context: ActionContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Sets the default model name (stored as the `defaultModel` value).
+    #[must_use]
+    pub fn default_model(mut self, name: impl Into<String>) -> Self {
+        self.default_model = Some(name.into());
+        self
+    }
+
+    /// Attaches an OpenTelemetry span processor (an exporter) from the start.
+    #[must_use]
+    pub fn span_processor(mut self, p: impl SpanProcessor + 'static) -> Self {
+        self.processors.push(Box::new(move |t: &Telemetry| t.add_span_processor(p)));
+        self
+    }
+
+    /// Builds the instance.
+    ///
+    /// # Errors
+    /// `ALREADY_EXISTS` when two plugins share a name.
+    pub async fn build(self) -> Result<Genkit> {
+        let telemetry = Arc::new(Telemetry::new());
+        for p in self.processors {
+            p(&telemetry);
+        }
+        let registry = Registry::with_parts(self.context, telemetry);
+        if let Some(m) = self.default_model {
+            let json = Value::String(m.clone());
+            registry.register_value("defaultModel", "defaultModel", RegistryValue::with_json(m, json));
+        }
+        for p in self.plugins {
+            registry.register_plugin(p)?;
+        }
+        Ok(Genkit { registry, flows: Arc::default() })
+    }
+}
+
+impl Genkit {
+    /// Starts configuring an instance.
+    pub fn builder() -> GenkitBuilder {
+        GenkitBuilder::default()
+    }
+
+    /// The registry (for plugins, tooling and by-name access).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The tracer and its exporters.
+    pub fn telemetry(&self) -> Arc<Telemetry> {
+        self.registry.telemetry()
+    }
+
+    /// The default model name, if configured.
+    pub fn default_model(&self) -> Option<String> {
+        let v = futures::FutureExt::now_or_never(self.registry.lookup_value("defaultModel", "defaultModel"))?;
+        v.ok().flatten()?.downcast::<String>().map(|s| (*s).clone())
+    }
+
+    /// Registers an action built elsewhere (e.g. with [`ActionDef::builder`]).
+    ///
+    /// # Panics
+    /// When called while an action runs: define actions when the app starts.
+    pub fn register(&self, action: Arc<dyn Action>) {
+        if let Err(e) = self.registry.register_action(action) {
+            panic!("{e}");
+        }
+    }
+
+    /// Defines a flow: a named, traced async function, callable directly, by name, over HTTP
+    /// and from the Dev UI. Input and output schemas come from the Rust types.
+    ///
+    /// # Panics
+    /// When called while an action runs: define flows when the app starts.
+    pub fn define_flow<I, O, F, Fut>(&self, name: &str, f: F) -> Flow<I, O>
+    where
+        I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+        O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+        F: Fn(I, ActionCx<()>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
+    {
+        self.define_flow_with(FlowOptions::new(name), f)
+    }
+
+    /// Defines a streaming flow; chunks of `S` go out through `cx.send_chunk`.
+    ///
+    /// # Panics
+    /// As [`Genkit::define_flow`].
+    pub fn define_streaming_flow<I, O, S, F, Fut>(&self, name: &str, f: F) -> Flow<I, O, S>
+    where
+        I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+        O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+        S: Serialize + JsonSchema + Send + Sync + 'static,
+        F: Fn(I, ActionCx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
+    {
+        self.define_flow_with(FlowOptions::new(name), f)
+    }
+
+    /// Defines a flow with options (description, hand-written schemas, metadata).
+    ///
+    /// # Panics
+    /// As [`Genkit::define_flow`].
+    pub fn define_flow_with<I, O, S, F, Fut>(&self, opts: FlowOptions, f: F) -> Flow<I, O, S>
+    where
+        I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+        O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+        S: Serialize + JsonSchema + Send + Sync + 'static,
+        F: Fn(I, ActionCx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
+    {
+        let flow = opts.apply(ActionDef::builder(ActionType::Flow, opts.name.clone())).build(f);
+        self.add_flow(flow.as_action());
+        flow
+    }
+
+    /// Defines a bidirectional flow (1.42 `initSchema` + input stream): read inputs from the
+    /// stream, send chunks, return the output.
+    ///
+    /// # Panics
+    /// As [`Genkit::define_flow`].
+    pub fn define_bidi_flow<I, O, S, F, Fut>(&self, opts: FlowOptions, f: F) -> Flow<I, O, S>
+    where
+        I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+        O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+        S: Serialize + JsonSchema + Send + Sync + 'static,
+        F: Fn(InputStream<I>, ActionCx<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O>> + Send + 'static,
+    {
+        let flow = opts.apply(ActionDef::builder(ActionType::Flow, opts.name.clone())).build_bidi(f);
+        self.add_flow(flow.as_action());
+        flow
+    }
+
+    fn add_flow(&self, action: Arc<dyn Action>) {
+        self.register(action.clone());
+        self.flows.write().unwrap_or_else(|e| e.into_inner()).push(action);
+    }
+
+    /// The flows defined on this instance (JS `ai.flows`).
+    pub fn flows(&self) -> Vec<Arc<dyn Action>> {
+        self.flows.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs a traced sub-step of the current flow (JS `ai.run`).
+    ///
+    /// # Errors
+    /// Whatever `fut` returns.
+    pub async fn run<T: Serialize>(&self, name: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
+        genkit_core::run(name, None, fut).await
+    }
+
+    /// Runs a traced sub-step and records its input (JS `ai.run(name, input, fn)`).
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub async fn run_with_input<In: Serialize, T: Serialize, Fut>(
+        &self,
+        name: &str,
+        input: In,
+        f: impl FnOnce(In) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = Result<T>>,
+    {
+        let json = serde_json::to_value(&input)?;
+        genkit_core::run(name, Some(&json), f(input)).await
+    }
+
+    /// Looks an action up by key (`/flow/name`, `/model/plugin/name`, …).
+    ///
+    /// # Errors
+    /// A plugin's init or resolve error.
+    pub async fn lookup_action(&self, key: &str) -> Result<Option<Arc<dyn Action>>> {
+        self.registry.lookup_action(key).await
+    }
+
+    /// Runs an action by key with JSON input.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` for an unknown key, `INVALID_ARGUMENT` for an invalid key or input, or the
+    /// action's own error.
+    pub async fn run_action(&self, key: &str, input: Value, opts: RunOptions<Value>) -> Result<ActionResult<Value>> {
+        self.registry.require_action(key).await?.run_json(input, opts).await
+    }
+
+    /// Streams an action by key with JSON input.
+    ///
+    /// # Errors
+    /// As [`Genkit::run_action`] (lookup errors come before streaming starts).
+    pub async fn stream_action(
+        &self,
+        key: &str,
+        input: Value,
+        opts: RunOptions<Value>,
+    ) -> Result<ActionStream<Value, Value>> {
+        Ok(self.registry.require_action(key).await?.stream_json(input, opts))
+    }
+
+    /// Registers a named JSON schema derived from a Rust type (JS `defineSchema`).
+    ///
+    /// # Errors
+    /// `ALREADY_EXISTS` when the name is taken.
+    pub fn define_schema<T: JsonSchema>(&self, name: &str) -> Result<Value> {
+        let s = genkit_core::schema_for::<T>();
+        self.registry.register_schema(name, s.clone())?;
+        Ok(s)
+    }
+
+    /// Registers a named JSON schema (JS `defineJsonSchema`).
+    ///
+    /// # Errors
+    /// `ALREADY_EXISTS` when the name is taken.
+    pub fn define_json_schema(&self, name: &str, schema: Value) -> Result<()> {
+        self.registry.register_schema(name, schema)
+    }
+
+    /// The ambient action context, if called inside an action (JS `ai.currentContext()`).
+    pub fn current_context(&self) -> Option<ActionContext> {
+        genkit_core::current_context()
+    }
+
+    /// Flushes span exporters (JS `flushTracing`).
+    ///
+    /// # Errors
+    /// `INTERNAL` when an exporter fails.
+    pub fn flush_tracing(&self) -> Result<()> {
+        self.registry.telemetry().flush()
+    }
+}

@@ -1,0 +1,46 @@
+//! # Genkit for Rust
+//!
+//! Build AI-powered applications with flows, models, tools and prompts, and inspect them
+//! with the Genkit developer tools. This crate is what applications depend on; it re-exports
+//! the core runtime ([`genkit_core`]).
+//!
+//! # Flows
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
+//! use genkit::prelude::*;
+//!
+//! let g = Genkit::builder().build().await?;
+//! let shout = g.define_flow("shout", |text: String, _cx| async move { Ok(text.to_uppercase()) });
+//!
+//! // Directly, typed:
+//! assert_eq!(shout.run("hi".into()).await?, "HI");
+//! // By name, with JSON (what the Dev UI and HTTP server do):
+//! let out = g.run_action("/flow/shout", serde_json::json!("hey"), RunOptions::new()).await?;
+//! assert_eq!(out.result, "HEY");
+//! # Ok(()) }
+//! ```
+//!
+//! Streaming flows send chunks with `cx.send_chunk` and are consumed as a `Stream`; traced
+//! sub-steps use [`Genkit::run`]. See the `docs/` folder for guides.
+#![deny(unsafe_code)]
+
+mod flow;
+mod genkit;
+
+pub use flow::FlowOptions;
+pub use genkit::{Genkit, GenkitBuilder};
+pub use genkit_core;
+pub use genkit_core::{
+    Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, Error, Flow,
+    Plugin, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
+};
+/// The OpenTelemetry API and SDK versions Genkit uses (for span processors and exporters).
+pub use {opentelemetry, opentelemetry_sdk};
+
+/// Everything an application usually needs, in one import.
+pub mod prelude {
+    pub use crate::{
+        ActionContext, ActionCx, Error, Flow, FlowOptions, Genkit, Result, RunOptions, Status, current_context,
+    };
+    pub use futures::StreamExt as _;
+}

@@ -1,0 +1,132 @@
+//! Flows through the `Genkit` facade (X4, X5, A17, A22).
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use genkit::opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+use genkit::prelude::*;
+use genkit::{ActionType, Plugin};
+use serde_json::{Value, json};
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+struct Sum {
+    a: i64,
+    b: i64,
+}
+
+#[tokio::test]
+async fn flows_run_directly_by_name_and_streaming() {
+    let g = Genkit::builder().build().await.unwrap();
+    let add = g.define_flow_with(FlowOptions::new("add").description("adds"), |s: Sum, _cx: ActionCx<()>| async move {
+        Ok(s.a + s.b)
+    });
+    assert_eq!(add.run(Sum { a: 2, b: 3 }).await.unwrap(), 5);
+    let r = g.run_action("/flow/add", json!({"a": 1, "b": 1}), RunOptions::new()).await.unwrap();
+    assert_eq!(r.result, json!(2));
+    let meta = add.metadata();
+    assert_eq!(meta.description.as_deref(), Some("adds"));
+    assert_eq!(meta.input_schema.as_ref().unwrap()["properties"]["a"]["type"], "integer");
+
+    let words = g.define_streaming_flow("words", |text: String, cx: ActionCx<String>| async move {
+        for w in text.split_whitespace() {
+            cx.send_chunk(w.to_owned());
+        }
+        Ok(text.split_whitespace().count())
+    });
+    let mut s = g.stream_action("/flow/words", json!("a b c"), RunOptions::new()).await.unwrap();
+    let mut got = Vec::new();
+    while let Some(c) = s.next().await {
+        got.push(c.unwrap());
+    }
+    assert_eq!(got, vec![json!("a"), json!("b"), json!("c")]);
+    assert_eq!(s.output().await.unwrap(), json!(3));
+    assert_eq!(words.metadata().stream_schema.as_ref().unwrap()["type"], "string");
+
+    let e = g.run_action("/flow/missing", json!(null), RunOptions::new()).await.unwrap_err();
+    assert_eq!(e.status(), Status::NotFound);
+    let e = g.run_action("not-a-key", json!(null), RunOptions::new()).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    let names: Vec<String> = g.flows().iter().map(|f| f.name().to_owned()).collect();
+    assert_eq!(names, vec!["add", "words"]);
+}
+
+#[tokio::test]
+async fn flows_see_builder_context_and_call_context() {
+    let g = Genkit::builder().context(ActionContext::new().with("app", json!("demo"))).build().await.unwrap();
+    let f = g.define_flow("ctx", |_: (), cx| async move { Ok(Value::Object(cx.context().as_map().clone())) });
+    assert_eq!(f.run(()).await.unwrap(), json!({"app": "demo"}));
+    let cx = ActionContext::new().with("auth", json!({"uid": "u"}));
+    let r = f.run_with((), RunOptions::new().context(cx)).await.unwrap();
+    assert_eq!(r.result, json!({"app": "demo", "auth": {"uid": "u"}}));
+}
+
+#[tokio::test]
+async fn steps_record_input_and_output() {
+    let exp = InMemorySpanExporter::default();
+    let g = Genkit::builder().span_processor(SimpleSpanProcessor::new(exp.clone())).build().await.unwrap();
+    let g2 = g.clone();
+    let f = g.define_flow("steps", move |n: u32, _cx| {
+        let g = g2.clone();
+        async move { g.run_with_input("double", n, |n| async move { Ok(n * 2) }).await }
+    });
+    assert_eq!(f.run(21).await.unwrap(), 42);
+    let spans = exp.get_finished_spans().unwrap();
+    let step = spans.iter().find(|s| s.name == "double").unwrap();
+    let get = |k: &str| step.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+    assert_eq!(get("genkit:input").as_deref(), Some("21"));
+    assert_eq!(get("genkit:output").as_deref(), Some("42"));
+    assert_eq!(get("genkit:type").as_deref(), Some("flowStep"));
+    g.flush_tracing().unwrap();
+}
+
+struct Tools;
+
+impl Plugin for Tools {
+    fn name(&self) -> &str {
+        "tools"
+    }
+    async fn init(&self) -> genkit::Result<Vec<Arc<dyn genkit::Action>>> {
+        let upper = genkit::ActionDef::builder(ActionType::Tool, "upper")
+            .build(|s: String, _cx: ActionCx<()>| async move { Ok(s.to_uppercase()) });
+        Ok(vec![upper.as_action()])
+    }
+}
+
+#[tokio::test]
+async fn builder_registers_plugins_default_model_and_schemas() {
+    let g = Genkit::builder().plugin(Tools).default_model("tools/model").build().await.unwrap();
+    let r = g.run_action("/tool/tools/upper", json!("x"), RunOptions::new()).await.unwrap();
+    assert_eq!(r.result, json!("X"));
+    assert_eq!(g.default_model().as_deref(), Some("tools/model"));
+    let v = g.registry().lookup_value("defaultModel", "defaultModel").await.unwrap().unwrap();
+    assert_eq!(v.json(), Some(&json!("tools/model")));
+    let s = g.define_schema::<Sum>("Sum").unwrap();
+    assert_eq!(g.registry().require_schema("Sum").unwrap(), s);
+    assert_eq!(g.define_json_schema("Sum", json!({})).unwrap_err().status(), Status::AlreadyExists);
+    let e = Genkit::builder().plugin(Tools).plugin(Tools).build().await.unwrap_err();
+    assert_eq!(e.status(), Status::AlreadyExists);
+}
+
+#[tokio::test]
+async fn defining_a_flow_inside_a_flow_panics_with_failed_precondition() {
+    let g = Genkit::builder().build().await.unwrap();
+    let g2 = g.clone();
+    let f = g.define_flow("definer", move |_: (), _cx| {
+        let g = g2.clone();
+        async move {
+            let h = tokio::spawn(genkit::genkit_core::propagate(async move {
+                g.define_flow("late", |_: (), _cx| async move { Ok(()) });
+            }));
+            let msg = match h.await {
+                Err(e) if e.is_panic() => {
+                    let p = e.into_panic();
+                    p.downcast_ref::<String>().cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            Ok(msg)
+        }
+    });
+    let msg = f.run(()).await.unwrap();
+    assert!(msg.starts_with("FAILED_PRECONDITION: Cannot define new actions at runtime"), "{msg}");
+}

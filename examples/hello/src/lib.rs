@@ -1,0 +1,167 @@
+//! The main Genkit for Rust sample: typed flows, a streaming flow, traced steps, a flow
+//! calling a flow, auth context, a schema error, and the trace each run produced.
+//! Needs no API key. Run with `cargo run -p example-hello`.
+//!
+//! The setup lives in [`build_app`] and the demo in [`run_demo`] so that tests can call them.
+
+use std::sync::{Arc, Mutex};
+
+use genkit::opentelemetry_sdk::error::OTelSdkResult;
+use genkit::opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use genkit::prelude::*;
+use genkit::{ActionContext, Flow};
+use serde::{Deserialize, Serialize};
+
+/// Input of the `greet` flow.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Greeting {
+    /// Who to greet.
+    pub name: String,
+    /// How excited to be (number of `!`).
+    #[serde(default)]
+    pub excitement: u8,
+}
+
+/// Output of the `story` flow.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Story {
+    /// The story's outline.
+    pub outline: Vec<String>,
+    /// The story itself.
+    pub text: String,
+}
+
+/// The app's flows.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The Genkit instance.
+    pub genkit: Genkit,
+    /// `greet`: a typed flow.
+    pub greet: Flow<Greeting, String>,
+    /// `countdown`: streams numbers, returns a summary.
+    pub countdown: Flow<u32, String, u32>,
+    /// `story`: two traced steps and a call to `greet`.
+    pub story: Flow<String, Story>,
+    /// `whoami`: reads the auth context.
+    pub whoami: Flow<(), String>,
+    /// Collects finished spans (an exporter on the tracing seam).
+    pub spans: SpanLog,
+}
+
+/// A span processor that keeps `genkit:path` and `genkit:state` of every finished span.
+#[derive(Debug, Clone, Default)]
+pub struct SpanLog(Arc<Mutex<Vec<(String, String, String)>>>);
+
+impl SpanLog {
+    /// `(trace id, path, state)` of every span finished so far; clears the log.
+    pub fn take(&self) -> Vec<(String, String, String)> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl SpanProcessor for SpanLog {
+    fn on_start(&self, _span: &mut Span, _cx: &genkit::opentelemetry::Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        let get = |k: &str| {
+            span.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string()).unwrap_or_default()
+        };
+        let row = (span.span_context.trace_id().to_string(), get("genkit:path"), get("genkit:state"));
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(row);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Builds the Genkit instance and defines the flows.
+///
+/// # Errors
+/// When the instance cannot be built.
+pub async fn build_app() -> Result<App> {
+    let spans = SpanLog::default();
+    let g = Genkit::builder().span_processor(spans.clone()).build().await?;
+
+    let greet = g.define_flow("greet", |input: Greeting, _cx| async move {
+        let bang = "!".repeat(usize::from(input.excitement.max(1)));
+        Ok(format!("Hello, {}{bang}", input.name))
+    });
+
+    let countdown = g.define_streaming_flow("countdown", |from: u32, cx: ActionCx<u32>| async move {
+        for n in (1..=from).rev() {
+            cx.send_chunk(n);
+        }
+        Ok(format!("counted down from {from}"))
+    });
+
+    let g2 = g.clone();
+    let greet2 = greet.clone();
+    let story = g.define_flow("story", move |hero: String, _cx| {
+        let (g, greet) = (g2.clone(), greet2.clone());
+        async move {
+            let outline = g
+                .run("outline", async {
+                    Ok(vec![format!("{hero} wakes up"), format!("{hero} writes Rust"), "it compiles".to_owned()])
+                })
+                .await?;
+            let greeting = greet.run(Greeting { name: hero.clone(), excitement: 1 }).await?;
+            let text = g.run("draft", async { Ok(format!("{greeting} {}.", outline.join(", then "))) }).await?;
+            Ok(Story { outline, text })
+        }
+    });
+
+    let whoami = g.define_flow("whoami", |_: (), cx| async move {
+        Ok(match cx.context().auth().and_then(|a| a.get("uid")).and_then(|u| u.as_str()) {
+            Some(uid) => format!("signed in as {uid}"),
+            None => "anonymous".to_owned(),
+        })
+    });
+
+    Ok(App { genkit: g, greet, countdown, story, whoami, spans })
+}
+
+/// Runs every flow once and returns the lines to print.
+///
+/// # Errors
+/// When a flow that should succeed fails.
+pub async fn run_demo(app: &App) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+
+    let r = app.greet.run_with(Greeting { name: "Ferris".into(), excitement: 3 }, RunOptions::new()).await?;
+    out.push(format!("greet -> {:?} (trace {})", r.result, r.telemetry.trace_id));
+
+    let mut stream = app.countdown.stream(3);
+    let mut chunks = Vec::new();
+    while let Some(n) = stream.next().await {
+        chunks.push(n?.to_string());
+    }
+    out.push(format!("countdown streamed [{}] -> {:?}", chunks.join(", "), stream.output().await?));
+
+    let r = app.story.run_with("Ada".into(), RunOptions::new()).await?;
+    out.push(format!("story -> {:?} (trace {})", r.result.text, r.telemetry.trace_id));
+
+    let auth = ActionContext::new().with("auth", serde_json::json!({"uid": "user-42"}));
+    let r = app.genkit.run_action("/flow/whoami", serde_json::Value::Null, RunOptions::new().context(auth)).await?;
+    out.push(format!("whoami (by name, with auth) -> {}", r.result));
+
+    match app.genkit.run_action("/flow/greet", serde_json::json!({"excitement": 2}), RunOptions::new()).await {
+        Ok(v) => out.push(format!("unexpected success: {}", v.result)),
+        Err(e) => out.push(format!(
+            "greet with bad input -> {} (HTTP {}): {}",
+            e.status(),
+            e.http_status(),
+            e.details().map(|d| d["errors"].to_string()).unwrap_or_default()
+        )),
+    }
+
+    out.push("spans (trace, genkit:path, state):".to_owned());
+    for (trace, path, state) in app.spans.take() {
+        out.push(format!("  {}  {path}  {state}", &trace[..8]));
+    }
+    Ok(out)
+}

@@ -1,0 +1,16 @@
+//! The sample app runs end to end and shows what it promises.
+
+#[tokio::test]
+async fn demo_runs_and_traces() {
+    let app = example_hello::build_app().await.unwrap();
+    let lines = example_hello::run_demo(&app).await.unwrap();
+    let all = lines.join("\n");
+    assert!(all.contains("greet -> \"Hello, Ferris!!!\""), "{all}");
+    assert!(all.contains("countdown streamed [3, 2, 1] -> \"counted down from 3\""), "{all}");
+    assert!(all.contains("Hello, Ada! Ada wakes up, then Ada writes Rust, then it compiles."), "{all}");
+    assert!(all.contains("signed in as user-42"), "{all}");
+    assert!(all.contains("INVALID_ARGUMENT (HTTP 400)"), "{all}");
+    assert!(all.contains("must have required property 'name'"), "{all}");
+    assert!(all.contains("/{story,t:flow}/{outline,t:flowStep}  success"), "{all}");
+    assert!(all.contains("/{story,t:flow}/{greet,t:flow,s:flow}  success"), "{all}");
+}
