@@ -72,29 +72,29 @@ impl FlowOptions {
         self
     }
 
-    pub(crate) fn apply<I, O, S>(&self, mut b: ActionBuilder<I, O, S>) -> ActionBuilder<I, O, S>
+    pub(crate) fn apply<I, O, S>(self, mut b: ActionBuilder<I, O, S>) -> ActionBuilder<I, O, S>
     where
         I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
         O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
         S: Serialize + JsonSchema + Send + Sync + 'static,
     {
-        if let Some(d) = &self.description {
-            b = b.description(d.clone());
+        if let Some(d) = self.description {
+            b = b.description(d);
         }
-        if let Some(s) = &self.input_schema {
-            b = b.input_schema(s.clone());
+        if let Some(s) = self.input_schema {
+            b = b.input_schema(s);
         }
-        if let Some(s) = &self.output_schema {
-            b = b.output_schema(s.clone());
+        if let Some(s) = self.output_schema {
+            b = b.output_schema(s);
         }
-        if let Some(s) = &self.stream_schema {
-            b = b.stream_schema(s.clone());
+        if let Some(s) = self.stream_schema {
+            b = b.stream_schema(s);
         }
-        if let Some(s) = &self.init_schema {
-            b = b.init_schema(s.clone());
+        if let Some(s) = self.init_schema {
+            b = b.init_schema(s);
         }
-        for (k, v) in &self.metadata {
-            b = b.metadata(k.clone(), v.clone());
+        for (k, v) in self.metadata {
+            b = b.metadata(k, v);
         }
         b
     }

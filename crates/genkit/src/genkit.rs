@@ -34,13 +34,15 @@ pub struct Genkit {
     flows: Arc<RwLock<Vec<Arc<dyn Action>>>>,
 }
 
+type AttachProcessor = Box<dyn FnOnce(&Telemetry) + Send>;
+
 /// Configures a [`Genkit`] instance (JS `genkit({...})`).
 #[derive(Default)]
 pub struct GenkitBuilder {
     plugins: Vec<Arc<dyn DynPlugin>>,
     context: ActionContext,
     default_model: Option<String>,
-    processors: Vec<Box<dyn FnOnce(&Telemetry) + Send>>,
+    processors: Vec<AttachProcessor>,
 }
 
 impl std::fmt::Debug for GenkitBuilder {
@@ -176,7 +178,11 @@ impl Genkit {
         F: Fn(I, ActionCx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let flow = opts.apply(ActionDef::builder(ActionType::Flow, opts.name.clone())).build(f);
+        let flow = {
+            let name = opts.name.clone();
+            opts.apply(ActionDef::builder(ActionType::Flow, name))
+        }
+        .build(f);
         self.add_flow(flow.as_action());
         flow
     }
@@ -194,7 +200,11 @@ impl Genkit {
         F: Fn(InputStream<I>, ActionCx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let flow = opts.apply(ActionDef::builder(ActionType::Flow, opts.name.clone())).build_bidi(f);
+        let flow = {
+            let name = opts.name.clone();
+            opts.apply(ActionDef::builder(ActionType::Flow, name))
+        }
+        .build_bidi(f);
         self.add_flow(flow.as_action());
         flow
     }

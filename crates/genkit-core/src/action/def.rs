@@ -173,10 +173,11 @@ pub(crate) fn from_json<T: DeserializeOwned + 'static>(v: Value, what: &str) -> 
 
 fn trivial_to_none(schema: Value) -> Option<Value> {
     let mut s = schema;
-    if let Some(o) = s.as_object_mut() {
-        if o.len() == 1 && o.contains_key("$schema") {
-            return None;
-        }
+    if let Some(o) = s.as_object_mut()
+        && o.len() == 1
+        && o.contains_key("$schema")
+    {
+        return None;
     }
     if s == Value::Bool(true) { None } else { Some(std::mem::take(&mut s)) }
 }
@@ -480,10 +481,10 @@ where
     S: Serialize + Send + Sync + 'static,
 {
     let registry = inner.registry.get().and_then(WeakRegistry::upgrade);
-    if inner.init_plugins {
-        if let Some(r) = &registry {
-            r.initialize_all_plugins().await?;
-        }
+    if inner.init_plugins
+        && let Some(r) = &registry
+    {
+        r.initialize_all_plugins().await?;
     }
     if let Some(init) = &opts.init {
         inner.init_v.validate(init)?;

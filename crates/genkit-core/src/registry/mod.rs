@@ -240,25 +240,25 @@ impl Registry {
         async move {
             if key.starts_with("/dynamic-action-provider/") && key.contains(':') {
                 let parsed = ParsedKey::parse(key)?;
-                if let Some(host) = &parsed.dynamic_action_host {
-                    if let Some(dap) = self.lookup_dap(host) {
-                        if parsed.action_name.contains('*') {
-                            return Ok(None);
-                        }
-                        return dap.get_action(parsed.action_type, &parsed.action_name).await;
+                if let Some(host) = &parsed.dynamic_action_host
+                    && let Some(dap) = self.lookup_dap(host)
+                {
+                    if parsed.action_name.contains('*') {
+                        return Ok(None);
                     }
+                    return dap.get_action(parsed.action_type, &parsed.action_name).await;
                 }
             }
-            if let Some(plugin) = plugin_segment(key) {
-                if let Some(entry) = self.local_plugin(plugin) {
-                    self.init_plugin(&entry).await?;
-                    if !read(&self.0.actions).contains_key(key) {
-                        let parsed = ParsedKey::parse(key)?;
-                        let resolved = entry.plugin.resolve(parsed.action_type, &parsed.action_name).await?;
-                        if let Some(a) = resolved {
-                            let a = namespaced(entry.plugin.name(), a)?;
-                            self.insert_action(a);
-                        }
+            if let Some(plugin) = plugin_segment(key)
+                && let Some(entry) = self.local_plugin(plugin)
+            {
+                self.init_plugin(&entry).await?;
+                if !read(&self.0.actions).contains_key(key) {
+                    let parsed = ParsedKey::parse(key)?;
+                    let resolved = entry.plugin.resolve(parsed.action_type, &parsed.action_name).await?;
+                    if let Some(a) = resolved {
+                        let a = namespaced(entry.plugin.name(), a)?;
+                        self.insert_action(a);
                     }
                 }
             }
@@ -295,17 +295,16 @@ impl Registry {
     /// `INVALID_ARGUMENT` for an invalid key; a provider's list error.
     pub async fn resolve_action_names(&self, key: &str) -> Result<Vec<String>> {
         let parsed = ParsedKey::parse(key)?;
-        if let Some(host) = &parsed.dynamic_action_host {
-            if let Some(dap) = self.lookup_dap(host) {
-                if let Some(prefix) = parsed.action_name.strip_suffix('*') {
-                    let metas = dap.list_action_metadata(parsed.action_type).await?;
-                    return Ok(metas
-                        .iter()
-                        .filter(|m| m.name.starts_with(prefix))
-                        .map(|m| format!("/dynamic-action-provider/{host}:{}/{}", parsed.action_type, m.name))
-                        .collect());
-                }
-            }
+        if let Some(host) = &parsed.dynamic_action_host
+            && let Some(dap) = self.lookup_dap(host)
+            && let Some(prefix) = parsed.action_name.strip_suffix('*')
+        {
+            let metas = dap.list_action_metadata(parsed.action_type).await?;
+            return Ok(metas
+                .iter()
+                .filter(|m| m.name.starts_with(prefix))
+                .map(|m| format!("/dynamic-action-provider/{host}:{}/{}", parsed.action_type, m.name))
+                .collect());
         }
         Ok(if self.lookup_action(key).await?.is_some() { vec![key.to_owned()] } else { Vec::new() })
     }
@@ -512,10 +511,10 @@ impl Registry {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<RegistryValue>>> {
         async move {
-            if let Some(plugin) = plugin_segment(key) {
-                if let Some(e) = self.root().local_plugin(plugin) {
-                    self.root().init_plugin(&e).await?;
-                }
+            if let Some(plugin) = plugin_segment(key)
+                && let Some(e) = self.root().local_plugin(plugin)
+            {
+                self.root().init_plugin(&e).await?;
             }
             let v = read(&self.0.values).get(value_type).and_then(|m| m.get(key)).cloned();
             match (v, &self.0.parent) {

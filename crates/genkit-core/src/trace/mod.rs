@@ -243,13 +243,13 @@ impl ActiveSpan {
         meta: Vec<KeyValue>,
     ) -> Vec<KeyValue> {
         let mut path = self.frame.path.to_string();
-        if !self.is_root {
-            if let Some(st) = self.subtype {
-                path.pop();
-                path.push_str(",s:");
-                path.push_str(st.as_str());
-                path.push('}');
-            }
+        if !self.is_root
+            && let Some(st) = self.subtype
+        {
+            path.pop();
+            path.push_str(",s:");
+            path.push_str(st.as_str());
+            path.push('}');
         }
         let mut attrs = Vec::with_capacity(8 + meta.len());
         attrs.push(KeyValue::new("genkit:name", StringValue::from(self.name.clone())));
