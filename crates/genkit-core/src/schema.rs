@@ -37,7 +37,49 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
         // schemars adds a `title` with the Rust type name; zod-to-json-schema does not.
         obj.remove("title");
     }
+    strip_rust_formats(&mut v);
     v
+}
+
+/// Formats draft-07 (and `ajv-formats`) know. schemars adds Rust-specific ones (`uint32`,
+/// `int64`, `double`, …) that strict JSON Schema tooling such as ajv rejects as unknown; the
+/// numeric range they imply is already expressed with `minimum`/`maximum`.
+const KNOWN_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+    "byte",
+    "binary",
+    "password",
+];
+
+fn strip_rust_formats(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("format").and_then(Value::as_str).is_some_and(|f| !KNOWN_FORMATS.contains(&f)) {
+                m.remove("format");
+            }
+            m.values_mut().for_each(strip_rust_formats);
+        }
+        Value::Array(a) => a.iter_mut().for_each(strip_rust_formats),
+        _ => {}
+    }
 }
 
 /// Whether a schema accepts anything (`{}`, `true`, or only annotations); such schemas are
@@ -207,8 +249,10 @@ mod tests {
         assert!(s.get("title").is_none());
         assert!(s.get("definitions").is_none() && s.get("$defs").is_none());
         assert_eq!(s["properties"]["inner"]["items"]["properties"]["tag"]["type"], "string");
-        // Valid against the draft-07 meta-schema.
+        // Valid against the draft-07 meta-schema, without Rust-only formats.
         assert!(jsonschema::draft7::meta::is_valid(&s));
+        assert!(s["properties"]["age"].get("format").is_none());
+        assert_eq!(s["properties"]["age"]["minimum"], 0);
     }
 
     #[test]
