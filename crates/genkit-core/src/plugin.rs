@@ -14,7 +14,7 @@ use crate::{Action, ActionMetadata, ActionType, Result};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use genkit_core::{Action, ActionDef, ActionType, Plugin, Result};
+/// use genkit_core::{Action, ActionCx, ActionDef, ActionType, Plugin, Result};
 ///
 /// struct Greeter;
 ///
@@ -23,7 +23,7 @@ use crate::{Action, ActionMetadata, ActionType, Result};
 ///     async fn init(&self) -> Result<Vec<Arc<dyn Action>>> {
 ///         // Registered as `/custom/greeter/hello`.
 ///         let hello = ActionDef::builder(ActionType::Custom, "hello")
-///             .build(|who: String, _cx| async move { Ok(format!("Hello, {who}!")) });
+///             .build(|who: String, _cx: ActionCx<()>| async move { Ok(format!("Hello, {who}!")) });
 ///         Ok(vec![hello.as_action()])
 ///     }
 /// }

@@ -35,7 +35,7 @@ pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
     let mut v = schema.to_value();
     if let Some(obj) = v.as_object_mut() {
         // schemars adds a `title` with the Rust type name; zod-to-json-schema does not.
-        obj.remove("title");
+        obj.shift_remove("title");
     }
     strip_rust_formats(&mut v);
     v
@@ -73,7 +73,7 @@ fn strip_rust_formats(v: &mut Value) {
     match v {
         Value::Object(m) => {
             if m.get("format").and_then(Value::as_str).is_some_and(|f| !KNOWN_FORMATS.contains(&f)) {
-                m.remove("format");
+                m.shift_remove("format");
             }
             m.values_mut().for_each(strip_rust_formats);
         }
@@ -272,7 +272,8 @@ mod tests {
         assert!(errs.contains(&("inner.0.tag".into(), "must be string".into())), "{errs:?}");
         assert!(e.message().starts_with("Schema validation failed. Parse Errors:\n\n- "));
         assert!(e.message().contains("\n\nProvided data:\n\n{\n  \"inner\": ["));
-        assert!(e.message().contains("\n\nRequired JSON schema:\n\n{\n  \"$schema\""));
+        assert!(e.message().contains("\n\nRequired JSON schema:\n\n{\n  \"type\": \"object\""), "{}", e.message());
+        assert!(e.message().ends_with("\"$schema\": \"http://json-schema.org/draft-07/schema#\"\n}"));
     }
 
     #[test]

@@ -105,9 +105,9 @@ impl<I, O, S> Inner<I, O, S> {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit_core::Result<()> {
-/// use genkit_core::{ActionDef, ActionType};
+/// use genkit_core::{ActionCx, ActionDef, ActionType};
 /// let shout = ActionDef::builder(ActionType::Custom, "shout")
-///     .build(|s: String, _cx| async move { Ok(s.to_uppercase()) });
+///     .build(|s: String, _cx: ActionCx<()>| async move { Ok(s.to_uppercase()) });
 /// assert_eq!(shout.run("hi".into()).await?, "HI");
 /// # Ok(()) }
 /// ```
