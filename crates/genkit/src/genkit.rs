@@ -129,11 +129,21 @@ impl Genkit {
     /// Registers an action built elsewhere (e.g. with [`ActionDef::builder`]).
     ///
     /// # Panics
-    /// When called while an action runs: define actions when the app starts.
+    /// When called while an action runs (a programmer mistake: define actions when the app
+    /// starts); the message is the `FAILED_PRECONDITION` error [`Genkit::try_register`] returns.
     pub fn register(&self, action: Arc<dyn Action>) {
-        if let Err(e) = self.registry.register_action(action) {
+        if let Err(e) = self.try_register(action) {
             panic!("{e}");
         }
+    }
+
+    /// Registers an action, returning an error instead of panicking.
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` (`Cannot define new actions at runtime…`) when called while an
+    /// action runs.
+    pub fn try_register(&self, action: Arc<dyn Action>) -> Result<()> {
+        self.registry.register_action(action)
     }
 
     /// Defines a flow: a named, traced async function, callable directly, by name, over HTTP

@@ -114,6 +114,11 @@ async fn defining_a_flow_inside_a_flow_panics_with_failed_precondition() {
     let f = g.define_flow("definer", move |_: (), _cx| {
         let g = g2.clone();
         async move {
+            let late = genkit::ActionDef::builder(ActionType::Tool, "late2")
+                .build(|_: (), _cx: ActionCx<()>| async move { Ok(()) })
+                .as_action();
+            let e = g.try_register(late).unwrap_err();
+            assert_eq!(e.status(), Status::FailedPrecondition);
             let h = tokio::spawn(genkit::genkit_core::propagate(async move {
                 g.define_flow("late", |_: (), _cx| async move { Ok(()) });
             }));
