@@ -1,0 +1,7 @@
+//! The AI layer of Genkit for Rust: wire types of models, messages and parts (this
+//! release), then `generate` with the tool loop, formats and middleware.
+#![deny(unsafe_code)]
+
+mod types;
+
+pub use types::*;

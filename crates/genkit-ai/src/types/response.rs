@@ -1,0 +1,210 @@
+//! Responses: `GenerateResponse`/`ModelResponse`, chunks, usage, finish reasons, operations.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{GenerateRequest, Message, Part, Role, concat_text};
+
+/// Why generation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum FinishReason {
+    /// Natural stop.
+    Stop,
+    /// Token limit reached.
+    Length,
+    /// Blocked by safety filters.
+    Blocked,
+    /// Aborted.
+    Aborted,
+    /// Failed (1.42).
+    Failed,
+    /// Interrupted by a tool (interrupts).
+    Interrupted,
+    /// Another reason.
+    Other,
+    /// Unknown.
+    Unknown,
+}
+
+/// Token and media usage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct GenerationUsage {
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub input_tokens: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub output_tokens: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub total_tokens: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub input_characters: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub output_characters: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub input_images: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub output_images: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub input_videos: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub output_videos: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub input_audio_files: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub output_audio_files: Option<f64>,
+    /// Provider-specific counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub thoughts_tokens: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub cached_content_tokens: Option<f64>,
+}
+
+/// An error carried in a response (1.42 `RuntimeError`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeError {
+    /// Genkit status name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Message.
+    pub message: String,
+    /// Details.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub details: Option<Value>,
+}
+
+/// A long-running operation (background models).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Key of the action that started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Operation id.
+    pub id: String,
+    /// Whether it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done: Option<bool>,
+    /// Its output once done.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub output: Option<Value>,
+    /// Its error, if it failed (`{message, …}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Map<String, Value>>,
+    /// Metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+}
+
+/// A legacy response candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Candidate {
+    pub index: u32,
+    pub message: Message,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<GenerationUsage>,
+    pub finish_reason: FinishReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub custom: Option<Value>,
+}
+
+/// A model's response (`GenerateResponse` on the wire; `ModelResponse` requires
+/// `finishReason` and has no `candidates`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResponse {
+    /// The generated message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+    /// Why generation stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<FinishReason>,
+    /// Details of the finish reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_message: Option<String>,
+    /// An error (1.42), with `finishReason: failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<RuntimeError>,
+    /// Latency in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none", serialize_with = "super::num::opt")]
+    pub latency_ms: Option<f64>,
+    /// Usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<GenerationUsage>,
+    /// Provider-specific data.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub custom: Option<Value>,
+    /// The raw provider response.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub raw: Option<Value>,
+    /// The request that produced it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<GenerateRequest>,
+    /// A long-running operation (background models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<Operation>,
+    /// Legacy candidates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<Candidate>>,
+}
+
+/// The response a model action returns.
+pub type ModelResponse = GenerateResponse;
+
+impl GenerateResponse {
+    /// The text of the message (empty if none).
+    pub fn text(&self) -> String {
+        self.message.as_ref().map(Message::text).unwrap_or_default()
+    }
+}
+
+/// A streamed piece of a response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResponseChunk {
+    /// Role of the message the chunk belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Index of the message in the response's message list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u32>,
+    /// Content parts of this chunk.
+    pub content: Vec<Part>,
+    /// Provider-specific data.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub custom: Option<Value>,
+    /// Whether `content` is the whole message so far (not a delta).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aggregated: Option<bool>,
+}
+
+/// A chunk streamed by a model action.
+pub type ModelResponseChunk = GenerateResponseChunk;
+
+impl GenerateResponseChunk {
+    /// The chunk's text.
+    pub fn text(&self) -> String {
+        concat_text(&self.content)
+    }
+}
+
+/// What a multipart tool returns: output and/or content parts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultipartToolResponse {
+    /// Structured output.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
+    pub output: Option<Value>,
+    /// Content parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Vec<Part>>,
+    /// Metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Map<String, Value>>,
+}
