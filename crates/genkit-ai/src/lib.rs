@@ -2,6 +2,8 @@
 //! release), then `generate` with the tool loop, formats and middleware.
 #![deny(unsafe_code)]
 
+pub mod model;
 mod types;
 
+pub use model::{ModelAction, ModelCx, ModelOptions, ModelRef};
 pub use types::*;

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::Part;
 
 /// Who authored a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// System instructions.
@@ -27,7 +27,7 @@ pub enum Role {
 /// assert_eq!(m.role, Role::User);
 /// assert_eq!(m.text(), "hello");
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The author.
@@ -82,7 +82,7 @@ pub(crate) fn concat_text(parts: &[Part]) -> String {
 }
 
 /// A document: content parts (text or media) and metadata; used for retrieval and `docs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentData {
     /// The content.

@@ -21,7 +21,7 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, 
 /// assert_eq!(serde_json::to_value(&p).unwrap(), serde_json::json!({"text": "hi"}));
 /// assert_eq!(p.as_text(), Some("hi"));
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Part {
     /// Text content.
@@ -54,7 +54,7 @@ pub struct Part {
 }
 
 /// Media: a URL (`https:`, `gs:`, or a `data:` URL) and an optional MIME type.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Media {
     /// MIME type, e.g. `image/png`.
@@ -65,7 +65,7 @@ pub struct Media {
 }
 
 /// A tool call requested by a model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolRequest {
     /// Call id, matched by the response's `ref`.
@@ -82,7 +82,7 @@ pub struct ToolRequest {
 }
 
 /// The result of a tool call.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolResponse {
     /// The `ref` of the request it answers.
@@ -99,7 +99,7 @@ pub struct ToolResponse {
 }
 
 /// A resource reference part payload: `{uri}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResourceRef {
     /// The resource URI.
     pub uri: String,

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{DocumentData, Message, Part};
 
 /// How the model may use tools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ToolChoice {
     /// The model decides.
@@ -18,7 +18,7 @@ pub enum ToolChoice {
 }
 
 /// A tool as described to a model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolDefinition {
     /// Tool name.
@@ -40,7 +40,7 @@ pub struct ToolDefinition {
 }
 
 /// Output configuration sent to the model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputConfig {
     /// Format name (`json`, `text`, …).
@@ -59,7 +59,7 @@ pub struct OutputConfig {
 
 /// A request to a model (`GenerateRequest` on the wire; `ModelRequest` is the same without
 /// `candidates`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateRequest {
     /// The conversation.
@@ -88,7 +88,7 @@ pub struct GenerateRequest {
 pub type ModelRequest = GenerateRequest;
 
 /// Output options of `GenerateActionOptions`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateActionOutputConfig {
     /// Format name.
@@ -109,7 +109,7 @@ pub struct GenerateActionOutputConfig {
 }
 
 /// Format instructions: on/off or custom text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Instructions {
     /// Inject (true) or suppress (false) the format's default instructions.
@@ -119,7 +119,7 @@ pub enum Instructions {
 }
 
 /// Resume options: answers to interrupts and restarts of tool requests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Resume {
     /// Tool response parts answering interrupted requests.
@@ -134,7 +134,7 @@ pub struct Resume {
 }
 
 /// A middleware chosen by name with JSON config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MiddlewareRef {
     /// Registered middleware name.
     pub name: String,
@@ -144,7 +144,7 @@ pub struct MiddlewareRef {
 }
 
 /// The input of `/util/generate`: everything `generate` needs, as JSON.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateActionOptions {
     /// Model name.

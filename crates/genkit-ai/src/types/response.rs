@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{GenerateRequest, Message, Part, Role, concat_text};
 
 /// Why generation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum FinishReason {
@@ -29,7 +29,7 @@ pub enum FinishReason {
 }
 
 /// Token and media usage.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct GenerationUsage {
@@ -65,7 +65,7 @@ pub struct GenerationUsage {
 }
 
 /// An error carried in a response (1.42 `RuntimeError`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RuntimeError {
     /// Genkit status name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,7 +78,7 @@ pub struct RuntimeError {
 }
 
 /// A long-running operation (background models).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Operation {
     /// Key of the action that started it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +100,7 @@ pub struct Operation {
 }
 
 /// A legacy response candidate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct Candidate {
@@ -117,7 +117,7 @@ pub struct Candidate {
 
 /// A model's response (`GenerateResponse` on the wire; `ModelResponse` requires
 /// `finishReason` and has no `candidates`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateResponse {
     /// The generated message.
@@ -166,7 +166,7 @@ impl GenerateResponse {
 }
 
 /// A streamed piece of a response.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GenerateResponseChunk {
     /// Role of the message the chunk belongs to.
@@ -196,7 +196,7 @@ impl GenerateResponseChunk {
 }
 
 /// What a multipart tool returns: output and/or content parts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MultipartToolResponse {
     /// Structured output.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]

@@ -1,0 +1,146 @@
+//! Models (MD1–MD4, MD6): define a model from an async function, refer to models by name
+//! with default config, and count basic usage.
+
+mod reference;
+mod usage;
+
+use std::future::Future;
+use std::time::Instant;
+
+use genkit_core::{ActionCx, ActionDef, ActionType, Result};
+use serde_json::{Map, Value, json};
+
+pub use reference::ModelRef;
+pub use usage::basic_usage_stats;
+
+use crate::{ModelInfo, ModelRequest, ModelResponse, ModelResponseChunk, ModelStage, ModelSupports};
+
+/// A model action: `GenerateRequest` in, `GenerateResponse` out, `GenerateResponseChunk`s streamed.
+pub type ModelAction = ActionDef<ModelRequest, ModelResponse, ModelResponseChunk>;
+
+/// What a model function receives besides the request: `send_chunk`, `streaming_requested`,
+/// `cancellation`, `context`.
+pub type ModelCx = ActionCx<ModelResponseChunk>;
+
+/// Options of a model (JS `defineModel({name, label, versions, supports, configSchema})`).
+#[derive(Debug, Clone, Default)]
+pub struct ModelOptions {
+    name: String,
+    info: ModelInfo,
+    config_schema: Option<Value>,
+}
+
+impl ModelOptions {
+    /// Options for a model named `name` (`plugin/model` for plugin models).
+    pub fn new(name: impl Into<String>) -> Self {
+        ModelOptions { name: name.into(), ..ModelOptions::default() }
+    }
+
+    /// Human-readable label (defaults to the name).
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.info.label = Some(label.into());
+        self
+    }
+
+    /// Supported versions.
+    #[must_use]
+    pub fn versions(mut self, versions: Vec<String>) -> Self {
+        self.info.versions = Some(versions);
+        self
+    }
+
+    /// Capabilities.
+    #[must_use]
+    pub fn supports(mut self, supports: ModelSupports) -> Self {
+        self.info.supports = Some(supports);
+        self
+    }
+
+    /// Release stage.
+    #[must_use]
+    pub fn stage(mut self, stage: ModelStage) -> Self {
+        self.info.stage = Some(stage);
+        self
+    }
+
+    /// JSON schema of the model's config (shown as `customOptions` in the Dev UI).
+    #[must_use]
+    pub fn config_schema(mut self, schema: Value) -> Self {
+        self.config_schema = Some(schema);
+        self
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `metadata.model` as JS writes it: `{label, customOptions?, versions?, supports?, stage?}`.
+    pub fn metadata(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("label".into(), json!(self.info.label.clone().unwrap_or_else(|| self.name.clone())));
+        if let Some(s) = &self.config_schema {
+            m.insert("customOptions".into(), s.clone());
+        }
+        if let Some(v) = &self.info.versions {
+            m.insert("versions".into(), json!(v));
+        }
+        if let Some(s) = &self.info.supports {
+            m.insert("supports".into(), serde_json::to_value(s).unwrap_or_default());
+        }
+        if let Some(s) = &self.info.stage {
+            m.insert("stage".into(), serde_json::to_value(s).unwrap_or_default());
+        }
+        Value::Object(m)
+    }
+}
+
+/// Builds an (unregistered) model action from an async function of `(request, cx)` (JS
+/// `model(options, runner)`, the v2 runner shape). The response gets `latencyMs` (the
+/// function's wall time) unless it sets one. Register it with `Registry::register_action`
+/// or return it from a plugin's `init`/`resolve`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit_core::Result<()> {
+/// use genkit_ai::{FinishReason, Message, ModelOptions, ModelResponse, model};
+/// let m = model::new(ModelOptions::new("demo/hello"), |_req, _cx| async move {
+///     Ok(ModelResponse {
+///         message: Some(Message::model("hello")),
+///         finish_reason: Some(FinishReason::Stop),
+///         ..Default::default()
+///     })
+/// });
+/// let resp = m.run(Default::default()).await?;
+/// assert_eq!(resp.text(), "hello");
+/// assert!(resp.latency_ms.is_some());
+/// # Ok(()) }
+/// ```
+pub fn new<F, Fut>(opts: ModelOptions, f: F) -> ModelAction
+where
+    F: Fn(ModelRequest, ModelCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ModelResponse>> + Send + 'static,
+{
+    let label = opts.info.label.clone().unwrap_or_else(|| opts.name.clone());
+    let metadata = opts.metadata();
+    ActionDef::builder(ActionType::Model, opts.name)
+        .description(label)
+        .metadata("model", metadata)
+        .initializes_plugins()
+        .build(move |req: ModelRequest, cx: ModelCx| {
+            let fut = f(req, cx);
+            async move {
+                let start = Instant::now();
+                let mut resp = fut.await?;
+                if resp.latency_ms.is_none() {
+                    resp.latency_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok(resp)
+            }
+        })
+}
+
+pub mod testing;
+
+#[cfg(test)]
+mod tests;
