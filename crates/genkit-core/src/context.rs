@@ -118,14 +118,6 @@ impl Frame {
         FRAME.try_with(Clone::clone).unwrap_or_default()
     }
 
-    pub(crate) fn with<R>(f: impl FnOnce(Option<&Frame>) -> R) -> R {
-        let mut f = Some(f);
-        match FRAME.try_with(|fr| (f.take().expect("called once"))(Some(fr))) {
-            Ok(r) => r,
-            Err(_) => (f.take().expect("not called"))(None),
-        }
-    }
-
     pub(crate) fn scope<F: Future>(self, fut: F) -> impl Future<Output = F::Output> {
         FRAME.scope(self, fut)
     }
@@ -134,12 +126,12 @@ impl Frame {
 /// The ambient action context: the context given explicitly to the innermost running action
 /// that received one (JS `getContext()`); `None` outside actions.
 pub fn current_context() -> Option<ActionContext> {
-    Frame::with(|f| f.and_then(|f| f.context.clone()))
+    FRAME.try_with(|f| f.context.clone()).ok().flatten()
 }
 
 /// Whether the caller runs inside an action.
 pub fn in_action_runtime() -> bool {
-    Frame::with(|f| f.is_some_and(|f| f.in_runtime))
+    FRAME.try_with(|f| f.in_runtime).unwrap_or(false)
 }
 
 /// Runs `fut` with `context` installed as the ambient context (JS `runWithContext`); a
