@@ -1,6 +1,6 @@
 //! Flow options.
 
-use genkit_core::ActionBuilder;
+use genkit_core::{ActionBuilder, ActionDef, ActionType};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -72,12 +72,14 @@ impl FlowOptions {
         self
     }
 
-    pub(crate) fn apply<I, O, S>(self, mut b: ActionBuilder<I, O, S>) -> ActionBuilder<I, O, S>
+    /// The builder of a flow action with these options.
+    pub(crate) fn into_builder<I, O, S>(self) -> ActionBuilder<I, O, S>
     where
         I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
         O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
         S: Serialize + JsonSchema + Send + Sync + 'static,
     {
+        let mut b = ActionDef::builder(ActionType::Flow, self.name);
         if let Some(d) = self.description {
             b = b.description(d);
         }

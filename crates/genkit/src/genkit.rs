@@ -5,8 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use genkit_core::action::InputStream;
 use genkit_core::{
-    Action, ActionContext, ActionCx, ActionDef, ActionResult, ActionStream, ActionType, DynPlugin, Flow, Registry,
-    RegistryValue, Result, RunOptions, Telemetry,
+    Action, ActionContext, ActionCx, ActionResult, ActionStream, DynPlugin, Flow, Registry, RegistryValue, Result,
+    RunOptions, Telemetry,
 };
 use opentelemetry_sdk::trace::SpanProcessor;
 use schemars::JsonSchema;
@@ -188,11 +188,7 @@ impl Genkit {
         F: Fn(I, ActionCx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let flow = {
-            let name = opts.name.clone();
-            opts.apply(ActionDef::builder(ActionType::Flow, name))
-        }
-        .build(f);
+        let flow = opts.into_builder().build(f);
         self.add_flow(flow.as_action());
         flow
     }
@@ -210,11 +206,7 @@ impl Genkit {
         F: Fn(InputStream<I>, ActionCx<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let flow = {
-            let name = opts.name.clone();
-            opts.apply(ActionDef::builder(ActionType::Flow, name))
-        }
-        .build_bidi(f);
+        let flow = opts.into_builder().build_bidi(f);
         self.add_flow(flow.as_action());
         flow
     }
