@@ -126,7 +126,7 @@ impl Genkit {
         v.ok().flatten()?.downcast::<String>().map(|s| (*s).clone())
     }
 
-    /// Registers an action built elsewhere (e.g. with [`ActionDef::builder`]).
+    /// Registers an action built elsewhere (e.g. with [`genkit_core::ActionDef::builder`]).
     ///
     /// # Panics
     /// When called while an action runs (a programmer mistake: define actions when the app

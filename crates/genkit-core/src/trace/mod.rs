@@ -199,14 +199,21 @@ impl Telemetry {
             Some(ActionType::Flow) => "flow",
             _ => span_type,
         };
-        let parent_path = parent.map_or("", |p| &p.path);
-        let path: Arc<str> = format!("{parent_path}/{{{name},t:{t}}}").into();
+        let recording = self.is_recording();
+        // The path only ends up in attributes, so it is built only while spans are recorded.
+        let path: Arc<str> = if recording {
+            let parent_path = parent.map_or("", |p| &p.path);
+            format!("{parent_path}/{{{name},t:{t}}}").into()
+        } else {
+            static EMPTY: OnceLock<Arc<str>> = OnceLock::new();
+            EMPTY.get_or_init(|| Arc::from("")).clone()
+        };
         ActiveSpan {
             frame: SpanFrame { telemetry: self.clone(), otel, path },
             is_root: parent.is_none(),
             subtype,
             name: name.clone(),
-            recording: self.is_recording(),
+            recording,
         }
     }
 }
