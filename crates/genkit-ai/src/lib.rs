@@ -1,9 +1,20 @@
-//! The AI layer of Genkit for Rust: wire types of models, messages and parts (this
-//! release), then `generate` with the tool loop, formats and middleware.
+//! The AI layer of Genkit for Rust: wire types of models, messages and parts; models;
+//! `generate` with the tool loop, interrupts and resume; tools; output formats; middleware;
+//! resources.
 #![deny(unsafe_code)]
 
+pub mod extract;
+pub mod format;
+pub mod generate;
+pub mod middleware;
 pub mod model;
+pub mod resource;
+mod schema_cache;
+pub mod tool;
 mod types;
+pub mod uri_template;
 
+pub use generate::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
 pub use model::{ModelAction, ModelCx, ModelOptions, ModelRef};
+pub use tool::{Tool, ToolConfig, ToolCx};
 pub use types::*;

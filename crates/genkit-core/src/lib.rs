@@ -45,7 +45,7 @@ pub use registry::{Registry, RegistryValue};
 pub use schema::{SchemaValidator, schema_for};
 pub use status::Status;
 pub use streaming::{ActionStream, StreamSink};
-pub use trace::{Telemetry, TraceIds, run};
+pub use trace::{Telemetry, TraceIds, run, run_span};
 
 /// A flow: an action of type `flow` with typed input `I`, output `O` and chunks `S`.
 pub type Flow<I, O, S = ()> = ActionDef<I, O, S>;

@@ -28,6 +28,7 @@ pub struct ModelOptions {
     name: String,
     info: ModelInfo,
     config_schema: Option<Value>,
+    middleware: Vec<crate::middleware::ModelMiddleware>,
 }
 
 impl ModelOptions {
@@ -68,6 +69,14 @@ impl ModelOptions {
     #[must_use]
     pub fn config_schema(mut self, schema: Value) -> Self {
         self.config_schema = Some(schema);
+        self
+    }
+
+    /// Adds a model middleware (JS `defineModel({use})`), outermost first; it runs before
+    /// the built-in context and constrained-output handling.
+    #[must_use]
+    pub fn middleware(mut self, m: crate::middleware::ModelMiddleware) -> Self {
+        self.middleware.push(m);
         self
     }
 
@@ -123,11 +132,24 @@ where
 {
     let label = opts.info.label.clone().unwrap_or_else(|| opts.name.clone());
     let metadata = opts.metadata();
-    ActionDef::builder(ActionType::Model, opts.name)
-        .description(label)
-        .metadata("model", metadata)
-        .initializes_plugins()
-        .build(move |req: ModelRequest, cx: ModelCx| {
+    let supports = opts.info.supports.clone();
+    // JS `getModelMiddleware`: context augmentation unless the model reads `docs` itself, then
+    // the constrained-output simulator when the model lacks native support.
+    let augment = (!supports.as_ref().and_then(|s| s.context).unwrap_or(false))
+        .then(crate::middleware::AugmentWithContextOptions::default);
+    let mut b = ActionDef::builder(ActionType::Model, opts.name).description(label).metadata("model", metadata).initializes_plugins();
+    for m in opts.middleware {
+        b = b.middleware(m);
+    }
+    b.build(move |mut req: ModelRequest, cx: ModelCx| {
+            if let Some(a) = &augment
+                && req.docs.as_ref().is_some_and(|d| !d.is_empty())
+            {
+                req = crate::middleware::builtin::augment_context(req, a);
+            }
+            if crate::middleware::builtin::needs_constrained_simulation(supports.as_ref(), &req) {
+                req = crate::middleware::builtin::apply_constrained_simulation(req);
+            }
             let fut = f(req, cx);
             async move {
                 let start = Instant::now();

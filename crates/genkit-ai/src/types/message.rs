@@ -65,9 +65,93 @@ impl Message {
         concat_text(&self.content)
     }
 
+    /// A message with the given role whose content is anything convertible to parts
+    /// (a string, a part, or a list of parts; JS `Message.parseContent`).
+    pub fn with_content(role: Role, content: impl Into<Content>) -> Message {
+        Message::new(role, content.into().0)
+    }
+
+    /// The concatenated text of all reasoning parts.
+    pub fn reasoning(&self) -> String {
+        let mut s = String::new();
+        for p in &self.content {
+            if let Some(t) = &p.reasoning {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// The first media part's media.
+    pub fn media(&self) -> Option<&super::Media> {
+        self.content.iter().find_map(|p| p.media.as_ref())
+    }
+
+    /// The first data part's data.
+    pub fn data(&self) -> Option<&Value> {
+        self.content.iter().find_map(|p| p.data.as_ref())
+    }
+
     /// The tool request parts.
     pub fn tool_requests(&self) -> impl Iterator<Item = &Part> {
         self.content.iter().filter(|p| p.tool_request.is_some())
+    }
+
+    /// The tool request parts marked as interrupts (`metadata.interrupt`).
+    pub fn interrupts(&self) -> impl Iterator<Item = &Part> {
+        self.content.iter().filter(|p| p.is_interrupt())
+    }
+
+    /// The tool response parts.
+    pub fn tool_responses(&self) -> impl Iterator<Item = &Part> {
+        self.content.iter().filter(|p| p.tool_response.is_some())
+    }
+
+    /// Structured output of the message: its first data part, else JSON extracted from its
+    /// text (JS `Message.output` without a format parser).
+    pub fn output(&self) -> Option<Value> {
+        self.data().cloned().or_else(|| crate::extract::extract_json(&self.text()))
+    }
+}
+
+/// Message content: what `generate`'s `prompt`, `system` and messages accept — a string, one
+/// part, or a list of parts (JS `Message.parseContent`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Content(pub Vec<Part>);
+
+impl From<&str> for Content {
+    fn from(s: &str) -> Content {
+        Content(vec![Part::text(s)])
+    }
+}
+
+impl From<String> for Content {
+    fn from(s: String) -> Content {
+        Content(vec![Part::text(s)])
+    }
+}
+
+impl From<&String> for Content {
+    fn from(s: &String) -> Content {
+        Content(vec![Part::text(s.clone())])
+    }
+}
+
+impl From<Part> for Content {
+    fn from(p: Part) -> Content {
+        Content(vec![p])
+    }
+}
+
+impl From<Vec<Part>> for Content {
+    fn from(p: Vec<Part>) -> Content {
+        Content(p)
+    }
+}
+
+impl<const N: usize> From<[Part; N]> for Content {
+    fn from(p: [Part; N]) -> Content {
+        Content(p.into())
     }
 }
 

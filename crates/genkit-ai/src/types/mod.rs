@@ -8,7 +8,7 @@ mod request;
 mod response;
 
 pub(crate) use message::concat_text;
-pub use message::{DocumentData, Message, Role};
+pub use message::{Content, DocumentData, Message, Role};
 pub use model_info::{Constrained, GenerationCommonConfig, ModelInfo, ModelReference, ModelStage, ModelSupports};
 pub use part::{Media, Part, ResourceRef, ToolRequest, ToolResponse};
 pub use request::{
@@ -17,5 +17,5 @@ pub use request::{
 };
 pub use response::{
     Candidate, FinishReason, GenerateResponse, GenerateResponseChunk, GenerationUsage, ModelResponse,
-    ModelResponseChunk, MultipartToolResponse, Operation, RuntimeError,
+    ModelResponseChunk, MultipartToolResponse, Operation, OutputParser, RuntimeError,
 };

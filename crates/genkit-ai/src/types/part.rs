@@ -163,6 +163,16 @@ impl Part {
     pub fn is_text(&self) -> bool {
         self.text.is_some()
     }
+
+    /// A metadata entry.
+    pub fn metadata_value(&self, key: &str) -> Option<&Value> {
+        self.metadata.as_ref().and_then(|m| m.get(key))
+    }
+
+    /// Whether this is a tool request that was interrupted (`metadata.interrupt` set).
+    pub fn is_interrupt(&self) -> bool {
+        self.tool_request.is_some() && self.metadata_value("interrupt").is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+    }
 }
 
 impl From<&str> for Part {

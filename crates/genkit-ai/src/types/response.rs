@@ -153,15 +153,197 @@ pub struct GenerateResponse {
     /// Legacy candidates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub candidates: Option<Vec<Candidate>>,
+    /// The output parser of the request's format (set by `generate`; not serialized).
+    #[serde(skip)]
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub parser: OutputParser,
+}
+
+/// The output parser `generate` attaches to a response (its format's message parser).
+/// Compares equal to any other parser; never serialized.
+#[derive(Clone, Default)]
+pub struct OutputParser(pub(crate) Option<std::sync::Arc<dyn crate::format::FormatHandler>>);
+
+impl PartialEq for OutputParser {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for OutputParser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "OutputParser(Some)" } else { "OutputParser(None)" })
+    }
 }
 
 /// The response a model action returns.
 pub type ModelResponse = GenerateResponse;
 
 impl GenerateResponse {
-    /// The text of the message (empty if none).
+    /// The generated message (`message`, else the first legacy candidate's).
+    pub fn message(&self) -> Option<&Message> {
+        self.message.as_ref().or_else(|| self.candidates.as_ref().and_then(|c| c.first()).map(|c| &c.message))
+    }
+
+    /// The concatenated text of the message's text parts (empty if none).
     pub fn text(&self) -> String {
-        self.message.as_ref().map(Message::text).unwrap_or_default()
+        self.message().map(Message::text).unwrap_or_default()
+    }
+
+    /// The concatenated reasoning parts.
+    pub fn reasoning(&self) -> String {
+        self.message().map(Message::reasoning).unwrap_or_default()
+    }
+
+    /// The first media part.
+    pub fn media(&self) -> Option<&super::Media> {
+        self.message().and_then(Message::media)
+    }
+
+    /// The first data part.
+    pub fn data(&self) -> Option<&Value> {
+        self.message().and_then(Message::data)
+    }
+
+    /// Structured output: the format's parse of the message, else its data part, else JSON
+    /// extracted from its text (JS `response.output`). `None` without a message.
+    pub fn output(&self) -> Option<Value> {
+        let m = self.message()?;
+        if let Some(p) = &self.parser.0
+            && let Some(v) = p.parse_message(m)
+            && !is_falsy(&v)
+        {
+            return Some(v);
+        }
+        m.output()
+    }
+
+    /// The output deserialized into `T`.
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` when there is no output; `INVALID_ARGUMENT` when it does not
+    /// fit `T`.
+    pub fn output_as<T: serde::de::DeserializeOwned>(&self) -> genkit_core::Result<T> {
+        let v = self.output().ok_or_else(|| {
+            genkit_core::Error::new(
+                genkit_core::Status::FailedPrecondition,
+                format!("the response has no structured output; text was: {:?}", self.text()),
+            )
+        })?;
+        serde_json::from_value(v).map_err(|e| {
+            genkit_core::Error::invalid_argument(format!("the model's output does not match the expected type: {e}"))
+        })
+    }
+
+    /// The tool request parts of the message.
+    pub fn tool_requests(&self) -> Vec<&Part> {
+        self.message().map(|m| m.tool_requests().collect()).unwrap_or_default()
+    }
+
+    /// The interrupted tool requests (`metadata.interrupt`).
+    pub fn interrupts(&self) -> Vec<&Part> {
+        self.message().map(|m| m.interrupts().collect()).unwrap_or_default()
+    }
+
+    /// The whole conversation: the request's messages plus the generated one.
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` without a request or a message.
+    pub fn messages(&self) -> genkit_core::Result<Vec<Message>> {
+        let req = self.request.as_ref().ok_or_else(|| {
+            genkit_core::Error::new(
+                genkit_core::Status::FailedPrecondition,
+                "Can't construct history for response without request reference.",
+            )
+        })?;
+        let m = self.message().ok_or_else(|| {
+            genkit_core::Error::new(
+                genkit_core::Status::FailedPrecondition,
+                "Can't construct history for response without generated message.",
+            )
+        })?;
+        let mut out = Vec::with_capacity(req.messages.len() + 1);
+        out.extend(req.messages.iter().cloned());
+        out.push(m.clone());
+        Ok(out)
+    }
+
+    /// Fails when generation was blocked or produced no message (G16).
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` `Generation blocked…` or `Model did not generate a message…`,
+    /// with `details.response`.
+    pub fn assert_valid(&self) -> genkit_core::Result<()> {
+        if self.finish_reason == Some(FinishReason::Blocked) {
+            let msg = match self.finish_message.as_deref() {
+                Some(m) if !m.is_empty() => format!("Generation blocked: {m}"),
+                _ => "Generation blocked.".to_owned(),
+            };
+            return Err(self.response_error(genkit_core::Status::FailedPrecondition, msg));
+        }
+        if self.message().is_none() && self.operation.is_none() {
+            let reason = self.finish_reason.map_or_else(|| "undefined".to_owned(), |r| r.as_str().to_owned());
+            let fm = self.finish_message.clone().unwrap_or_else(|| "undefined".to_owned());
+            return Err(self.response_error(
+                genkit_core::Status::FailedPrecondition,
+                format!("Model did not generate a message. Finish reason: '{reason}': {fm}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Fails when the request asked for a schema and the output does not satisfy it (G16).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` with the validation errors.
+    pub fn assert_valid_schema(&self) -> genkit_core::Result<()> {
+        let Some(schema) = self.request.as_ref().and_then(|r| r.output.as_ref()).and_then(|o| o.schema.as_ref())
+        else {
+            return Ok(());
+        };
+        let output = self.output().unwrap_or(Value::Null);
+        crate::schema_cache::validate(schema, &output)
+    }
+
+    /// Whether `assert_valid` and `assert_valid_schema` both pass.
+    pub fn is_valid(&self) -> bool {
+        self.assert_valid().is_ok() && self.assert_valid_schema().is_ok()
+    }
+
+    /// A `GenerationResponseError`: the status and message, with `details.response`.
+    pub(crate) fn response_error(&self, status: genkit_core::Status, message: String) -> genkit_core::Error {
+        let mut resp = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(o) = resp.as_object_mut() {
+            o.remove("request");
+        }
+        genkit_core::Error::new(status, message).with_details(serde_json::json!({ "response": resp }))
+    }
+}
+
+fn is_falsy(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !*b,
+        Value::String(s) => s.is_empty(),
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        _ => false,
+    }
+}
+
+impl FinishReason {
+    /// The wire name (`stop`, `length`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Blocked => "blocked",
+            FinishReason::Aborted => "aborted",
+            FinishReason::Failed => "failed",
+            FinishReason::Interrupted => "interrupted",
+            FinishReason::Other => "other",
+            FinishReason::Unknown => "unknown",
+        }
     }
 }
 
@@ -192,6 +374,32 @@ impl GenerateResponseChunk {
     /// The chunk's text.
     pub fn text(&self) -> String {
         concat_text(&self.content)
+    }
+
+    /// The chunk's reasoning text.
+    pub fn reasoning(&self) -> String {
+        let mut s = String::new();
+        for p in &self.content {
+            if let Some(t) = &p.reasoning {
+                s.push_str(t);
+            }
+        }
+        s
+    }
+
+    /// The first data part.
+    pub fn data(&self) -> Option<&Value> {
+        self.content.iter().find_map(|p| p.data.as_ref())
+    }
+
+    /// The first media part.
+    pub fn media(&self) -> Option<&super::Media> {
+        self.content.iter().find_map(|p| p.media.as_ref())
+    }
+
+    /// The tool request parts.
+    pub fn tool_requests(&self) -> Vec<&Part> {
+        self.content.iter().filter(|p| p.tool_request.is_some()).collect()
     }
 }
 

@@ -509,7 +509,7 @@ where
     }
     let span = telemetry.start(&meta.name, "action", Some(meta.action_type), labels, parent.span.as_ref());
     let ids = span.ids();
-    let RunOptions { context: explicit, on_chunk, cancel, on_trace_start, init, .. } = opts;
+    let RunOptions { context: explicit, on_chunk, cancel, on_trace_start, init, call_metadata, .. } = opts;
     if let Some(f) = on_trace_start {
         f(&ids);
     }
@@ -529,7 +529,7 @@ where
         None
     };
     let token = cancel.clone().unwrap_or_default();
-    let cx = ActionCx { sink: on_chunk, context, trace: ids.clone(), cancel: token, registry, init };
+    let cx = ActionCx { sink: on_chunk, context, trace: ids.clone(), cancel: token, registry, init, call_metadata };
     let frame = Frame { context: explicit.or(parent.context), span: Some(span.frame.clone()), in_runtime: true };
     let fut = match (&inner.body, input) {
         (Body::Unary(f), Input::One(i)) => f(i, cx),

@@ -106,6 +106,7 @@ pub struct RunOptions<S = Value> {
     pub(crate) labels: Vec<(String, String)>,
     pub(crate) on_trace_start: Option<TraceStartFn>,
     pub(crate) init: Option<Value>,
+    pub(crate) call_metadata: Option<Value>,
 }
 
 impl<S> Default for RunOptions<S> {
@@ -117,6 +118,7 @@ impl<S> Default for RunOptions<S> {
             labels: Vec::new(),
             on_trace_start: None,
             init: None,
+            call_metadata: None,
         }
     }
 }
@@ -187,6 +189,15 @@ impl<S: 'static> RunOptions<S> {
         self
     }
 
+    /// Per-call metadata the caller hands to the action (the generate loop passes the
+    /// triggering tool request's metadata to tools this way); read it with
+    /// [`ActionCx::call_metadata`].
+    #[must_use]
+    pub fn call_metadata(mut self, metadata: Value) -> Self {
+        self.call_metadata = Some(metadata);
+        self
+    }
+
     pub(crate) fn with_sink<T>(self, on_chunk: StreamSink<T>) -> RunOptions<T> {
         RunOptions {
             context: self.context,
@@ -195,6 +206,7 @@ impl<S: 'static> RunOptions<S> {
             labels: self.labels,
             on_trace_start: self.on_trace_start,
             init: self.init,
+            call_metadata: self.call_metadata,
         }
     }
 }
@@ -207,6 +219,7 @@ pub struct ActionCx<S = Value> {
     pub(crate) cancel: CancellationToken,
     pub(crate) registry: Option<Registry>,
     pub(crate) init: Option<Value>,
+    pub(crate) call_metadata: Option<Value>,
 }
 
 impl<S> fmt::Debug for ActionCx<S> {
@@ -254,6 +267,11 @@ impl<S: 'static> ActionCx<S> {
     /// The validated `init` value of a bidirectional run.
     pub fn init(&self) -> Option<&Value> {
         self.init.as_ref()
+    }
+
+    /// The per-call metadata given with [`RunOptions::call_metadata`].
+    pub fn call_metadata(&self) -> Option<&Value> {
+        self.call_metadata.as_ref()
     }
 }
 

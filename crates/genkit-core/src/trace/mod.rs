@@ -357,5 +357,43 @@ where
     }
 }
 
+/// Runs `fut` in a span named `name` of type `span_type` (JS `runInNewSpan`; `generate`
+/// uses type `util`): a child of the current span, or a root span on `telemetry` outside any
+/// action. `input` is called only when spans are recorded; the output is recorded as JSON.
+///
+/// # Errors
+/// Whatever `fut` returns.
+pub async fn run_span<T, F>(
+    telemetry: &Arc<Telemetry>,
+    name: &str,
+    span_type: &'static str,
+    input: impl FnOnce() -> Option<String>,
+    fut: F,
+) -> Result<T>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
+    let frame = Frame::current();
+    let name: Arc<str> = name.into();
+    let tel = frame.span.as_ref().map_or_else(|| telemetry.clone(), |p| p.telemetry.clone());
+    let span = tel.start(&name, span_type, None, vec![KeyValue::new("genkit:type", span_type)], frame.span.as_ref());
+    let recording = span.recording();
+    let input = if recording { input() } else { None };
+    let mut child = frame;
+    child.span = Some(span.frame.clone());
+    match child.scope(fut).await {
+        Ok(v) => {
+            let o = if recording { serde_json::to_string(&v).ok() } else { None };
+            span.end_ok(input, o, Vec::new());
+            Ok(v)
+        }
+        Err(mut e) => {
+            span.end_err(&mut e, input, Vec::new());
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
