@@ -473,5 +473,3 @@ pub fn inject_instructions(messages: &mut [Message], instructions: Option<&str>)
     }
 }
 
-#[cfg(test)]
-mod tests;

@@ -433,5 +433,3 @@ pub fn to_tool_definition(action: &dyn Action) -> ToolDefinition {
     }
 }
 
-#[cfg(test)]
-mod tests;

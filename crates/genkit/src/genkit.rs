@@ -100,6 +100,10 @@ impl GenkitBuilder {
         for p in self.plugins {
             registry.register_plugin(p)?;
         }
+        genkit_ai::generate::define_generate_action(&registry)?;
+        for d in genkit_ai::middleware::builtin_defs() {
+            d.register(&registry);
+        }
         Ok(Genkit { registry, flows: Arc::default() })
     }
 }

@@ -276,5 +276,3 @@ fn generate_action_for(registry: &Registry) -> GenerateAction {
     a
 }
 
-#[cfg(test)]
-mod tests;

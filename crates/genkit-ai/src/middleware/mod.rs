@@ -345,5 +345,3 @@ pub(crate) async fn resolve_middleware(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests;

@@ -100,13 +100,19 @@ impl std::fmt::Debug for ProgrammableModel {
 }
 
 impl ProgrammableModel {
-    /// A programmable model named `name` (supports everything).
+    /// A programmable model named `name` (supports multiturn, media, tools, system role,
+    /// tool choice; no native constrained output).
     pub fn new(name: &str) -> Self {
+        Self::with_options(ModelOptions::new(name).supports(all_supported()))
+    }
+
+    /// A programmable model with the given options (name, `supports`, …).
+    pub fn with_options(opts: ModelOptions) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
-        let model_name = name.to_owned();
+        let model_name = opts.name().to_owned();
         let action = super::new(
-            ModelOptions::new(name).supports(all_supported()),
+            opts,
             move |req: ModelRequest, cx: ModelCx| {
                 let st = st.clone();
                 let model_name = model_name.clone();
