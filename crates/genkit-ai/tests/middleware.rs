@@ -1,0 +1,333 @@
+//! Generate middleware (M1–M10) and resources (X2, X3).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use genkit_ai::generate::{define_generate_action, generate};
+use genkit_ai::middleware::{
+    AugmentWithContextOptions, FallbackOptions, GenerateEnvelope, GenerateMiddleware, GenerateNext, HookCx,
+    MiddlewareDef, MiddlewareUse, RetryOptions, SimulateSystemPromptOptions, ToolApprovalOptions, augment_with_context,
+    fallback, retry, simulate_system_prompt, tool_approval, validate_support,
+};
+use genkit_ai::model::testing::ProgrammableModel;
+use genkit_ai::resource::{ResourceOptions, ResourceOutput};
+use genkit_ai::tool::{ToolConfig, restart_tool};
+use genkit_ai::{
+    DocumentData, FinishReason, GenerateOptions, GenerateResponse, Message, ModelReference, ModelRequest, ModelResponse,
+    ModelSupports, Part, ResumeOptions, Role, Tool,
+};
+use genkit_core::{Error, Registry, RunOptions, Status};
+use serde_json::{Value, json};
+
+fn setup() -> (Registry, ProgrammableModel) {
+    let reg = Registry::new();
+    let pm = ProgrammableModel::new("m");
+    reg.register_action(pm.action().as_action()).unwrap();
+    define_generate_action(&reg).unwrap();
+    (reg, pm)
+}
+
+fn stop(text: &str) -> ModelResponse {
+    ModelResponse { message: Some(Message::model(text)), finish_reason: Some(FinishReason::Stop), ..Default::default() }
+}
+
+fn fast_retry(max: u32) -> RetryOptions {
+    RetryOptions { max_retries: max, initial_delay_ms: 1, no_jitter: true, ..Default::default() }
+}
+
+#[tokio::test]
+async fn retry_retries_listed_statuses_then_succeeds() {
+    let (reg, pm) = setup();
+    pm.fail(Error::new(Status::Unavailable, "down")).fail(Error::new(Status::Internal, "oops")).respond(stop("ok"));
+    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(3)))).await.unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(pm.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn retry_gives_up_and_skips_unlisted_statuses() {
+    let (reg, pm) = setup();
+    pm.set_handler(|_, _| Err(Error::new(Status::Unavailable, "down")));
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(2))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Status::Unavailable);
+    assert_eq!(pm.requests().len(), 3, "attempts = maxRetries + 1");
+
+    let (reg, pm) = setup();
+    pm.fail(Error::new(Status::InvalidArgument, "bad"));
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(3))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert_eq!(pm.requests().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_honours_retry_after_and_backoff() {
+    let (reg, pm) = setup();
+    pm.fail(Error::new(Status::ResourceExhausted, "slow down").with_retry_after(Duration::from_secs(30)))
+        .respond(stop("ok"));
+    let start = tokio::time::Instant::now();
+    let opts = RetryOptions { initial_delay_ms: 1000, no_jitter: true, ..Default::default() };
+    generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(opts))).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(30), "waited {:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_secs(31));
+}
+
+#[tokio::test]
+async fn retry_never_retries_interrupts_or_cancellation() {
+    let (reg, pm) = setup();
+    pm.fail(Error::cancelled("stop"));
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(3))))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Status::Cancelled);
+    assert_eq!(pm.requests().len(), 1);
+    pm.fail(genkit_ai::tool::interrupt_error(None));
+    let err = generate(
+        &reg,
+        GenerateOptions::new()
+            .model("m")
+            .prompt("x")
+            .use_middleware(retry(RetryOptions { statuses: vec![Status::Aborted], ..fast_retry(3) })),
+    )
+    .await
+    .unwrap_err();
+    assert!(genkit_ai::tool::as_interrupt(&err).is_some());
+    assert_eq!(pm.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn fallback_tries_the_next_models() {
+    let (reg, pm) = setup();
+    let backup = ProgrammableModel::new("backup");
+    reg.register_action(backup.action().as_action()).unwrap();
+    pm.fail(Error::new(Status::Unavailable, "down"));
+    backup.respond(stop("from backup"));
+    let opts = FallbackOptions {
+        models: vec![
+            ModelReference { name: "missing".into(), config: None },
+            ModelReference { name: "backup".into(), config: Some(json!({"temperature": 0})) },
+        ],
+        ..Default::default()
+    };
+    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").config(json!({"topK": 1})).use_middleware(fallback(opts)))
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "from backup");
+    assert_eq!(backup.last_request().unwrap().config, Some(json!({"temperature": 0})));
+
+    // a non-fallback status is rethrown without trying others
+    pm.fail(Error::new(Status::PermissionDenied, "no"));
+    let opts = FallbackOptions { models: vec![ModelReference { name: "backup".into(), config: None }], ..Default::default() };
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(fallback(opts))).await.unwrap_err();
+    assert_eq!(err.status(), Status::PermissionDenied);
+    assert_eq!(backup.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn tool_approval_interrupts_until_approved() {
+    let (reg, pm) = setup();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r2 = runs.clone();
+    let pay = Tool::<Value, Value>::new(ToolConfig::new("pay", "pays"), move |_, _| {
+        r2.fetch_add(1, Ordering::SeqCst);
+        async { Ok(json!("paid")) }
+    });
+    let look = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_, _| async { Ok(json!("seen")) });
+    reg.register_action(pay.as_action()).unwrap();
+    reg.register_action(look.as_action()).unwrap();
+    pm.respond(ModelResponse {
+        message: Some(Message::new(
+            Role::Model,
+            vec![Part::tool_request("look", None, Some("1".into())), Part::tool_request("pay", None, Some("2".into()))],
+        )),
+        ..Default::default()
+    });
+    let approval = || tool_approval(ToolApprovalOptions { approved: vec!["look".into()] });
+    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("x").tools(["look", "pay"]).use_middleware(approval()))
+        .await
+        .unwrap();
+    assert_eq!(resp.finish_reason, Some(FinishReason::Interrupted));
+    let interrupt = resp.interrupts()[0].clone();
+    assert_eq!(interrupt.metadata_value("interrupt"), Some(&json!({"message": "Tool not in approved list: pay"})));
+    assert_eq!(runs.load(Ordering::SeqCst), 0);
+
+    pm.respond(stop("done"));
+    let restart = restart_tool(&interrupt, Some(json!({"toolApproved": true})), None).unwrap();
+    let resp = generate(
+        &reg,
+        GenerateOptions::new()
+            .model("m")
+            .messages(resp.messages().unwrap())
+            .tools(["look", "pay"])
+            .use_middleware(approval())
+            .resume(ResumeOptions { restart: vec![restart], ..Default::default() }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.text(), "done");
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn model_middlewares_rewrite_requests() {
+    let (reg, pm) = setup();
+    pm.respond(stop("ok"));
+    generate(
+        &reg,
+        GenerateOptions::new()
+            .model("m")
+            .system("Be nice.")
+            .prompt("hi")
+            .use_middleware(simulate_system_prompt(SimulateSystemPromptOptions::default())),
+    )
+    .await
+    .unwrap();
+    let req = pm.last_request().unwrap();
+    assert_eq!(
+        serde_json::to_value(&req.messages).unwrap(),
+        json!([
+            {"role": "user", "content": [{"text": "SYSTEM INSTRUCTIONS:\n"}, {"text": "Be nice."}]},
+            {"role": "model", "content": [{"text": "Understood."}]},
+            {"role": "user", "content": [{"text": "hi"}]}
+        ])
+    );
+
+    let v = validate_support("m", ModelSupports { tools: Some(false), ..Default::default() });
+    let req = ModelRequest {
+        messages: vec![Message::user("x")],
+        tools: Some(vec![genkit_ai::ToolDefinition {
+            name: "t".into(),
+            key: None,
+            description: String::new(),
+            input_schema: None,
+            output_schema: None,
+            metadata: None,
+        }]),
+        ..Default::default()
+    };
+    let err = v.apply(req).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert!(err.message().starts_with("Model 'm' does not support tool use, but tools were provided."));
+}
+
+#[tokio::test]
+async fn docs_are_rendered_into_the_last_user_message() {
+    let (reg, pm) = setup();
+    pm.respond(stop("ok"));
+    let mut d1 = DocumentData::from_text("doc1");
+    d1.metadata = Some(serde_json::from_value(json!({"ref": "R1"})).unwrap());
+    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("q").docs(vec![d1, DocumentData::from_text("doc2")]))
+        .await
+        .unwrap();
+    let req = pm.last_request().unwrap();
+    let part = &req.messages[0].content[1];
+    assert_eq!(
+        part.text.as_deref(),
+        Some("\n\nUse the following information to complete your task:\n\n- [R1]: doc1\n- [1]: doc2\n\n")
+    );
+    assert_eq!(part.metadata_value("purpose"), Some(&json!("context")));
+    // copy-on-write: the returned history does not carry the context part
+    assert_eq!(resp.request.unwrap().messages[0].content.len(), 1);
+
+    let custom = augment_with_context(AugmentWithContextOptions { preface: None, no_citations: true, ..Default::default() });
+    let req = ModelRequest {
+        messages: vec![Message::user("q")],
+        docs: Some(vec![DocumentData::from_text("d")]),
+        ..Default::default()
+    };
+    assert_eq!(custom.apply(req).unwrap().messages[0].content[1].text.as_deref(), Some("- d\n\n"));
+}
+
+struct Counting(Arc<AtomicUsize>);
+
+impl GenerateMiddleware for Counting {
+    fn generate(self: Arc<Self>, env: GenerateEnvelope, cx: HookCx, next: GenerateNext) -> BoxFuture<'static, genkit_core::Result<GenerateResponse>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        next.run(env, cx)
+    }
+    fn wraps_generate(&self) -> bool {
+        true
+    }
+}
+
+#[tokio::test]
+async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
+    let (reg, pm) = setup();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c2 = count.clone();
+    let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Arc::new(Counting(c2.clone())) as Arc<dyn GenerateMiddleware>)));
+    def.register(&reg);
+    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    reg.register_action(t.as_action()).unwrap();
+    pm.respond(ModelResponse {
+        message: Some(Message::new(Role::Model, vec![Part::tool_request("t", None, Some("1".into()))])),
+        ..Default::default()
+    });
+    pm.respond(stop("ok"));
+    // through /util/generate with a wire `use` ref
+    let action = reg.lookup_action("/util/generate").await.unwrap().unwrap();
+    let out = action
+        .run_json(
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"text": "x"}]}], "tools": ["t"], "use": [{"name": "counting"}]}),
+            RunOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.result["message"]["content"][0]["text"], "ok");
+    assert_eq!(count.load(Ordering::SeqCst), 2, "one per turn");
+
+    let err = action
+        .run_json(json!({"model": "m", "messages": [{"role": "user", "content": [{"text": "x"}]}], "use": [{"name": "nope"}]}), RunOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.message()), (Status::NotFound, "Middleware nope not found in registry."));
+
+    // a plain model function in `use`
+    pm.respond(stop("ok"));
+    let tag = MiddlewareUse::model_fn(|mut req, cx, next| {
+        req.messages.push(Message::user("tagged"));
+        next.run(req, cx).boxed()
+    });
+    generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(tag)).await.unwrap();
+    assert_eq!(pm.last_request().unwrap().messages.last().unwrap().text(), "tagged");
+}
+
+#[tokio::test]
+async fn resource_parts_are_expanded_before_the_model_call() {
+    let (reg, pm) = setup();
+    let file = genkit_ai::resource::new(ResourceOptions::template("file:///{path}").name("files"), |input, cx| async move {
+        Ok(ResourceOutput { content: vec![Part::text(format!("contents of {} ({})", input.uri, cx.variables["path"]))] })
+    })
+    .unwrap();
+    reg.register_action(file.as_action()).unwrap();
+    let fixed = genkit_ai::resource::new(ResourceOptions::uri("my://fixed"), |_, _| async move {
+        Ok(ResourceOutput { content: vec![Part::text("fixed")] })
+    })
+    .unwrap();
+    reg.register_action(fixed.as_action()).unwrap();
+    pm.respond(stop("ok"));
+    let prompt = vec![Part::text("read "), Part::resource("file:///notes.txt"), Part::resource("my://fixed")];
+    generate(&reg, GenerateOptions::new().model("m").prompt(prompt)).await.unwrap();
+    let req = pm.last_request().unwrap();
+    let content = &req.messages[0].content;
+    assert_eq!(content[1].text.as_deref(), Some("contents of file:///notes.txt (notes.txt)"));
+    assert_eq!(
+        content[1].metadata_value("resource"),
+        Some(&json!({"uri": "file:///notes.txt", "template": "file:///{path}"}))
+    );
+    assert_eq!(content[2].metadata_value("resource"), Some(&json!({"uri": "my://fixed"})));
+
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt(Part::resource("zzz://none"))).await.unwrap_err();
+    assert_eq!((err.status(), err.message()), (Status::NotFound, "failed to find matching resource for zzz://none"));
+
+    let err = genkit_ai::resource::new(ResourceOptions::default(), |_, _| async { Ok(ResourceOutput::default()) }).unwrap_err();
+    assert_eq!(err.message(), "must specify either url or template options");
+    let err = fixed.run(genkit_ai::resource::ResourceInput { uri: "my://other".into() }).await.unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+}
