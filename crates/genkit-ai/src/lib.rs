@@ -3,6 +3,7 @@
 //! resources.
 #![deny(unsafe_code)]
 
+pub mod dap;
 pub mod extract;
 pub mod format;
 pub mod generate;

@@ -331,3 +331,43 @@ async fn resource_parts_are_expanded_before_the_model_call() {
     let err = fixed.run(genkit_ai::resource::ResourceInput { uri: "my://other".into() }).await.unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
 }
+
+#[tokio::test]
+async fn dynamic_action_providers_serve_tools_with_a_cache() {
+    use genkit_ai::dap::{CacheTtl, DapActions, define_dynamic_action_provider};
+    use genkit_core::ActionType;
+    let (reg, pm) = setup();
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let f2 = fetches.clone();
+    let dap = define_dynamic_action_provider(&reg, "mcp", CacheTtl::default(), move || {
+        f2.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let mut m = DapActions::new();
+            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            let b = Tool::<Value, Value>::new(ToolConfig::new("beta", "b"), |_, _| async { Ok(json!("B")) });
+            m.insert(ActionType::Tool, vec![a.as_action(), b.as_action()]);
+            Ok(m)
+        }
+    })
+    .unwrap();
+    pm.respond(ModelResponse {
+        message: Some(Message::new(Role::Model, vec![Part::tool_request("beta", None, Some("1".into()))])),
+        ..Default::default()
+    });
+    pm.respond(stop("ok"));
+    generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("mcp:tool/*")).await.unwrap();
+    let first = pm.requests()[0].clone();
+    let names: Vec<String> = first.tools.unwrap().iter().map(|t| t.name.clone()).collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    let tool_msg = pm.last_request().unwrap().messages.last().unwrap().clone();
+    assert_eq!(tool_msg.content[0].tool_response.as_ref().unwrap().output, Some(json!("B")));
+    assert_eq!(fetches.load(Ordering::SeqCst), 1, "lookups within the TTL share one fetch");
+    // running the DAP action refreshes and lists children with DAP keys
+    let listed = reg.lookup_action("/dynamic-action-provider/mcp").await.unwrap().unwrap();
+    let out = listed.run_json(json!(null), RunOptions::new()).await.unwrap().result;
+    assert_eq!(out[0]["key"], "/dynamic-action-provider/mcp:tool/alpha");
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    dap.invalidate_cache().await;
+    assert_eq!(dap.list_matching(ActionType::Tool, "al*").await.unwrap().len(), 1);
+    assert_eq!(fetches.load(Ordering::SeqCst), 3);
+}
