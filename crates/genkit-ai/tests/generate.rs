@@ -439,3 +439,35 @@ async fn return_tool_requests_skips_execution() {
     assert_eq!(resp.tool_requests().len(), 1);
     assert_eq!(pm.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn background_models_return_operations() {
+    use genkit_ai::model::background::{self, cancel_operation, check_operation, generate_operation};
+    use genkit_ai::{ModelOptions, ModelSupports, Operation};
+    let reg = Registry::new();
+    define_generate_action(&reg).unwrap();
+    let bg = background::new(
+        ModelOptions::new("veo").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
+        |_req, _cx| async { Ok(Operation { action: None, id: "op1".into(), done: Some(false), output: None, error: None, metadata: None }) },
+        |mut op: Operation, _cx| async move {
+            op.done = Some(true);
+            op.output = Some(json!({"video": "v.mp4"}));
+            Ok(op)
+        },
+        None,
+    );
+    bg.register(&reg).unwrap();
+    let resp = generate(&reg, GenerateOptions::new().model("veo").prompt("a cat")).await.unwrap();
+    let op = resp.operation.clone().unwrap();
+    assert!(resp.message.is_none());
+    assert_eq!(op.action.as_deref(), Some("/background-model/veo"));
+    let op = generate_operation(&reg, GenerateOptions::new().model("veo").prompt("a cat")).await.unwrap();
+    let done = check_operation(&reg, op.clone()).await.unwrap();
+    assert_eq!((done.done, done.action.as_deref()), (Some(true), Some("/background-model/veo")));
+    let err = cancel_operation(&reg, op).await.unwrap_err();
+    assert_eq!(err.status(), Status::Unimplemented);
+    let err = check_operation(&reg, Operation { action: None, id: "x".into(), done: None, output: None, error: None, metadata: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.message(), "Provided operation is missing original request information");
+}

@@ -1,6 +1,7 @@
 //! Models (MD1–MD4, MD6): define a model from an async function, refer to models by name
 //! with default config, and count basic usage.
 
+pub mod background;
 mod reference;
 mod usage;
 
