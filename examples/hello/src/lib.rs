@@ -1,5 +1,6 @@
 //! The main Genkit for Rust sample: typed flows, a streaming flow, traced steps, a flow
-//! calling a flow, auth context, a schema error, and the trace each run produced.
+//! calling a flow, auth context, a schema error, `generate` with a tool on the default
+//! model, and the trace each run produced.
 //! Needs no API key. Run with `cargo run -p example-hello`.
 //!
 //! The setup lives in [`build_app`] and the demo in [`run_demo`] so that tests can call them.
@@ -44,6 +45,8 @@ pub struct App {
     pub story: Flow<String, Story>,
     /// `whoami`: reads the auth context.
     pub whoami: Flow<(), String>,
+    /// `chat`: calls `generate` on the default model, with a tool available.
+    pub chat: Flow<String, String>,
     /// Collects finished spans (an exporter on the tracing seam).
     pub spans: SpanLog,
 }
@@ -85,7 +88,13 @@ impl SpanProcessor for SpanLog {
 /// When the instance cannot be built.
 pub async fn build_app() -> Result<App> {
     let spans = SpanLog::default();
-    let g = Genkit::builder().span_processor(spans.clone()).build().await?;
+    // The default model. Until the embedded local model lands, the sample uses the echo test
+    // model, which answers with the text of the request.
+    let g = Genkit::builder().span_processor(spans.clone()).default_model("test/echo").build().await?;
+    g.register(genkit::ai::model::testing::echo_model("test/echo").as_action());
+    let clock = g.define_tool(ToolConfig::new("clock", "Tells the time in a city"), |city: String, _cx| async move {
+        Ok(format!("It is always 5 o'clock in {city}"))
+    });
 
     let greet = g.define_flow("greet", |input: Greeting, _cx| async move {
         let bang = "!".repeat(usize::from(input.excitement.max(1)));
@@ -122,7 +131,16 @@ pub async fn build_app() -> Result<App> {
         })
     });
 
-    Ok(App { genkit: g, greet, countdown, story, whoami, spans })
+    let g3 = g.clone();
+    let chat = g.define_flow("chat", move |question: String, _cx| {
+        let (g, clock) = (g3.clone(), clock.clone());
+        async move {
+            let resp = g.generate(GenerateOptions::new().system("You are terse.").prompt(question).tool(&clock)).await?;
+            Ok(resp.text())
+        }
+    });
+
+    Ok(App { genkit: g, greet, countdown, story, whoami, chat, spans })
 }
 
 /// Runs every flow once and returns the lines to print.
@@ -148,6 +166,9 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     let auth = ActionContext::new().with("auth", serde_json::json!({"uid": "user-42"}));
     let r = app.genkit.run_action("/flow/whoami", serde_json::Value::Null, RunOptions::new().context(auth)).await?;
     out.push(format!("whoami (by name, with auth) -> {}", r.result));
+
+    let answer = app.chat.run("What time is it?".into()).await?;
+    out.push(format!("chat (generate on the default model) -> {answer:?}"));
 
     match app.genkit.run_action("/flow/greet", serde_json::json!({"excitement": 2}), RunOptions::new()).await {
         Ok(v) => out.push(format!("unexpected success: {}", v.result)),

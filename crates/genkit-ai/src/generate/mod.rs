@@ -56,7 +56,9 @@ pub async fn to_generate_action_options(registry: &Registry, opts: &GenerateOpti
         Some(ModelArg::Ref(r)) => (Some(resolve_model_name(registry, r.name()).await?), r.config().cloned()),
         Some(ModelArg::Action(a)) => (Some(a.name().to_owned()), None),
     };
-    let config = if opts.model.is_some() || opts.config.is_some() {
+    // JS always sends `config: {version, ...refConfig, ...config}`; `version` is undefined
+    // unless set, so the model sees at least `{}`.
+    let config = {
         let mut cfg = Map::new();
         for src in [ref_config.as_ref(), opts.config.as_ref()].into_iter().flatten() {
             if let Value::Object(m) = src {
@@ -68,8 +70,6 @@ pub async fn to_generate_action_options(registry: &Registry, opts: &GenerateOpti
             }
         }
         Some(Value::Object(cfg))
-    } else {
-        None
     };
 
     let mut tools = Vec::with_capacity(opts.tools.len());
