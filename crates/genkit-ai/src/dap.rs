@@ -109,7 +109,12 @@ impl Dap {
         };
         Ok(all
             .get(&action_type)
-            .map(|v| v.iter().filter(|a| matches(&a.metadata().name)).map(|a| child_metadata(&self.name, action_type, &**a)).collect())
+            .map(|v| {
+                v.iter()
+                    .filter(|a| matches(&a.metadata().name))
+                    .map(|a| child_metadata(&self.name, action_type, &**a))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }
@@ -121,7 +126,11 @@ fn child_metadata(dap: &str, action_type: ActionType, a: &dyn Action) -> ActionM
 }
 
 impl DynamicActionProvider for Dap {
-    fn get_action<'a>(&'a self, action_type: ActionType, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Action>>>> {
+    fn get_action<'a>(
+        &'a self,
+        action_type: ActionType,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Arc<dyn Action>>>> {
         async move {
             let all = self.actions().await?;
             Ok(all.get(&action_type).and_then(|v| v.iter().find(|a| &*a.metadata().name == name).cloned()))
@@ -141,7 +150,12 @@ impl DynamicActionProvider for Dap {
 ///
 /// # Errors
 /// As `Registry::register_action`.
-pub fn define_dynamic_action_provider<F, Fut>(registry: &Registry, name: &str, ttl: CacheTtl, fetch: F) -> Result<Arc<Dap>>
+pub fn define_dynamic_action_provider<F, Fut>(
+    registry: &Registry,
+    name: &str,
+    ttl: CacheTtl,
+    fetch: F,
+) -> Result<Arc<Dap>>
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<DapActions>> + Send + 'static,

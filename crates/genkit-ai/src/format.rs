@@ -472,4 +472,3 @@ pub fn inject_instructions(messages: &mut [Message], instructions: Option<&str>)
         _ => m.content.push(part),
     }
 }
-

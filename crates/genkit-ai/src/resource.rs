@@ -114,7 +114,9 @@ impl Matcher {
                         let s = match v {
                             VarValue::String(s) => s,
                             VarValue::List(l) => l.join(","),
-                            VarValue::Assoc(a) => a.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(","),
+                            VarValue::Assoc(a) => {
+                                a.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+                            }
                         };
                         (k, s)
                     })
@@ -134,24 +136,25 @@ where
     F: Fn(ResourceInput, ResourceCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ResourceOutput>> + Send + 'static,
 {
-    let matcher = Matcher::new(opts.uri.as_deref(), opts.template.as_deref())?;
-    let shown = opts.uri.clone().or_else(|| opts.template.clone()).unwrap_or_default();
-    let name = opts.name.clone().unwrap_or_else(|| shown.clone());
+    let ResourceOptions { name, uri, template, description, metadata } = opts;
+    let matcher = Matcher::new(uri.as_deref(), template.as_deref())?;
+    let shown = uri.clone().or_else(|| template.clone()).unwrap_or_default();
+    let name = name.unwrap_or_else(|| shown.clone());
     let mut res = Map::new();
-    if let Some(u) = &opts.uri {
+    if let Some(u) = &uri {
         res.insert("uri".into(), json!(u));
     }
-    if let Some(t) = &opts.template {
+    if let Some(t) = &template {
         res.insert("template".into(), json!(t));
     }
-    let mut b = ActionDef::<ResourceInput, ResourceOutput>::builder(ActionType::Resource, name).metadata("resource", Value::Object(res));
-    if let Some(d) = &opts.description {
-        b = b.description(d.clone());
+    let mut b = ActionDef::<ResourceInput, ResourceOutput>::builder(ActionType::Resource, name)
+        .metadata("resource", Value::Object(res));
+    if let Some(d) = description {
+        b = b.description(d);
     }
-    for (k, v) in &opts.metadata {
-        b = b.metadata(k.clone(), v.clone());
+    for (k, v) in metadata {
+        b = b.metadata(k, v);
     }
-    let template = opts.template.clone();
     let f = Arc::new(f);
     Ok(b.metadata("type", json!("resource")).build(move |input: ResourceInput, cx| {
         let f = f.clone();
@@ -237,7 +240,10 @@ async fn find_matching(registry: &Registry, listed: &[Arc<dyn Action>], uri: &st
 ///
 /// # Errors
 /// `NOT_FOUND` `failed to find matching resource for <uri>`; a resource's error.
-pub(crate) async fn apply_resources(registry: &Registry, mut request: GenerateActionOptions) -> Result<GenerateActionOptions> {
+pub(crate) async fn apply_resources(
+    registry: &Registry,
+    mut request: GenerateActionOptions,
+) -> Result<GenerateActionOptions> {
     if !request.messages.iter().any(|m| m.content.iter().any(|p| p.resource.is_some())) {
         return Ok(request);
     }

@@ -139,24 +139,25 @@ impl ToolConfig {
 
 fn builder<I, O>(
     action_type: ActionType,
-    config: &ToolConfig,
+    config: ToolConfig,
     extra: Map<String, Value>,
 ) -> genkit_core::ActionBuilder<I, O, ()>
 where
     I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
     O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
 {
-    let mut b = ActionDef::<I, O>::builder(action_type, config.name.clone()).description(config.description.clone());
-    if let Some(s) = &config.input_schema {
-        b = b.input_schema(s.clone());
+    let ToolConfig { name, description, input_schema, output_schema, metadata } = config;
+    let mut b = ActionDef::<I, O>::builder(action_type, name).description(description);
+    if let Some(s) = input_schema {
+        b = b.input_schema(s);
     }
-    if let Some(s) = &config.output_schema
+    if let Some(s) = output_schema
         && action_type == ActionType::Tool
     {
-        b = b.output_schema(s.clone());
+        b = b.output_schema(s);
     }
-    for (k, v) in &config.metadata {
-        b = b.metadata(k.clone(), v.clone());
+    for (k, v) in metadata {
+        b = b.metadata(k, v);
     }
     for (k, v) in extra {
         b = b.metadata(k, v);
@@ -183,7 +184,12 @@ impl<I, O> fmt::Debug for Tool<I, O> {
     }
 }
 
-fn tool_metadata(action_type: ActionType, dynamic: bool, restartable: Option<bool>, config: &ToolConfig) -> Map<String, Value> {
+fn tool_metadata(
+    action_type: ActionType,
+    dynamic: bool,
+    restartable: Option<bool>,
+    config: &ToolConfig,
+) -> Map<String, Value> {
     let mut extra = Map::new();
     extra.insert("type".into(), json!(action_type.as_str()));
     let mut tool = config.metadata.get("tool").and_then(Value::as_object).cloned().unwrap_or_default();
@@ -223,7 +229,7 @@ where
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
         let extra = tool_metadata(ActionType::Tool, dynamic, restartable, &config);
-        let action = builder::<I, O>(ActionType::Tool, &config, extra).build(move |i, cx| f(i, ToolCx { cx }));
+        let action = builder::<I, O>(ActionType::Tool, config, extra).build(move |i, cx| f(i, ToolCx { cx }));
         Tool { action, dynamic }
     }
 
@@ -239,7 +245,10 @@ where
 
     /// An interrupt (T5, JS `defineInterrupt`): a tool whose every call interrupts with the
     /// metadata `request_metadata(input)` returns; `metadata.tool.restartable = false`.
-    pub fn interrupt(config: ToolConfig, request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static) -> Self {
+    pub fn interrupt(
+        config: ToolConfig,
+        request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static,
+    ) -> Self {
         let rm = Arc::new(request_metadata);
         Self::build(config, false, Some(false), move |i: I, _cx| {
             let meta = rm(&i);
@@ -292,7 +301,8 @@ where
             }
         }
         b.metadata("type", json!("tool.v2")).metadata("tool", json!({"multipart": true})).build(move |input, cx| {
-            let mut opts = genkit_core::RunOptions::new().context(cx.context().clone()).cancellation(cx.cancellation().clone());
+            let mut opts =
+                genkit_core::RunOptions::new().context(cx.context().clone()).cancellation(cx.cancellation().clone());
             if let Some(m) = cx.call_metadata() {
                 opts = opts.call_metadata(m.clone());
             }
@@ -348,11 +358,14 @@ where
     Fut: Future<Output = Result<MultipartToolResponse>> + Send + 'static,
 {
     let extra = tool_metadata(ActionType::ToolV2, false, None, &config);
-    builder::<I, MultipartToolResponse>(ActionType::ToolV2, &config, extra).build(move |i, cx| f(i, ToolCx { cx }))
+    builder::<I, MultipartToolResponse>(ActionType::ToolV2, config, extra).build(move |i, cx| f(i, ToolCx { cx }))
 }
 
 fn interrupt_request(interrupt: &Part) -> Result<&ToolRequest> {
-    interrupt.tool_request.as_ref().ok_or_else(|| Error::invalid_argument("expected a tool request part (an interrupt)"))
+    interrupt
+        .tool_request
+        .as_ref()
+        .ok_or_else(|| Error::invalid_argument("expected a tool request part (an interrupt)"))
 }
 
 /// Builds a `resume.respond` part for an interrupt without schema validation (JS
@@ -395,7 +408,12 @@ pub fn restart_tool(interrupt: &Part, resumed: Option<Value>, replace_input: Opt
         None => req.input.clone(),
     };
     Ok(Part {
-        tool_request: Some(ToolRequest { reference: req.reference.clone(), name: req.name.clone(), input, partial: None }),
+        tool_request: Some(ToolRequest {
+            reference: req.reference.clone(),
+            name: req.name.clone(),
+            input,
+            partial: None,
+        }),
         metadata: Some(meta),
         ..Part::default()
     })
@@ -432,4 +450,3 @@ pub fn to_tool_definition(action: &dyn Action) -> ToolDefinition {
         }),
     }
 }
-

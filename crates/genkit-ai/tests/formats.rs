@@ -5,8 +5,8 @@ use genkit_ai::format::{ChunkView, FormatConfig, builtin_format, define_format, 
 use genkit_ai::generate::{define_generate_action, generate, generate_data, generate_data_stream, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::{
-    Constrained, FinishReason, GenerateOptions, GenerateResponseChunk, Instructions, Message, ModelOptions, ModelResponse,
-    ModelSupports, OutputOptions, Part, Role,
+    Constrained, FinishReason, GenerateOptions, GenerateResponseChunk, Instructions, Message, ModelOptions,
+    ModelResponse, ModelSupports, OutputOptions, Part, Role,
 };
 use genkit_core::{Registry, Status};
 use serde::Deserialize;
@@ -37,7 +37,10 @@ fn schema() -> Value {
 fn instruction_texts_are_exact() {
     let s = schema();
     let json_i = builtin_format("json").unwrap().handler(Some(&s)).unwrap().instructions().unwrap();
-    assert_eq!(json_i, format!("Output should be in JSON format and conform to the following schema:\n\n```\n{SCHEMA}\n```\n"));
+    assert_eq!(
+        json_i,
+        format!("Output should be in JSON format and conform to the following schema:\n\n```\n{SCHEMA}\n```\n")
+    );
     let arr = json!({"type": "array", "items": {"type": "object"}});
     let a = builtin_format("array").unwrap().handler(Some(&arr)).unwrap().instructions().unwrap();
     assert_eq!(
@@ -86,14 +89,20 @@ fn parsers_follow_js() {
     let chunk = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
     let c1 = chunk("[{\"a\":1},{\"b\"");
     let c2 = chunk(":2},{\"c\":3}]");
-    assert_eq!(arr.parse_chunk(ChunkView { chunk: &c1, previous_text: "", has_previous: false }), Some(json!([{"a": 1}])));
+    assert_eq!(
+        arr.parse_chunk(ChunkView { chunk: &c1, previous_text: "", has_previous: false }),
+        Some(json!([{"a": 1}]))
+    );
     assert_eq!(
         arr.parse_chunk(ChunkView { chunk: &c2, previous_text: "[{\"a\":1},{\"b\"", has_previous: true }),
         Some(json!([{"b": 2}, {"c": 3}]))
     );
     let l1 = chunk("{\"a\":1}\n{\"b\":");
     let l2 = chunk("2}\n");
-    assert_eq!(jl.parse_chunk(ChunkView { chunk: &l1, previous_text: "", has_previous: false }), Some(json!([{"a": 1}])));
+    assert_eq!(
+        jl.parse_chunk(ChunkView { chunk: &l1, previous_text: "", has_previous: false }),
+        Some(json!([{"a": 1}]))
+    );
     assert_eq!(
         jl.parse_chunk(ChunkView { chunk: &l2, previous_text: "{\"a\":1}\n{\"b\":", has_previous: true }),
         Some(json!([{"b": 2}]))
@@ -130,9 +139,12 @@ fn inject_instructions_targets_system_then_last_user() {
 async fn schema_on_a_model_without_constrained_support_injects_instructions() {
     let (reg, pm) = setup(None);
     pm.respond(reply("{\"name\": \"Ada\"}"));
-    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("who?").output(OutputOptions::default().with_schema(schema())))
-        .await
-        .unwrap();
+    let resp = generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("who?").output(OutputOptions::default().with_schema(schema())),
+    )
+    .await
+    .unwrap();
     let req = pm.last_request().unwrap();
     assert_eq!(serde_json::to_value(&req.output).unwrap(), json!({"constrained": false}));
     let injected = req.messages[0].content.last().unwrap();
@@ -151,9 +163,12 @@ async fn schema_on_a_model_without_constrained_support_injects_instructions() {
 async fn native_constrained_models_see_the_schema() {
     let (reg, pm) = setup(Some(ModelSupports { constrained: Some(Constrained::All), ..Default::default() }));
     pm.respond(reply("{\"name\": \"Ada\"}"));
-    generate(&reg, GenerateOptions::new().model("m").prompt("who?").output(OutputOptions::default().with_schema(schema())))
-        .await
-        .unwrap();
+    generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("who?").output(OutputOptions::default().with_schema(schema())),
+    )
+    .await
+    .unwrap();
     let req = pm.last_request().unwrap();
     assert_eq!(
         serde_json::to_value(&req.output).unwrap(),
@@ -188,9 +203,12 @@ async fn explicit_instructions_are_kept_in_history() {
     let (reg, pm) = setup(None);
     pm.respond(reply("{}"));
     let out = OutputOptions { instructions: Some(Instructions::Custom("Reply with {}".into())), ..Default::default() };
-    generate(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions { format: Some("json".into()), ..out }))
-        .await
-        .unwrap();
+    generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("x").output(OutputOptions { format: Some("json".into()), ..out }),
+    )
+    .await
+    .unwrap();
     assert_eq!(pm.last_request().unwrap().messages[0].content[1].text.as_deref(), Some("Reply with {}"));
 }
 
@@ -198,9 +216,12 @@ async fn explicit_instructions_are_kept_in_history() {
 async fn schema_mismatch_is_invalid_argument() {
     let (reg, pm) = setup(None);
     pm.respond(reply("{\"nom\": 1}"));
-    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions::default().with_schema(schema())))
-        .await
-        .unwrap_err();
+    let err = generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("x").output(OutputOptions::default().with_schema(schema())),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().contains("must have required property 'name'"), "{}", err.message());
 }
@@ -254,9 +275,12 @@ async fn custom_formats_override_and_parse() {
             Some("Answer in lowercase.".into())
         }
     }
-    define_format(&reg, "upper", FormatConfig { content_type: Some("text/upper".into()), ..Default::default() }, |_| {
-        Ok(std::sync::Arc::new(Upper))
-    });
+    define_format(
+        &reg,
+        "upper",
+        FormatConfig { content_type: Some("text/upper".into()), ..Default::default() },
+        |_| Ok(std::sync::Arc::new(Upper)),
+    );
     pm.respond(reply("hello"));
     let resp = generate(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions::format("upper")))
         .await
@@ -272,7 +296,8 @@ async fn text_streaming_chunk_output() {
     let (reg, pm) = setup(None);
     let ch = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
     pm.respond_streaming(vec![ch("a"), ch("b")], reply("ab"));
-    let mut s = generate_stream(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions::format("text")));
+    let mut s =
+        generate_stream(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions::format("text")));
     let mut texts = Vec::new();
     while let Some(c) = s.next().await {
         texts.push(c.unwrap().text());

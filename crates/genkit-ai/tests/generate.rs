@@ -24,7 +24,8 @@ fn setup(model: &str) -> (Registry, ProgrammableModel) {
 }
 
 fn text_tool(reg: &Registry, name: &str, out: &'static str) {
-    let t = Tool::<Value, Value>::new(ToolConfig::new(name, "description"), move |_i, _cx| async move { Ok(json!(out)) });
+    let t =
+        Tool::<Value, Value>::new(ToolConfig::new(name, "description"), move |_i, _cx| async move { Ok(json!(out)) });
     reg.register_action(t.as_action()).unwrap();
 }
 
@@ -134,7 +135,8 @@ async fn max_turns_allows_n_plus_one_model_calls_then_aborts() {
         let (reg, pm) = setup("m");
         text_tool(&reg, "t", "out");
         pm.set_handler(|_, _| Ok(tool_call("t", "r", json!({}))));
-        let err = generate(&reg, GenerateOptions::new().model("m").prompt("go").tool("t").max_turns(max)).await.unwrap_err();
+        let err =
+            generate(&reg, GenerateOptions::new().model("m").prompt("go").tool("t").max_turns(max)).await.unwrap_err();
         assert_eq!(err.status(), Status::Aborted);
         assert_eq!(err.message(), format!("Exceeded maximum tool call iterations ({max})"));
         assert!(err.details().unwrap().get("response").is_some());
@@ -166,7 +168,10 @@ async fn parallel_tools_answer_in_request_order() {
     pm.respond(ModelResponse {
         message: Some(Message::new(
             Role::Model,
-            vec![Part::tool_request("slow", None, Some("1".into())), Part::tool_request("fast", None, Some("2".into()))],
+            vec![
+                Part::tool_request("slow", None, Some("1".into())),
+                Part::tool_request("fast", None, Some("2".into())),
+            ],
         )),
         ..Default::default()
     });
@@ -281,28 +286,21 @@ async fn resume_errors_match_js() {
     let (reg, pm) = setup("m");
     text_tool(&reg, "t", "x");
     // no model message with tool requests
-    let err = generate(
-        &reg,
-        GenerateOptions::new().model("m").prompt("hi").resume(ResumeOptions::default()),
-    )
-    .await
-    .unwrap_err();
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("hi").resume(ResumeOptions::default()))
+        .await
+        .unwrap_err();
     assert_eq!(err.status(), Status::FailedPrecondition);
     assert_eq!(
         err.message(),
         "Cannot 'resume' generation unless the previous message is a model message with at least one tool request."
     );
     // unresolved request
-    let history = vec![
-        Message::user("hi"),
-        Message::new(Role::Model, vec![Part::tool_request("t", None, Some("9".into()))]),
-    ];
-    let err = generate(
-        &reg,
-        GenerateOptions::new().model("m").messages(history).tool("t").resume(ResumeOptions::default()),
-    )
-    .await
-    .unwrap_err();
+    let history =
+        vec![Message::user("hi"), Message::new(Role::Model, vec![Part::tool_request("t", None, Some("9".into()))])];
+    let err =
+        generate(&reg, GenerateOptions::new().model("m").messages(history).tool("t").resume(ResumeOptions::default()))
+            .await
+            .unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(err.message().starts_with("Unresolved tool request 't#9' was not handled by the 'resume' argument."));
     assert!(pm.requests().is_empty());
@@ -317,10 +315,11 @@ async fn restart_that_interrupts_again_is_a_precondition_failure() {
     let history = vec![Message::user("hi"), Message::new(Role::Model, vec![req.clone()])];
     let err = generate(
         &reg,
-        GenerateOptions::new().model("m").messages(history).tool("ask").resume(ResumeOptions {
-            restart: vec![restart_tool(&req, None, None).unwrap()],
-            ..Default::default()
-        }),
+        GenerateOptions::new()
+            .model("m")
+            .messages(history)
+            .tool("ask")
+            .resume(ResumeOptions { restart: vec![restart_tool(&req, None, None).unwrap()], ..Default::default() }),
     )
     .await
     .unwrap_err();
@@ -334,7 +333,10 @@ async fn bad_input_errors() {
     let err = generate(&reg, GenerateOptions::new().model("nope").prompt("hi")).await.unwrap_err();
     assert_eq!((err.status(), err.message()), (Status::NotFound, "Model 'nope' not found"));
     let err = generate(&reg, GenerateOptions::new().prompt("hi")).await.unwrap_err();
-    assert_eq!((err.status(), err.message()), (Status::InvalidArgument, "Must supply a `model` to `generate()` calls."));
+    assert_eq!(
+        (err.status(), err.message()),
+        (Status::InvalidArgument, "Must supply a `model` to `generate()` calls.")
+    );
     let err = generate(&reg, GenerateOptions::new().model("m")).await.unwrap_err();
     assert_eq!(err.message(), "at least one message is required in generate request");
     let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("missing")).await.unwrap_err();
@@ -412,7 +414,8 @@ async fn cancellation_stops_a_running_tool() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         t2.cancel();
     });
-    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("slow").cancellation(tok)).await.unwrap_err();
+    let err =
+        generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("slow").cancellation(tok)).await.unwrap_err();
     assert_eq!(err.status(), Status::Cancelled);
     assert_eq!(started.load(Ordering::SeqCst), 1);
 }
@@ -434,8 +437,9 @@ async fn return_tool_requests_skips_execution() {
     let (reg, pm) = setup("m");
     text_tool(&reg, "t", "x");
     pm.respond(tool_call("t", "1", json!({})));
-    let resp =
-        generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("t").return_tool_requests(true)).await.unwrap();
+    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("t").return_tool_requests(true))
+        .await
+        .unwrap();
     assert_eq!(resp.tool_requests().len(), 1);
     assert_eq!(pm.requests().len(), 1);
 }
@@ -447,8 +451,17 @@ async fn background_models_return_operations() {
     let reg = Registry::new();
     define_generate_action(&reg).unwrap();
     let bg = background::new(
-        ModelOptions::new("veo").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
-        |_req, _cx| async { Ok(Operation { action: None, id: "op1".into(), done: Some(false), output: None, error: None, metadata: None }) },
+        &ModelOptions::new("veo").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
+        |_req, _cx| async {
+            Ok(Operation {
+                action: None,
+                id: "op1".into(),
+                done: Some(false),
+                output: None,
+                error: None,
+                metadata: None,
+            })
+        },
         |mut op: Operation, _cx| async move {
             op.done = Some(true);
             op.output = Some(json!({"video": "v.mp4"}));
@@ -466,8 +479,11 @@ async fn background_models_return_operations() {
     assert_eq!((done.done, done.action.as_deref()), (Some(true), Some("/background-model/veo")));
     let err = cancel_operation(&reg, op).await.unwrap_err();
     assert_eq!(err.status(), Status::Unimplemented);
-    let err = check_operation(&reg, Operation { action: None, id: "x".into(), done: None, output: None, error: None, metadata: None })
-        .await
-        .unwrap_err();
+    let err = check_operation(
+        &reg,
+        Operation { action: None, id: "x".into(), done: None, output: None, error: None, metadata: None },
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.message(), "Provided operation is missing original request information");
 }

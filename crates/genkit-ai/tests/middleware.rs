@@ -16,8 +16,8 @@ use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::resource::{ResourceOptions, ResourceOutput};
 use genkit_ai::tool::{ToolConfig, restart_tool};
 use genkit_ai::{
-    DocumentData, FinishReason, GenerateOptions, GenerateResponse, Message, ModelReference, ModelRequest, ModelResponse,
-    ModelSupports, Part, ResumeOptions, Role, Tool,
+    DocumentData, FinishReason, GenerateOptions, GenerateResponse, Message, ModelReference, ModelRequest,
+    ModelResponse, ModelSupports, Part, ResumeOptions, Role, Tool,
 };
 use genkit_core::{Error, Registry, RunOptions, Status};
 use serde_json::{Value, json};
@@ -42,7 +42,9 @@ fn fast_retry(max: u32) -> RetryOptions {
 async fn retry_retries_listed_statuses_then_succeeds() {
     let (reg, pm) = setup();
     pm.fail(Error::new(Status::Unavailable, "down")).fail(Error::new(Status::Internal, "oops")).respond(stop("ok"));
-    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(3)))).await.unwrap();
+    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(fast_retry(3))))
+        .await
+        .unwrap();
     assert_eq!(r.text(), "ok");
     assert_eq!(pm.requests().len(), 3);
 }
@@ -115,16 +117,21 @@ async fn fallback_tries_the_next_models() {
         ],
         ..Default::default()
     };
-    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").config(json!({"topK": 1})).use_middleware(fallback(opts)))
-        .await
-        .unwrap();
+    let r = generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("x").config(json!({"topK": 1})).use_middleware(fallback(opts)),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.text(), "from backup");
     assert_eq!(backup.last_request().unwrap().config, Some(json!({"temperature": 0})));
 
     // a non-fallback status is rethrown without trying others
     pm.fail(Error::new(Status::PermissionDenied, "no"));
-    let opts = FallbackOptions { models: vec![ModelReference { name: "backup".into(), config: None }], ..Default::default() };
-    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(fallback(opts))).await.unwrap_err();
+    let opts =
+        FallbackOptions { models: vec![ModelReference { name: "backup".into(), config: None }], ..Default::default() };
+    let err =
+        generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(fallback(opts))).await.unwrap_err();
     assert_eq!(err.status(), Status::PermissionDenied);
     assert_eq!(backup.requests().len(), 1);
 }
@@ -149,9 +156,10 @@ async fn tool_approval_interrupts_until_approved() {
         ..Default::default()
     });
     let approval = || tool_approval(ToolApprovalOptions { approved: vec!["look".into()] });
-    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("x").tools(["look", "pay"]).use_middleware(approval()))
-        .await
-        .unwrap();
+    let resp =
+        generate(&reg, GenerateOptions::new().model("m").prompt("x").tools(["look", "pay"]).use_middleware(approval()))
+            .await
+            .unwrap();
     assert_eq!(resp.finish_reason, Some(FinishReason::Interrupted));
     let interrupt = resp.interrupts()[0].clone();
     assert_eq!(interrupt.metadata_value("interrupt"), Some(&json!({"message": "Tool not in approved list: pay"})));
@@ -198,7 +206,7 @@ async fn model_middlewares_rewrite_requests() {
         ])
     );
 
-    let v = validate_support("m", ModelSupports { tools: Some(false), ..Default::default() });
+    let v = validate_support("m", &ModelSupports { tools: Some(false), ..Default::default() });
     let req = ModelRequest {
         messages: vec![Message::user("x")],
         tools: Some(vec![genkit_ai::ToolDefinition {
@@ -222,9 +230,10 @@ async fn docs_are_rendered_into_the_last_user_message() {
     pm.respond(stop("ok"));
     let mut d1 = DocumentData::from_text("doc1");
     d1.metadata = Some(serde_json::from_value(json!({"ref": "R1"})).unwrap());
-    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("q").docs(vec![d1, DocumentData::from_text("doc2")]))
-        .await
-        .unwrap();
+    let resp =
+        generate(&reg, GenerateOptions::new().model("m").prompt("q").docs(vec![d1, DocumentData::from_text("doc2")]))
+            .await
+            .unwrap();
     let req = pm.last_request().unwrap();
     let part = &req.messages[0].content[1];
     assert_eq!(
@@ -235,7 +244,8 @@ async fn docs_are_rendered_into_the_last_user_message() {
     // copy-on-write: the returned history does not carry the context part
     assert_eq!(resp.request.unwrap().messages[0].content.len(), 1);
 
-    let custom = augment_with_context(AugmentWithContextOptions { preface: None, no_citations: true, ..Default::default() });
+    let custom =
+        augment_with_context(AugmentWithContextOptions { preface: None, no_citations: true, ..Default::default() });
     let req = ModelRequest {
         messages: vec![Message::user("q")],
         docs: Some(vec![DocumentData::from_text("d")]),
@@ -247,7 +257,12 @@ async fn docs_are_rendered_into_the_last_user_message() {
 struct Counting(Arc<AtomicUsize>);
 
 impl GenerateMiddleware for Counting {
-    fn generate(self: Arc<Self>, env: GenerateEnvelope, cx: HookCx, next: GenerateNext) -> BoxFuture<'static, genkit_core::Result<GenerateResponse>> {
+    fn generate(
+        self: Arc<Self>,
+        env: GenerateEnvelope,
+        cx: HookCx,
+        next: GenerateNext,
+    ) -> BoxFuture<'static, genkit_core::Result<GenerateResponse>> {
         self.0.fetch_add(1, Ordering::SeqCst);
         next.run(env, cx)
     }
@@ -261,7 +276,9 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
     let (reg, pm) = setup();
     let count = Arc::new(AtomicUsize::new(0));
     let c2 = count.clone();
-    let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Arc::new(Counting(c2.clone())) as Arc<dyn GenerateMiddleware>)));
+    let def = Arc::new(MiddlewareDef::new("counting", move |_| {
+        Ok(Arc::new(Counting(c2.clone())) as Arc<dyn GenerateMiddleware>)
+    }));
     def.register(&reg);
     let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
@@ -301,10 +318,13 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
 #[tokio::test]
 async fn resource_parts_are_expanded_before_the_model_call() {
     let (reg, pm) = setup();
-    let file = genkit_ai::resource::new(ResourceOptions::template("file:///{path}").name("files"), |input, cx| async move {
-        Ok(ResourceOutput { content: vec![Part::text(format!("contents of {} ({})", input.uri, cx.variables["path"]))] })
-    })
-    .unwrap();
+    let file =
+        genkit_ai::resource::new(ResourceOptions::template("file:///{path}").name("files"), |input, cx| async move {
+            Ok(ResourceOutput {
+                content: vec![Part::text(format!("contents of {} ({})", input.uri, cx.variables["path"]))],
+            })
+        })
+        .unwrap();
     reg.register_action(file.as_action()).unwrap();
     let fixed = genkit_ai::resource::new(ResourceOptions::uri("my://fixed"), |_, _| async move {
         Ok(ResourceOutput { content: vec![Part::text("fixed")] })
@@ -326,7 +346,8 @@ async fn resource_parts_are_expanded_before_the_model_call() {
     let err = generate(&reg, GenerateOptions::new().model("m").prompt(Part::resource("zzz://none"))).await.unwrap_err();
     assert_eq!((err.status(), err.message()), (Status::NotFound, "failed to find matching resource for zzz://none"));
 
-    let err = genkit_ai::resource::new(ResourceOptions::default(), |_, _| async { Ok(ResourceOutput::default()) }).unwrap_err();
+    let err = genkit_ai::resource::new(ResourceOptions::default(), |_, _| async { Ok(ResourceOutput::default()) })
+        .unwrap_err();
     assert_eq!(err.message(), "must specify either url or template options");
     let err = fixed.run(genkit_ai::resource::ResourceInput { uri: "my://other".into() }).await.unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);

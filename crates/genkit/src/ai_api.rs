@@ -161,7 +161,10 @@ impl Genkit {
     }
 
     /// Streams structured output of type `T`, partially parsed as it arrives.
-    pub fn generate_data_stream<T: DeserializeOwned + JsonSchema>(&self, opts: impl Into<GenerateOptions>) -> DataStream<T> {
+    pub fn generate_data_stream<T: DeserializeOwned + JsonSchema>(
+        &self,
+        opts: impl Into<GenerateOptions>,
+    ) -> DataStream<T> {
         genkit_ai::generate::generate_data_stream(self.registry(), opts.into())
     }
 }

@@ -30,14 +30,15 @@ mod genkit;
 
 pub use flow::FlowOptions;
 pub use genkit::{Genkit, GenkitBuilder};
-pub use genkit_core;
 /// The AI layer (models, generate, tools, formats, middleware, resources).
 pub use genkit_ai as ai;
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
 pub use genkit_ai::{
-    Content, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message, ModelOptions,
-    ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool, ToolConfig, ToolCx,
+    Content, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
+    ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool,
+    ToolConfig, ToolCx,
 };
+pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, Error, Flow,
     Plugin, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
@@ -48,8 +49,8 @@ pub use {opentelemetry, opentelemetry_sdk};
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionCx, Error, Flow, FlowOptions, GenerateOptions, Genkit, Message, OutputOptions, Part, Result,
-        Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ActionContext, ActionCx, Error, Flow, FlowOptions, GenerateOptions, Genkit, Message, OutputOptions, Part,
+        Result, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }

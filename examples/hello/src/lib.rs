@@ -135,7 +135,8 @@ pub async fn build_app() -> Result<App> {
     let chat = g.define_flow("chat", move |question: String, _cx| {
         let (g, clock) = (g3.clone(), clock.clone());
         async move {
-            let resp = g.generate(GenerateOptions::new().system("You are terse.").prompt(question).tool(&clock)).await?;
+            let resp =
+                g.generate(GenerateOptions::new().system("You are terse.").prompt(question).tool(&clock)).await?;
             Ok(resp.text())
         }
     });

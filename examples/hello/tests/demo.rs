@@ -9,7 +9,10 @@ async fn demo_runs_and_traces() {
     assert!(all.contains("countdown streamed [3, 2, 1] -> \"counted down from 3\""), "{all}");
     assert!(all.contains("Hello, Ada! Ada wakes up, then Ada writes Rust, then it compiles."), "{all}");
     assert!(all.contains("signed in as user-42"), "{all}");
-    assert!(all.contains("chat (generate on the default model) -> \"Echo: You are terse.\\nWhat time is it?; config: {}\""), "{all}");
+    assert!(
+        all.contains("chat (generate on the default model) -> \"Echo: You are terse.\\nWhat time is it?; config: {}\""),
+        "{all}"
+    );
     assert!(all.contains("/{chat,t:flow}/{generate,t:util}/{test/echo,t:action,s:model}  success"), "{all}");
     assert!(all.contains("INVALID_ARGUMENT (HTTP 400)"), "{all}");
     assert!(all.contains("must have required property 'name'"), "{all}");

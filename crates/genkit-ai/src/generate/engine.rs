@@ -9,13 +9,15 @@ use futures::future::{BoxFuture, try_join_all};
 use genkit_core::{Action, ActionType, Error, Registry, Result, RunOptions, Status, StreamSink, Telemetry};
 use serde_json::{Map, Value, json};
 
-use crate::format::{Format, FormatHandler, inject_instructions, resolve_format, resolve_instructions, should_inject_instructions};
+use crate::format::{
+    Format, FormatHandler, inject_instructions, resolve_format, resolve_instructions, should_inject_instructions,
+};
 use crate::middleware::{GenerateEnvelope, GenerateMiddleware, HookCx, HookNext, ModelHookCx, ToolHookCx};
 use crate::tool::{as_interrupt, to_tool_definition};
 use crate::{
     GenerateActionOptions, GenerateActionOutputConfig, GenerateRequest, GenerateResponse, GenerateResponseChunk,
-    Message, ModelAction, ModelRequest, ModelResponse, ModelResponseChunk, Operation, OutputConfig,
-    OutputParser, Part, Role, ToolResponse,
+    Message, ModelAction, ModelRequest, ModelResponse, ModelResponseChunk, Operation, OutputConfig, OutputParser, Part,
+    Role, ToolResponse,
 };
 
 /// Per-`generate` state shared by every turn.
@@ -47,7 +49,8 @@ pub(crate) async fn resolve_model(registry: &Registry, name: Option<&str>) -> Re
             None => return Err(Error::invalid_argument("Must supply a `model` to `generate()` calls.")),
         },
     };
-    let model = lookup_model(registry, &name).await?.ok_or_else(|| Error::not_found(format!("Model '{name}' not found")))?;
+    let model =
+        lookup_model(registry, &name).await?.ok_or_else(|| Error::not_found(format!("Model '{name}' not found")))?;
     if model_supports_meta(&*model).and_then(|m| m.get("stage")).and_then(Value::as_str) == Some("deprecated") {
         tracing::warn!("Model '{}' is deprecated and may be removed in a future release.", model.name());
     }
@@ -75,7 +78,11 @@ pub(crate) async fn resolve_tool(registry: &Registry, name: &str) -> Result<Arc<
 }
 
 /// Calls a model action: typed when it is a [`ModelAction`], else through JSON.
-pub(crate) fn call_model(model: &Arc<dyn Action>, req: ModelRequest, cx: ModelHookCx) -> BoxFuture<'static, Result<ModelResponse>> {
+pub(crate) fn call_model(
+    model: &Arc<dyn Action>,
+    req: ModelRequest,
+    cx: ModelHookCx,
+) -> BoxFuture<'static, Result<ModelResponse>> {
     let mut opts_cancel = cx.cancellation;
     if let Some(typed) = model.as_any().downcast_ref::<ModelAction>() {
         let mut opts = RunOptions::<ModelResponseChunk>::new();
@@ -151,8 +158,14 @@ pub(crate) fn generate_helper(
         let tel = eng.telemetry.clone();
         let input = || serde_json::to_string(&request).ok();
         let input = input();
-        genkit_core::run_span(&tel, &name, "util", move || input, generate_action_impl(eng, request, current_turn, message_index, cx))
-            .await
+        genkit_core::run_span(
+            &tel,
+            &name,
+            "util",
+            move || input,
+            generate_action_impl(eng, request, current_turn, message_index, cx),
+        )
+        .await
     }
     .boxed()
 }
@@ -170,7 +183,12 @@ fn generate_action_impl(
     dispatch_generate(eng, 0, GenerateEnvelope { request, current_turn, message_index }, cx)
 }
 
-fn dispatch_generate(eng: Arc<Engine>, index: usize, env: GenerateEnvelope, cx: HookCx) -> BoxFuture<'static, Result<GenerateResponse>> {
+fn dispatch_generate(
+    eng: Arc<Engine>,
+    index: usize,
+    env: GenerateEnvelope,
+    cx: HookCx,
+) -> BoxFuture<'static, Result<GenerateResponse>> {
     if index >= eng.middleware.len() {
         return generate_action_turn(eng, env.request, env.current_turn, env.message_index, cx);
     }
@@ -187,10 +205,11 @@ fn dispatch_generate(eng: Arc<Engine>, index: usize, env: GenerateEnvelope, cx: 
                 Some(c)
             })
         }),
-        ..cx.clone()
+        ..cx
     };
     let e2 = eng.clone();
-    let next = HookNext::new(move |env: GenerateEnvelope, cx: HookCx| dispatch_generate(e2.clone(), index + 1, env, cx));
+    let next =
+        HookNext::new(move |env: GenerateEnvelope, cx: HookCx| dispatch_generate(e2.clone(), index + 1, env, cx));
     mw.generate(env, hook_cx, next)
 }
 
@@ -244,8 +263,11 @@ fn apply_format(mut request: GenerateActionOptions, format: Option<&Arc<dyn Form
     }
     let Some(format) = format else { return Ok(request) };
     let out = request.output.as_ref();
-    let instructions =
-        resolve_instructions(Some(format), out.and_then(|o| o.json_schema.as_ref()), out.and_then(|o| o.instructions.as_ref()))?;
+    let instructions = resolve_instructions(
+        Some(format),
+        out.and_then(|o| o.json_schema.as_ref()),
+        out.and_then(|o| o.instructions.as_ref()),
+    )?;
     if should_inject_instructions(format.config(), out) {
         inject_instructions(&mut request.messages, instructions.as_deref());
     }
@@ -263,7 +285,11 @@ fn apply_format(mut request: GenerateActionOptions, format: Option<&Arc<dyn Form
     Ok(request)
 }
 
-fn to_generate_request(request: &GenerateActionOptions, tools: &[Arc<dyn Action>], model: &dyn Action) -> GenerateRequest {
+fn to_generate_request(
+    request: &GenerateActionOptions,
+    tools: &[Arc<dyn Action>],
+    model: &dyn Action,
+) -> GenerateRequest {
     let supports = model_supports_meta(model).and_then(|m| m.get("supports")).and_then(Value::as_object);
     if let Some(s) = supports {
         let n = request.tools.as_ref().map_or(0, Vec::len);
@@ -322,7 +348,9 @@ fn finalize(resp: ModelResponse, request: GenerateRequest, parser: Option<Arc<dy
     GenerateResponse {
         message,
         finish_reason: finish_reason.or_else(|| first.as_ref().map(|c| c.finish_reason)),
-        finish_message: finish_message.or_else(|| first.as_ref().and_then(|c| c.finish_message.clone())).filter(|m| !m.is_empty()),
+        finish_message: finish_message
+            .or_else(|| first.as_ref().and_then(|c| c.finish_message.clone()))
+            .filter(|m| !m.is_empty()),
         usage: Some(usage.unwrap_or_default()),
         custom: Some(custom.unwrap_or_else(|| Value::Object(Map::new()))),
         request: Some(request),
@@ -383,7 +411,8 @@ fn generate_action_turn(
                 outer.send(chunk);
             })
         });
-        let model_cx = ModelHookCx { on_chunk: model_sink, cancellation: cx.cancellation.clone(), context: cx.context.clone() };
+        let model_cx =
+            ModelHookCx { on_chunk: model_sink, cancellation: cx.cancellation.clone(), context: cx.context.clone() };
         let background = model.metadata().action_type == ActionType::BackgroundModel;
         let model_resp = dispatch_model(&eng, 0, &model, gen_request.clone(), model_cx).await?;
         let response = finalize(model_resp, gen_request, handler);
@@ -402,7 +431,8 @@ fn generate_action_turn(
         let max_turns = request.max_turns.unwrap_or(5);
         if current_turn + 1 > max_turns {
             let req_json = serde_json::to_value(&response.request).unwrap_or(Value::Null);
-            let err = response.response_error(Status::Aborted, format!("Exceeded maximum tool call iterations ({max_turns})"));
+            let err = response
+                .response_error(Status::Aborted, format!("Exceeded maximum tool call iterations ({max_turns})"));
             let mut details = err.details().cloned().unwrap_or_else(|| json!({}));
             if let Some(d) = details.as_object_mut() {
                 d.insert("request".into(), req_json);
@@ -492,7 +522,12 @@ fn dispatch_tool(
     mw.tool(part, cx, next)
 }
 
-fn execute_tool(tool: Arc<dyn Action>, part: Part, cx: ToolHookCx, hook: HookCx) -> BoxFuture<'static, Result<Option<Part>>> {
+fn execute_tool(
+    tool: Arc<dyn Action>,
+    part: Part,
+    cx: ToolHookCx,
+    hook: HookCx,
+) -> BoxFuture<'static, Result<Option<Part>>> {
     async move {
         let Some(req) = part.tool_request else { return Ok(None) };
         let mut opts = RunOptions::<Value>::new();
@@ -519,16 +554,27 @@ fn execute_tool(tool: Arc<dyn Action>, part: Part, cx: ToolHookCx, hook: HookCx)
             }
         };
         if tool.metadata().action_type == ActionType::ToolV2 {
-            let mp: crate::MultipartToolResponse = serde_json::from_value(out)
-                .map_err(|e| Error::internal(format!("tool '{}' returned an invalid multipart response: {e}", req.name)))?;
+            let mp: crate::MultipartToolResponse = serde_json::from_value(out).map_err(|e| {
+                Error::internal(format!("tool '{}' returned an invalid multipart response: {e}", req.name))
+            })?;
             return Ok(Some(Part {
-                tool_response: Some(ToolResponse { reference: req.reference, name: req.name, output: mp.output, content: mp.content }),
+                tool_response: Some(ToolResponse {
+                    reference: req.reference,
+                    name: req.name,
+                    output: mp.output,
+                    content: mp.content,
+                }),
                 metadata: mp.metadata,
                 ..Part::default()
             }));
         }
         Ok(Some(Part {
-            tool_response: Some(ToolResponse { reference: req.reference, name: req.name, output: Some(out), content: None }),
+            tool_response: Some(ToolResponse {
+                reference: req.reference,
+                name: req.name,
+                output: Some(out),
+                content: None,
+            }),
             ..Part::default()
         }))
     }
@@ -647,7 +693,12 @@ async fn resolve_resume_option(
             let mut rmeta = meta.clone();
             rmeta.insert("source".into(), json!("pending"));
             responses.push(Part {
-                tool_response: Some(ToolResponse { reference: tr.reference.clone(), name: tr.name.clone(), output: Some(pending), content: None }),
+                tool_response: Some(ToolResponse {
+                    reference: tr.reference.clone(),
+                    name: tr.name.clone(),
+                    output: Some(pending),
+                    content: None,
+                }),
                 metadata: Some(rmeta),
                 ..Part::default()
             });
@@ -672,8 +723,9 @@ async fn resolve_resume_option(
             continue;
         }
         // (c) a restart
-        if let Some(r) =
-            restart.iter().find(|r| r.tool_request.as_ref().is_some_and(|t| same_call(t, &tr.name, tr.reference.as_ref())))
+        if let Some(r) = restart
+            .iter()
+            .find(|r| r.tool_request.as_ref().is_some_and(|t| same_call(t, &tr.name, tr.reference.as_ref())))
         {
             match resolve_tool_request(eng, r, tools, &hook, &snapshot).await? {
                 ToolOutcome::Interrupt(p) => {
@@ -698,8 +750,11 @@ async fn resolve_resume_option(
     }
     last.content = new_content;
     if interrupted {
-        return Err(Error::new(Status::FailedPrecondition, "One or more tools triggered an interrupt during a restarted execution.")
-            .with_details(json!({ "message": serde_json::to_value(&*last).unwrap_or(Value::Null) })));
+        return Err(Error::new(
+            Status::FailedPrecondition,
+            "One or more tools triggered an interrupt during a restarted execution.",
+        )
+        .with_details(json!({ "message": serde_json::to_value(&*last).unwrap_or(Value::Null) })));
     }
     let n = last.content.iter().filter(|p| p.tool_request.is_some()).count();
     if responses.len() != n {
@@ -714,4 +769,3 @@ async fn resolve_resume_option(
     request.messages.push(tool_message.clone());
     Ok((request, tool_message))
 }
-

@@ -19,7 +19,9 @@ pub use options::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolA
 pub use typed::{DataChunk, DataStream, generate_data, generate_data_stream};
 
 use crate::middleware::{HookCx, register_uses, resolve_middleware};
-use crate::{GenerateActionOptions, GenerateActionOutputConfig, GenerateResponse, GenerateResponseChunk, Message, Resume, Role};
+use crate::{
+    GenerateActionOptions, GenerateActionOutputConfig, GenerateResponse, GenerateResponseChunk, Message, Resume, Role,
+};
 use engine::Engine;
 
 /// The action that runs `generate` from JSON (G6).
@@ -275,4 +277,3 @@ fn generate_action_for(registry: &Registry) -> GenerateAction {
     genkit_core::Action::set_registry(&a, registry);
     a
 }
-

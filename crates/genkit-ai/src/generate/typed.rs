@@ -43,7 +43,10 @@ fn with_schema<T: schemars::JsonSchema>(mut opts: GenerateOptions) -> GenerateOp
 /// # Errors
 /// As `generate`; `INVALID_ARGUMENT` when the output does not fit `T`; `FAILED_PRECONDITION`
 /// when the model produced no output.
-pub async fn generate_data<T: DeserializeOwned + schemars::JsonSchema>(registry: &Registry, opts: GenerateOptions) -> Result<T> {
+pub async fn generate_data<T: DeserializeOwned + schemars::JsonSchema>(
+    registry: &Registry,
+    opts: GenerateOptions,
+) -> Result<T> {
     let resp = generate(registry, with_schema::<T>(opts)).await?;
     resp.output_as::<T>()
 }
@@ -111,6 +114,9 @@ impl<T: DeserializeOwned> Stream for DataStream<T> {
 }
 
 /// Streams a typed generation: each chunk comes with the output parsed so far.
-pub fn generate_data_stream<T: DeserializeOwned + schemars::JsonSchema>(registry: &Registry, opts: GenerateOptions) -> DataStream<T> {
+pub fn generate_data_stream<T: DeserializeOwned + schemars::JsonSchema>(
+    registry: &Registry,
+    opts: GenerateOptions,
+) -> DataStream<T> {
     DataStream { inner: generate_stream(registry, with_schema::<T>(opts)), text: String::new(), _t: PhantomData }
 }

@@ -81,7 +81,12 @@ fn never_retry(e: &Error) -> bool {
 struct Retry(RetryOptions);
 
 impl GenerateMiddleware for Retry {
-    fn model(self: Arc<Self>, req: ModelRequest, cx: ModelHookCx, next: ModelNext) -> BoxFuture<'static, Result<ModelResponse>> {
+    fn model(
+        self: Arc<Self>,
+        req: ModelRequest,
+        cx: ModelHookCx,
+        next: ModelNext,
+    ) -> BoxFuture<'static, Result<ModelResponse>> {
         async move {
             let o = &self.0;
             let mut current = o.initial_delay_ms as f64;
@@ -92,11 +97,19 @@ impl GenerateMiddleware for Retry {
                     Err(e) => e,
                 };
                 if attempt >= o.max_retries {
-                    tracing::warn!(middleware = "retry", "Retry attempts exhausted ({}). Last error: {err}", o.max_retries);
+                    tracing::warn!(
+                        middleware = "retry",
+                        "Retry attempts exhausted ({}). Last error: {err}",
+                        o.max_retries
+                    );
                     return Err(err);
                 }
                 if never_retry(&err) || !o.statuses.contains(&err.status()) {
-                    tracing::warn!(middleware = "retry", "Retry skipped for {err}: status {} is not retryable", err.status());
+                    tracing::warn!(
+                        middleware = "retry",
+                        "Retry skipped for {err}: status {} is not retryable",
+                        err.status()
+                    );
                     return Err(err);
                 }
                 let mut delay = current;
@@ -187,7 +200,12 @@ impl Default for FallbackOptions {
 struct Fallback(FallbackOptions, Registry);
 
 impl GenerateMiddleware for Fallback {
-    fn model(self: Arc<Self>, req: ModelRequest, cx: ModelHookCx, next: ModelNext) -> BoxFuture<'static, Result<ModelResponse>> {
+    fn model(
+        self: Arc<Self>,
+        req: ModelRequest,
+        cx: ModelHookCx,
+        next: ModelNext,
+    ) -> BoxFuture<'static, Result<ModelResponse>> {
         async move {
             let first = match next.run(req.clone(), cx.clone()).await {
                 Ok(r) => return Ok(r),
@@ -260,7 +278,7 @@ struct ToolApproval(ToolApprovalOptions);
 impl GenerateMiddleware for ToolApproval {
     fn tool(self: Arc<Self>, req: Part, cx: ToolHookCx, next: ToolNext) -> BoxFuture<'static, Result<Option<Part>>> {
         let name = req.tool_request.as_ref().map(|t| t.name.clone()).unwrap_or_default();
-        let approved = self.0.approved.iter().any(|a| *a == name)
+        let approved = self.0.approved.contains(&name)
             || cx
                 .metadata
                 .as_ref()
@@ -515,8 +533,9 @@ pub(crate) fn needs_constrained_simulation(supports: Option<&ModelSupports>, req
 /// Rejects requests a model cannot handle (M3, JS semantics, opt-in): media when
 /// `supports.media == false`, tools when `supports.tools == false`, several messages when
 /// `supports.multiturn == false`. `INVALID_ARGUMENT` `Model '<name>' does not support …`.
-pub fn validate_support(name: &str, supports: ModelSupports) -> ModelMiddleware {
+pub fn validate_support(name: &str, supports: &ModelSupports) -> ModelMiddleware {
     let name = name.to_owned();
+    let supports = supports.clone();
     ModelMiddleware::new("validateSupport", move |req| {
         let invalid = |what: String| {
             Err(Error::invalid_argument(format!(

@@ -24,8 +24,8 @@ use crate::{
 
 pub use builtin::{
     AugmentWithContextOptions, CONTEXT_PREFACE, FallbackOptions, ModelMiddleware, RetryOptions,
-    SimulateSystemPromptOptions, ToolApprovalOptions, augment_with_context, builtin_defs, fallback, fallback_def, retry,
-    retry_def, simulate_constrained_generation, simulate_system_prompt, tool_approval, tool_approval_def,
+    SimulateSystemPromptOptions, ToolApprovalOptions, augment_with_context, builtin_defs, fallback, fallback_def,
+    retry, retry_def, simulate_constrained_generation, simulate_system_prompt, tool_approval, tool_approval_def,
     validate_support,
 };
 
@@ -126,12 +126,22 @@ pub type ToolNext = HookNext<Part, ToolHookCx, Option<Part>>;
 /// calling `next` unchanged.
 pub trait GenerateMiddleware: Send + Sync + 'static {
     /// Wraps each generate turn (including tool rounds and resumes).
-    fn generate(self: Arc<Self>, env: GenerateEnvelope, cx: HookCx, next: GenerateNext) -> BoxFuture<'static, Result<GenerateResponse>> {
+    fn generate(
+        self: Arc<Self>,
+        env: GenerateEnvelope,
+        cx: HookCx,
+        next: GenerateNext,
+    ) -> BoxFuture<'static, Result<GenerateResponse>> {
         next.run(env, cx)
     }
 
     /// Wraps each model call.
-    fn model(self: Arc<Self>, req: ModelRequest, cx: ModelHookCx, next: ModelNext) -> BoxFuture<'static, Result<ModelResponse>> {
+    fn model(
+        self: Arc<Self>,
+        req: ModelRequest,
+        cx: ModelHookCx,
+        next: ModelNext,
+    ) -> BoxFuture<'static, Result<ModelResponse>> {
         next.run(req, cx)
     }
 
@@ -251,7 +261,11 @@ impl MiddlewareDef {
 
     /// Registers it as value `middleware/<name>` (listed by the reflection API).
     pub fn register(self: &Arc<Self>, registry: &Registry) {
-        registry.register_value("middleware", &self.name, RegistryValue::with_json(MiddlewareEntry(self.clone()), self.to_json()));
+        registry.register_value(
+            "middleware",
+            &self.name,
+            RegistryValue::with_json(MiddlewareEntry(self.clone()), self.to_json()),
+        );
     }
 
     /// Instantiates it.
@@ -286,13 +300,20 @@ impl MiddlewareUse {
     /// A plain model middleware (JS legacy `use: [fn]`): wrapped as a middleware with only
     /// a `model` hook.
     pub fn model_fn(
-        f: impl Fn(ModelRequest, ModelHookCx, ModelNext) -> BoxFuture<'static, Result<ModelResponse>> + Send + Sync + 'static,
+        f: impl Fn(ModelRequest, ModelHookCx, ModelNext) -> BoxFuture<'static, Result<ModelResponse>>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("dynamic-middleware-{n}");
         let f: Arc<ModelFn> = Arc::new(f);
-        let def = MiddlewareDef::new(name.clone(), move |_| Ok(Arc::new(ModelOnly(f.clone())) as Arc<dyn GenerateMiddleware>))
+        let def =
+            MiddlewareDef::new(
+                name.clone(),
+                move |_| Ok(Arc::new(ModelOnly(f.clone())) as Arc<dyn GenerateMiddleware>),
+            )
             .metadata("dynamic", json!(true));
         MiddlewareUse { def: Some(Arc::new(def)), name, config: None }
     }
@@ -308,7 +329,12 @@ type ModelFn = dyn Fn(ModelRequest, ModelHookCx, ModelNext) -> BoxFuture<'static
 struct ModelOnly(Arc<ModelFn>);
 
 impl GenerateMiddleware for ModelOnly {
-    fn model(self: Arc<Self>, req: ModelRequest, cx: ModelHookCx, next: ModelNext) -> BoxFuture<'static, Result<ModelResponse>> {
+    fn model(
+        self: Arc<Self>,
+        req: ModelRequest,
+        cx: ModelHookCx,
+        next: ModelNext,
+    ) -> BoxFuture<'static, Result<ModelResponse>> {
         (self.0)(req, cx, next)
     }
 }
@@ -344,4 +370,3 @@ pub(crate) async fn resolve_middleware(
     }
     Ok(out)
 }
-

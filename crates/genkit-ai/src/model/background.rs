@@ -59,12 +59,7 @@ fn op_action(ty: ActionType, name: &str, verb: &str, key: String, f: Arc<OpFn>) 
 /// Builds a background model (JS `backgroundModel({…, start, check, cancel?})`). Every
 /// returned operation gets `action = "/background-model/<name>"`; `start` adds
 /// `metadata.latencyMs`. Declare `supports.long_running = Some(true)` in `opts`.
-pub fn new<S, SF, C, CF>(
-    opts: ModelOptions,
-    start: S,
-    check: C,
-    cancel: Option<Arc<OpFn>>,
-) -> BackgroundModel
+pub fn new<S, SF, C, CF>(opts: &ModelOptions, start: S, check: C, cancel: Option<Arc<OpFn>>) -> BackgroundModel
 where
     S: Fn(ModelRequest, ActionCx<()>) -> SF + Send + Sync + 'static,
     SF: Future<Output = Result<Operation>> + Send + 'static,
@@ -113,7 +108,10 @@ async fn run_op(registry: &Registry, op: Operation, ty: &str, verb: &str) -> Res
     let key = format!("/{ty}/{name}/{verb}");
     let Some(a): Option<Arc<dyn Action>> = registry.lookup_action(&key).await? else {
         if verb == "cancel" {
-            return Err(Error::new(Status::Unimplemented, format!("Model '{name}' does not support cancelling operations.")));
+            return Err(Error::new(
+                Status::Unimplemented,
+                format!("Model '{name}' does not support cancelling operations."),
+            ));
         }
         return Err(Error::invalid_argument(format!(
             "Failed to resolve background action from original request: {}",
@@ -163,7 +161,10 @@ pub async fn generate_operation(registry: &Registry, opts: GenerateOptions) -> R
         .and_then(serde_json::Value::as_bool)
         .unwrap_or(false);
     if !long {
-        return Err(Error::invalid_argument(format!("Model '{}' does not support long running operations.", model.name())));
+        return Err(Error::invalid_argument(format!(
+            "Model '{}' does not support long running operations.",
+            model.name()
+        )));
     }
     let resp = generate(registry, opts).await?;
     resp.operation.ok_or_else(|| {

@@ -138,29 +138,32 @@ where
     // the constrained-output simulator when the model lacks native support.
     let augment = (!supports.as_ref().and_then(|s| s.context).unwrap_or(false))
         .then(crate::middleware::AugmentWithContextOptions::default);
-    let mut b = ActionDef::builder(ActionType::Model, opts.name).description(label).metadata("model", metadata).initializes_plugins();
+    let mut b = ActionDef::builder(ActionType::Model, opts.name)
+        .description(label)
+        .metadata("model", metadata)
+        .initializes_plugins();
     for m in opts.middleware {
         b = b.middleware(m);
     }
     b.build(move |mut req: ModelRequest, cx: ModelCx| {
-            if let Some(a) = &augment
-                && req.docs.as_ref().is_some_and(|d| !d.is_empty())
-            {
-                req = crate::middleware::builtin::augment_context(req, a);
+        if let Some(a) = &augment
+            && req.docs.as_ref().is_some_and(|d| !d.is_empty())
+        {
+            req = crate::middleware::builtin::augment_context(req, a);
+        }
+        if crate::middleware::builtin::needs_constrained_simulation(supports.as_ref(), &req) {
+            req = crate::middleware::builtin::apply_constrained_simulation(req);
+        }
+        let fut = f(req, cx);
+        async move {
+            let start = Instant::now();
+            let mut resp = fut.await?;
+            if resp.latency_ms.is_none() {
+                resp.latency_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
             }
-            if crate::middleware::builtin::needs_constrained_simulation(supports.as_ref(), &req) {
-                req = crate::middleware::builtin::apply_constrained_simulation(req);
-            }
-            let fut = f(req, cx);
-            async move {
-                let start = Instant::now();
-                let mut resp = fut.await?;
-                if resp.latency_ms.is_none() {
-                    resp.latency_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
-                }
-                Ok(resp)
-            }
-        })
+            Ok(resp)
+        }
+    })
 }
 
 pub mod testing;

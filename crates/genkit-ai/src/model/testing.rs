@@ -111,35 +111,32 @@ impl ProgrammableModel {
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
         let model_name = opts.name().to_owned();
-        let action = super::new(
-            opts,
-            move |req: ModelRequest, cx: ModelCx| {
-                let st = st.clone();
-                let model_name = model_name.clone();
-                async move {
-                    let (next, handler) = {
-                        let mut s = lock(&st);
-                        s.requests.push(req.clone());
-                        (s.queue.pop_front(), s.handler.clone())
-                    };
-                    match (next, handler) {
-                        (Some((chunks, resp)), _) => {
-                            for c in chunks {
-                                cx.send_chunk(c);
-                            }
-                            resp
+        let action = super::new(opts, move |req: ModelRequest, cx: ModelCx| {
+            let st = st.clone();
+            let model_name = model_name.clone();
+            async move {
+                let (next, handler) = {
+                    let mut s = lock(&st);
+                    s.requests.push(req.clone());
+                    (s.queue.pop_front(), s.handler.clone())
+                };
+                match (next, handler) {
+                    (Some((chunks, resp)), _) => {
+                        for c in chunks {
+                            cx.send_chunk(c);
                         }
-                        (None, Some(h)) => h(&req, &cx),
-                        (None, None) => Err(Error::new(
-                            Status::FailedPrecondition,
-                            format!(
-                                "programmable model '{model_name}' has no programmed response left; queue one with respond*()"
-                            ),
-                        )),
+                        resp
                     }
+                    (None, Some(h)) => h(&req, &cx),
+                    (None, None) => Err(Error::new(
+                        Status::FailedPrecondition,
+                        format!(
+                            "programmable model '{model_name}' has no programmed response left; queue one with respond*()"
+                        ),
+                    )),
                 }
-            },
-        );
+            }
+        });
         ProgrammableModel { state, action }
     }
 

@@ -171,7 +171,8 @@ impl Part {
 
     /// Whether this is a tool request that was interrupted (`metadata.interrupt` set).
     pub fn is_interrupt(&self) -> bool {
-        self.tool_request.is_some() && self.metadata_value("interrupt").is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+        self.tool_request.is_some()
+            && self.metadata_value("interrupt").is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
     }
 }
 

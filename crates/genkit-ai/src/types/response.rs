@@ -298,8 +298,7 @@ impl GenerateResponse {
     /// # Errors
     /// `INVALID_ARGUMENT` with the validation errors.
     pub fn assert_valid_schema(&self) -> genkit_core::Result<()> {
-        let Some(schema) = self.request.as_ref().and_then(|r| r.output.as_ref()).and_then(|o| o.schema.as_ref())
-        else {
+        let Some(schema) = self.request.as_ref().and_then(|r| r.output.as_ref()).and_then(|o| o.schema.as_ref()) else {
             return Ok(());
         };
         let output = self.output().unwrap_or(Value::Null);

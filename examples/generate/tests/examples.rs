@@ -1,0 +1,35 @@
+//! Every generate example runs and shows what it promises.
+
+#[tokio::test]
+async fn tools() {
+    let out = example_generate::tools_example().await.unwrap().join("\n");
+    assert!(out.contains("answer: The tool said: \"sunny in Paris\""), "{out}");
+    assert!(
+        out.contains(
+            "Tool: [{\"toolResponse\":{\"ref\":\"call-1\",\"name\":\"weather\",\"output\":\"sunny in Paris\"}}]"
+        ),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn interrupts() {
+    let out = example_generate::interrupts_example().await.unwrap().join("\n");
+    assert!(out.contains("finish reason: Some(Interrupted)"), "{out}");
+    assert!(out.contains("interrupt metadata: {\"question\":\"Send the money?\"}"), "{out}");
+    assert!(out.contains("after approval: The tool said: \"sent to Lyon\""), "{out}");
+}
+
+#[tokio::test]
+async fn structured() {
+    let out = example_generate::structured_example().await.unwrap().join("\n");
+    assert_eq!(out, "Person { name: \"Ada\", age: 36, tags: [\"math\", \"engines\"] }");
+}
+
+#[tokio::test]
+async fn streaming() {
+    let out = example_generate::streaming_example().await.unwrap();
+    assert_eq!(out.len(), 7);
+    assert_eq!(out[0], "chunk 0 (Model): \"Streaming \"");
+    assert_eq!(out[6], "final: Streaming one word at a time.");
+}
