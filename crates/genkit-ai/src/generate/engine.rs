@@ -156,8 +156,8 @@ pub(crate) fn generate_helper(
     async move {
         let name = request.step_name.clone().unwrap_or_else(|| "generate".to_owned());
         let tel = eng.telemetry.clone();
-        let input = || serde_json::to_string(&request).ok();
-        let input = input();
+        // Serialized only while spans are recorded (an exporter is attached).
+        let input = if tel.is_recording() { serde_json::to_string(&request).ok() } else { None };
         genkit_core::run_span(
             &tel,
             &name,
@@ -263,12 +263,11 @@ fn apply_format(mut request: GenerateActionOptions, format: Option<&Arc<dyn Form
     }
     let Some(format) = format else { return Ok(request) };
     let out = request.output.as_ref();
-    let instructions = resolve_instructions(
-        Some(format),
-        out.and_then(|o| o.json_schema.as_ref()),
-        out.and_then(|o| o.instructions.as_ref()),
-    )?;
+    // Resolving instructions renders the schema; only do it when they are injected (a format
+    // whose handler rejects the schema still fails below, when the parser is built).
     if should_inject_instructions(format.config(), out) {
+        let schema = out.and_then(|o| o.json_schema.as_ref());
+        let instructions = resolve_instructions(Some(format), schema, out.and_then(|o| o.instructions.as_ref()))?;
         inject_instructions(&mut request.messages, instructions.as_deref());
     }
     let cfg = format.config();

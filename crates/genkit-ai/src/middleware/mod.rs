@@ -8,6 +8,10 @@
 //! [`simulate_constrained_generation`], [`validate_support`].
 
 pub(crate) mod builtin;
+#[cfg(feature = "download-media")]
+mod download;
+mod filesystem;
+mod skills;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +32,10 @@ pub use builtin::{
     retry, retry_def, simulate_constrained_generation, simulate_system_prompt, tool_approval, tool_approval_def,
     validate_support,
 };
+#[cfg(feature = "download-media")]
+pub use download::{DownloadMediaOptions, download_request_media, download_request_media_def};
+pub use filesystem::{ACCESS_DENIED, FilesystemOptions, filesystem, filesystem_def};
+pub use skills::{SKILLS_METADATA_KEY, SkillsOptions, skills, skills_def};
 
 /// One generate turn as the `generate` hook sees it.
 #[derive(Debug, Clone)]
