@@ -77,36 +77,38 @@ pub(crate) async fn resolve_tool(registry: &Registry, name: &str) -> Result<Arc<
     Err(Error::not_found(format!("Tool {name} not found")))
 }
 
+/// Run options carrying the generation's cancellation and explicit context.
+fn run_options<S: 'static>(
+    cancel: Option<tokio_util::sync::CancellationToken>,
+    context: Option<genkit_core::ActionContext>,
+) -> RunOptions<S> {
+    let mut opts = RunOptions::new();
+    if let Some(c) = cancel {
+        opts = opts.cancellation(c);
+    }
+    if let Some(c) = context {
+        opts = opts.context(c);
+    }
+    opts
+}
+
 /// Calls a model action: typed when it is a [`ModelAction`], else through JSON.
 pub(crate) fn call_model(
     model: &Arc<dyn Action>,
     req: ModelRequest,
     cx: ModelHookCx,
 ) -> BoxFuture<'static, Result<ModelResponse>> {
-    let mut opts_cancel = cx.cancellation;
     if let Some(typed) = model.as_any().downcast_ref::<ModelAction>() {
-        let mut opts = RunOptions::<ModelResponseChunk>::new();
+        let mut opts = run_options::<ModelResponseChunk>(cx.cancellation, cx.context);
         if let Some(s) = cx.on_chunk {
             opts = opts.on_chunk_sink(s);
-        }
-        if let Some(c) = opts_cancel.take() {
-            opts = opts.cancellation(c);
-        }
-        if let Some(c) = cx.context {
-            opts = opts.context(c);
         }
         let fut = typed.run_with(req, opts);
         return async move { fut.await.map(|r| r.result) }.boxed();
     }
-    let mut opts = RunOptions::<Value>::new();
+    let mut opts = run_options::<Value>(cx.cancellation, cx.context);
     if let Some(s) = cx.on_chunk {
         opts = opts.on_chunk_sink(s.map(|v: Value| serde_json::from_value::<ModelResponseChunk>(v).ok()));
-    }
-    if let Some(c) = opts_cancel.take() {
-        opts = opts.cancellation(c);
-    }
-    if let Some(c) = cx.context {
-        opts = opts.context(c);
     }
     let background = model.metadata().action_type == ActionType::BackgroundModel;
     let input = serde_json::to_value(&req);
@@ -359,10 +361,6 @@ fn finalize(resp: ModelResponse, request: GenerateRequest, parser: Option<Arc<dy
     }
 }
 
-fn strip_message_for_history(m: &Message) -> Message {
-    m.clone()
-}
-
 fn generate_action_turn(
     eng: Arc<Engine>,
     request: GenerateActionOptions,
@@ -459,7 +457,7 @@ fn generate_action_turn(
                 }
                 let next_index = lock(&state).index;
                 let mut next = request;
-                next.messages.push(strip_message_for_history(&generated));
+                next.messages.push(generated);
                 if let Some(tm) = tool_message {
                     next.messages.push(tm);
                 }
@@ -529,15 +527,9 @@ fn execute_tool(
 ) -> BoxFuture<'static, Result<Option<Part>>> {
     async move {
         let Some(req) = part.tool_request else { return Ok(None) };
-        let mut opts = RunOptions::<Value>::new();
+        let mut opts = run_options::<Value>(hook.cancellation, hook.context);
         if let Some(m) = cx.metadata {
             opts = opts.call_metadata(Value::Object(m));
-        }
-        if let Some(c) = hook.cancellation {
-            opts = opts.cancellation(c);
-        }
-        if let Some(c) = hook.context {
-            opts = opts.context(c);
         }
         let input = req.input.clone().unwrap_or(Value::Null);
         let run = tool.run_json(input, opts);

@@ -18,10 +18,10 @@ use crate::extract::extract_json;
 
 /// `T`'s JSON schema (draft-07), computed once per type.
 pub(crate) fn schema_of<T: schemars::JsonSchema>() -> Value {
-    static CACHE: OnceLock<RwLock<HashMap<String, Value>>> = OnceLock::new();
+    static CACHE: OnceLock<RwLock<HashMap<&'static str, Value>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| RwLock::new(HashMap::new()));
-    let key = std::any::type_name::<T>().to_owned();
-    if let Some(v) = cache.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+    let key = std::any::type_name::<T>();
+    if let Some(v) = cache.read().unwrap_or_else(|e| e.into_inner()).get(key) {
         return v.clone();
     }
     let v = genkit_core::schema_for::<T>();

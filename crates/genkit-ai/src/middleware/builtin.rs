@@ -19,14 +19,6 @@ use crate::format::{inject_instructions, json_instructions};
 use crate::tool::{as_interrupt, interrupt_error};
 use crate::{Message, ModelReference, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role};
 
-fn parse_config<T: serde::de::DeserializeOwned + Default>(name: &str, config: Option<&Value>) -> Result<T> {
-    match config {
-        None | Some(Value::Null) => Ok(T::default()),
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| Error::invalid_argument(format!("invalid config for middleware '{name}': {e}"))),
-    }
-}
-
 // ---------------------------------------------------------------- retry
 
 /// Options of [`retry`] (JS `retry({...})` of `@genkit-ai/middleware`).
@@ -151,7 +143,7 @@ pub fn retry_def() -> Arc<MiddlewareDef> {
     D.get_or_init(|| {
         Arc::new(
             MiddlewareDef::new("retry", |init| {
-                let o: RetryOptions = parse_config("retry", init.config)?;
+                let o: RetryOptions = init.config_as("retry")?;
                 Ok(Arc::new(Retry(o)) as Arc<dyn GenerateMiddleware>)
             })
             .description("Retries failed model calls with exponential backoff.")
@@ -248,7 +240,7 @@ pub fn fallback_def() -> Arc<MiddlewareDef> {
     D.get_or_init(|| {
         Arc::new(
             MiddlewareDef::new("fallback", |init| {
-                let o: FallbackOptions = parse_config("fallback", init.config)?;
+                let o: FallbackOptions = init.config_as("fallback")?;
                 Ok(Arc::new(Fallback(o, init.registry.clone())) as Arc<dyn GenerateMiddleware>)
             })
             .description("Falls back to other models when a model call fails.")
@@ -307,7 +299,7 @@ pub fn tool_approval_def() -> Arc<MiddlewareDef> {
     D.get_or_init(|| {
         Arc::new(
             MiddlewareDef::new("toolApproval", |init| {
-                let o: ToolApprovalOptions = parse_config("toolApproval", init.config)?;
+                let o: ToolApprovalOptions = init.config_as("toolApproval")?;
                 Ok(Arc::new(ToolApproval(o)) as Arc<dyn GenerateMiddleware>)
             })
             .description("Interrupts calls of tools that are not approved.")

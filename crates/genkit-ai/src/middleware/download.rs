@@ -9,7 +9,7 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, try_join_all};
 use genkit_core::{Error, Result, Status};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::filesystem::base64_encode;
@@ -196,14 +196,6 @@ impl GenerateMiddleware for DownloadMedia {
     }
 }
 
-fn parse_config(config: Option<&Value>) -> Result<DownloadConfig> {
-    match config {
-        None | Some(Value::Null) => Ok(DownloadConfig::default()),
-        Some(v) => serde_json::from_value(v.clone())
-            .map_err(|e| Error::invalid_argument(format!("invalid config for middleware 'downloadRequestMedia': {e}"))),
-    }
-}
-
 /// The `downloadRequestMedia` middleware definition (config `{maxBytes?}`; register it to use
 /// `{name: "downloadRequestMedia"}` by name).
 pub fn download_request_media_def() -> Arc<MiddlewareDef> {
@@ -211,7 +203,7 @@ pub fn download_request_media_def() -> Arc<MiddlewareDef> {
     D.get_or_init(|| {
         Arc::new(
             MiddlewareDef::new("downloadRequestMedia", |init| {
-                let c = parse_config(init.config)?;
+                let c: DownloadConfig = init.config_as("downloadRequestMedia")?;
                 Ok(Arc::new(DownloadMedia { max_bytes: c.max_bytes, filter: None }) as Arc<dyn GenerateMiddleware>)
             })
             .description("Downloads http(s) media of model requests and inlines it as data URIs.")

@@ -182,6 +182,20 @@ pub struct MiddlewareInit<'a> {
     pub registry: &'a Registry,
 }
 
+impl MiddlewareInit<'_> {
+    /// The `use` entry's config as `T` (`T::default()` when absent or null).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` `invalid config for middleware '<name>': …` when it does not fit.
+    pub fn config_as<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> Result<T> {
+        match self.config {
+            None | Some(Value::Null) => Ok(T::default()),
+            Some(v) => T::deserialize(v)
+                .map_err(|e| Error::invalid_argument(format!("invalid config for middleware '{name}': {e}"))),
+        }
+    }
+}
+
 type Factory = dyn Fn(MiddlewareInit<'_>) -> Result<Arc<dyn GenerateMiddleware>> + Send + Sync;
 
 /// A named, configurable middleware (JS `generateMiddleware({name, configSchema}, factory)`).

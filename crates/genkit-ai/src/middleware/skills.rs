@@ -272,11 +272,7 @@ pub fn skills_def() -> Arc<MiddlewareDef> {
     D.get_or_init(|| {
         Arc::new(
             MiddlewareDef::new("skills", |init| {
-                let options: SkillsOptions = match init.config {
-                    None | Some(Value::Null) => SkillsOptions::default(),
-                    Some(v) => serde_json::from_value(v.clone())
-                        .map_err(|e| Error::invalid_argument(format!("invalid config for middleware 'skills': {e}")))?,
-                };
+                let options: SkillsOptions = init.config_as("skills")?;
                 Ok(Arc::new(Skills::new(options)) as Arc<dyn GenerateMiddleware>)
             })
             .description("Injects system instructions and tools for using skills.")
