@@ -4,6 +4,7 @@
 #![deny(unsafe_code)]
 
 pub mod dap;
+pub mod embedder;
 pub mod extract;
 pub mod format;
 pub mod generate;
@@ -15,6 +16,10 @@ pub mod tool;
 mod types;
 pub mod uri_template;
 
+pub use embedder::{
+    EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, EmbedderAction, EmbedderInfo, EmbedderOptions, EmbedderRef,
+    Embedding,
+};
 pub use generate::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
 pub use model::{ModelAction, ModelCx, ModelOptions, ModelRef};
 pub use tool::{Tool, ToolConfig, ToolCx};

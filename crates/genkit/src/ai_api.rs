@@ -3,14 +3,15 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use genkit_ai::embedder::{EmbedContent, EmbedParams, EmbedderCx, EmbedderRef};
 use genkit_ai::format::{Format, FormatConfig, FormatHandler};
 use genkit_ai::generate::{DataStream, GenerateStream};
 use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::resource::{ResourceAction, ResourceCx, ResourceInput, ResourceOptions, ResourceOutput};
 use genkit_ai::tool::ToolCx;
 use genkit_ai::{
-    GenerateOptions, GenerateResponse, ModelAction, ModelCx, ModelOptions, ModelRequest, ModelResponse,
-    MultipartToolResponse, Tool, ToolConfig,
+    EmbedRequest, EmbedResponse, EmbedderAction, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse,
+    ModelAction, ModelCx, ModelOptions, ModelRequest, ModelResponse, MultipartToolResponse, Tool, ToolConfig,
 };
 use genkit_core::{ActionDef, Result};
 use schemars::JsonSchema;
@@ -166,5 +167,65 @@ impl Genkit {
         opts: impl Into<GenerateOptions>,
     ) -> DataStream<T> {
         genkit_ai::generate::generate_data_stream(self.registry(), opts.into())
+    }
+
+    /// Defines and registers an embedder (R2) from an async function of `(request, cx)`.
+    ///
+    /// # Panics
+    /// When called while an action runs (define embedders at start-up).
+    pub fn define_embedder<F, Fut>(&self, opts: EmbedderOptions, f: F) -> EmbedderAction
+    where
+        F: Fn(EmbedRequest, EmbedderCx) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<EmbedResponse>> + Send + 'static,
+    {
+        let e = genkit_ai::embedder::new(opts, f);
+        self.register(e.as_action());
+        e
+    }
+
+    /// Embeds one text or document (JS `ai.embed`).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
+    /// use genkit::prelude::*;
+    /// use genkit::ai::{EmbedResponse, Embedding, EmbedderOptions};
+    /// let g = Genkit::builder().build().await?;
+    /// g.define_embedder(EmbedderOptions::new("len"), |req, _| async move {
+    ///     let embeddings = req.input.iter().map(|d| Embedding { embedding: vec![d.text().len() as f32], metadata: None });
+    ///     Ok(EmbedResponse { embeddings: embeddings.collect() })
+    /// });
+    /// assert_eq!(g.embed("len", "four").await?[0].embedding, vec![4.0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `Unable to resolve embedder <name>`, or the embedder's error.
+    pub async fn embed(
+        &self,
+        embedder: impl Into<EmbedderRef>,
+        content: impl Into<EmbedContent>,
+    ) -> Result<Vec<Embedding>> {
+        genkit_ai::embedder::embed(self.registry(), EmbedParams::new(embedder, content)).await
+    }
+
+    /// Embeds with full parameters (metadata, options).
+    ///
+    /// # Errors
+    /// As [`Genkit::embed`].
+    pub async fn embed_with(&self, params: EmbedParams) -> Result<Vec<Embedding>> {
+        genkit_ai::embedder::embed(self.registry(), params).await
+    }
+
+    /// Embeds many texts or documents in one call (JS `ai.embedMany`).
+    ///
+    /// # Errors
+    /// As [`Genkit::embed`].
+    pub async fn embed_many<C: Into<EmbedContent>>(
+        &self,
+        embedder: impl Into<EmbedderRef>,
+        content: impl IntoIterator<Item = C>,
+    ) -> Result<Vec<Embedding>> {
+        let content = content.into_iter().map(Into::into).collect();
+        genkit_ai::embedder::embed_many(self.registry(), embedder, content, None).await
     }
 }
