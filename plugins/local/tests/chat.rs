@@ -140,3 +140,30 @@ async fn bad_config_is_a_clear_error() {
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("invalid config"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_are_rejected_because_the_model_cannot_call_them() {
+    let tool = genkit_ai::Tool::<String, String>::new(
+        genkit_ai::ToolConfig::new("clock", "Tells the time"),
+        |_city: String, _cx| async move { Ok("noon".to_owned()) },
+    );
+    registry().register_action(tool.as_action()).unwrap();
+    let e = generate(&registry(), ask("What time is it?", json!({})).tool(&tool)).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("does not support tool use"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_is_requested_through_instructions() {
+    // The model has no native constrained decoding: its action adds the schema as instructions.
+    let action = registry().lookup_action(&format!("/model/{SMOLLM2_135M}")).await.unwrap().unwrap();
+    let mut req = json!({
+        "messages": [{"role": "user", "content": [{"text": "Which city is the capital of France?"}]}],
+        "config": {"maxOutputTokens": 1}
+    });
+    let plain = action.run_json(req.clone(), RunOptions::default()).await.unwrap().result;
+    req["output"] = json!({"format": "json", "constrained": true, "schema": {"type": "object", "properties": {"city": {"type": "string"}}}});
+    let with_json = action.run_json(req, RunOptions::default()).await.unwrap().result;
+    let tokens = |r: &serde_json::Value| r["usage"]["inputTokens"].as_f64().unwrap();
+    assert!(tokens(&with_json) > tokens(&plain) + 20.0, "{} vs {}", tokens(&with_json), tokens(&plain));
+}
