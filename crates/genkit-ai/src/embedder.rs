@@ -212,8 +212,8 @@ impl EmbedParams {
 
     /// Sets the options.
     #[must_use]
-    pub fn options(mut self, options: Value) -> Self {
-        self.options = options.as_object().cloned();
+    pub fn options(mut self, options: Map<String, Value>) -> Self {
+        self.options = Some(options);
         self
     }
 }

@@ -39,13 +39,13 @@ pub use genkit_ai::{
     ToolConfig, ToolCx,
 };
 pub use genkit_core;
-/// The in-process local models plugin (feature `local`): see [`genkit_local`].
-#[cfg(feature = "local")]
-pub use genkit_local as local;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, Error, Flow,
     Plugin, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
 };
+/// The in-process local models plugin (feature `local`): see [`genkit_local`].
+#[cfg(feature = "local")]
+pub use genkit_local as local;
 /// The OpenTelemetry API and SDK versions Genkit uses (for span processors and exporters).
 pub use {opentelemetry, opentelemetry_sdk};
 

@@ -12,7 +12,10 @@ async fn demo_runs_and_traces() {
     let chat = lines.iter().find(|l| l.starts_with("chat (generate on local/smollm2-135m-instruct) -> ")).unwrap();
     assert!(chat.contains("Paris"), "{all}");
     assert!(all.contains("haiku streamed in"), "{all}");
-    assert!(all.contains("closest (embeddings from local/all-minilm-l6-v2) -> \"Rust is a programming language"), "{all}");
+    assert!(
+        all.contains("closest (embeddings from local/all-minilm-l6-v2) -> \"Rust is a programming language"),
+        "{all}"
+    );
     assert!(
         all.contains("/{chat,t:flow}/{generate,t:util}/{local/smollm2-135m-instruct,t:action,s:model}  success"),
         "{all}"

@@ -37,7 +37,9 @@ fn chat(runs: usize) -> genkit_core::Result<()> {
     let prompt_tokens = m.prompt_tokens(prompt)?;
     let req = |max: usize| ModelRequest {
         messages: vec![Message::user(prompt)],
-        config: Some(serde_json::json!({"maxOutputTokens": max, "repeatPenalty": std::env::var("BENCH_REPEAT_PENALTY").ok().and_then(|v| v.parse::<f32>().ok()).unwrap_or(1.1)})),
+        config: Some(
+            serde_json::json!({"maxOutputTokens": max, "repeatPenalty": std::env::var("BENCH_REPEAT_PENALTY").ok().and_then(|v| v.parse::<f32>().ok()).unwrap_or(1.1)}),
+        ),
         ..ModelRequest::default()
     };
     let sink = StreamSink::<genkit_ai::ModelResponseChunk>::default();
@@ -58,7 +60,9 @@ fn chat(runs: usize) -> genkit_core::Result<()> {
         gen_rate = gen_rate.max((tokens - 1.0) / (total - prompt_secs));
     }
     println!("chat model: SmolLM2-135M-Instruct (Q4_1 -> Q8_0), threads {}", genkit_local::effective_threads());
-    println!("  load                 {load:.2} s (converted copy cached; first load {first:.2} s, in memory {in_memory:.2} s)");
+    println!(
+        "  load                 {load:.2} s (converted copy cached; first load {first:.2} s, in memory {in_memory:.2} s)"
+    );
     println!("  prompt eval          {:.1} tokens/s ({prompt_tokens} tokens)", prompt_tokens as f64 / prompt_secs);
     println!("  generation           {gen_rate:.1} tokens/s ({tokens} tokens, best of {runs})");
     println!("  peak RSS             {:.0} MB", peak_rss_mb());

@@ -302,7 +302,7 @@ impl ChatEngine {
         let mut sampler = LogitsProcessor::from_sampling(seed(cfg.seed), sampling(&cfg));
         let penalty = cfg.repeat_penalty.unwrap_or(1.1);
         let last_n = cfg.repeat_last_n.unwrap_or(64);
-        let mut stops = StopFilter::new(cfg.stop_sequences.clone().unwrap_or_default());
+        let mut stops = StopFilter::new(cfg.stop_sequences.unwrap_or_default());
         let mut detok = Detokenizer::default();
         let mut text = String::new();
         let mut all: Vec<u32> = prompt.clone();

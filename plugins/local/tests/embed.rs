@@ -18,8 +18,12 @@ fn registry() -> Registry {
     .clone()
 }
 
-const SENTENCES: [&str; 4] =
-    ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.", "A man is riding a horse."];
+const SENTENCES: [&str; 4] = [
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A man is riding a horse.",
+];
 
 async fn vectors() -> Vec<Vec<f32>> {
     let content: Vec<EmbedContent> = SENTENCES.iter().map(|s| EmbedContent::from(*s)).collect();

