@@ -1,6 +1,6 @@
 //! The AI layer of Genkit for Rust: wire types of models, messages and parts; models;
 //! `generate` with the tool loop, interrupts and resume; tools; output formats; middleware;
-//! resources.
+//! resources; prompts (Dotprompt templates and `.prompt` files).
 #![deny(unsafe_code)]
 
 pub mod dap;
@@ -10,6 +10,7 @@ pub mod format;
 pub mod generate;
 pub mod middleware;
 pub mod model;
+pub mod prompt;
 pub mod resource;
 mod schema_cache;
 pub mod tool;
@@ -22,5 +23,6 @@ pub use embedder::{
 };
 pub use generate::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
 pub use model::{ModelAction, ModelCx, ModelOptions, ModelRef};
+pub use prompt::{ExecutablePrompt, PromptConfig};
 pub use tool::{Tool, ToolConfig, ToolCx};
 pub use types::*;

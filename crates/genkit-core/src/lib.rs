@@ -41,11 +41,11 @@ pub use error::{Error, Result};
 pub use key::{ActionType, ParsedKey, action_key};
 pub use metadata::ActionMetadata;
 pub use plugin::{DynPlugin, DynamicActionProvider, Plugin};
-pub use registry::{Registry, RegistryValue};
+pub use registry::{Registry, RegistryValue, WeakRegistry};
 pub use schema::{SchemaValidator, schema_for};
 pub use status::Status;
 pub use streaming::{ActionStream, StreamSink};
-pub use trace::{Telemetry, TraceIds, run, run_span};
+pub use trace::{Telemetry, TraceIds, run, run_span, run_span_with_metadata};
 
 /// A flow: an action of type `flow` with typed input `I`, output `O` and chunks `S`.
 pub type Flow<I, O, S = ()> = ActionDef<I, O, S>;

@@ -1,8 +1,10 @@
 //! The [`Genkit`] handle and its builder.
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
+use genkit_ai::prompt::EmbeddedPrompts;
 use genkit_core::action::InputStream;
 use genkit_core::{
     Action, ActionContext, ActionCx, ActionResult, ActionStream, DynPlugin, Flow, Registry, RegistryValue, Result,
@@ -35,6 +37,17 @@ pub struct Genkit {
 }
 
 type AttachProcessor = Box<dyn FnOnce(&Telemetry) + Send>;
+type HelperFn = Arc<dyn Fn(&[Value], &serde_json::Map<String, Value>) -> Result<Value> + Send + Sync>;
+
+/// Where `build` loads `.prompt` files from.
+#[derive(Debug, Clone, Default)]
+enum PromptDir {
+    /// `./prompts` (relative to the working directory), unless embedded prompts are given.
+    #[default]
+    Default,
+    Path(PathBuf),
+    Disabled,
+}
 
 /// Configures a [`Genkit`] instance (JS `genkit({...})`).
 #[derive(Default)]
@@ -43,6 +56,10 @@ pub struct GenkitBuilder {
     context: ActionContext,
     default_model: Option<String>,
     processors: Vec<AttachProcessor>,
+    prompt_dir: PromptDir,
+    embedded: Vec<EmbeddedPrompts>,
+    helpers: Vec<(String, HelperFn)>,
+    partials: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for GenkitBuilder {
@@ -50,7 +67,11 @@ impl std::fmt::Debug for GenkitBuilder {
         f.debug_struct("GenkitBuilder")
             .field("plugins", &self.plugins.iter().map(|p| p.name().to_owned()).collect::<Vec<_>>())
             .field("default_model", &self.default_model)
-            .finish()
+            .field("prompt_dir", &self.prompt_dir)
+            .field("embedded_prompts", &self.embedded.iter().map(|e| e.len()).sum::<usize>())
+            .field("helpers", &self.helpers.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("partials", &self.partials.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,10 +104,61 @@ impl GenkitBuilder {
         self
     }
 
-    /// Builds the instance.
+    /// Loads `.prompt` files from `dir` at build (default: `./prompts`, relative to the
+    /// working directory; a missing folder is skipped).
+    #[must_use]
+    pub fn prompt_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.prompt_dir = PromptDir::Path(dir.into());
+        self
+    }
+
+    /// Loads no prompt folder (JS `promptDir: null`).
+    #[must_use]
+    pub fn no_prompt_dir(mut self) -> Self {
+        self.prompt_dir = PromptDir::Disabled;
+        self
+    }
+
+    /// Loads prompt files embedded in the binary with [`embed_prompts!`](crate::embed_prompts)
+    /// at build, exactly like a folder. The default `./prompts` folder is then not loaded
+    /// (set [`prompt_dir`](Self::prompt_dir) to load a folder too).
+    ///
+    /// ```ignore
+    /// static PROMPTS: genkit::EmbeddedPrompts = genkit::embed_prompts!("prompts");
+    /// let g = genkit::Genkit::builder().embedded_prompts(PROMPTS).build().await?;
+    /// ```
+    #[must_use]
+    pub fn embedded_prompts(mut self, files: EmbeddedPrompts) -> Self {
+        self.embedded.push(files);
+        self
+    }
+
+    /// Registers a template helper before the prompt files are loaded (they are checked for
+    /// unknown helpers at load). See [`Genkit::define_helper`].
+    #[must_use]
+    pub fn helper(
+        mut self,
+        name: impl Into<String>,
+        helper: impl Fn(&[Value], &serde_json::Map<String, Value>) -> Result<Value> + Send + Sync + 'static,
+    ) -> Self {
+        self.helpers.push((name.into(), Arc::new(helper)));
+        self
+    }
+
+    /// Registers a partial before the prompt files are loaded. See [`Genkit::define_partial`].
+    #[must_use]
+    pub fn partial(mut self, name: impl Into<String>, source: impl Into<String>) -> Self {
+        self.partials.push((name.into(), source.into()));
+        self
+    }
+
+    /// Builds the instance: registers `/util/generate`, the default model, the prompt files
+    /// (embedded ones, then the prompt folder) and the plugins.
     ///
     /// # Errors
-    /// `ALREADY_EXISTS` when two plugins share a name.
+    /// `ALREADY_EXISTS` when two plugins share a name; `INVALID_ARGUMENT` naming the file and
+    /// line when a prompt file has malformed frontmatter, a malformed template or an unknown
+    /// helper; `INTERNAL` when a prompt file cannot be read.
     pub async fn build(self) -> Result<Genkit> {
         let telemetry = Arc::new(Telemetry::new());
         for p in self.processors {
@@ -96,6 +168,25 @@ impl GenkitBuilder {
         if let Some(m) = self.default_model {
             let json = Value::String(m.clone());
             registry.register_value("defaultModel", "defaultModel", RegistryValue::with_json(m, json));
+        }
+        genkit_ai::prompt::environment(&registry);
+        for (name, helper) in self.helpers {
+            genkit_ai::prompt::define_helper(&registry, &name, move |args, hash| helper(args, hash));
+        }
+        for (name, source) in &self.partials {
+            genkit_ai::prompt::define_partial(&registry, name, source);
+        }
+        for files in &self.embedded {
+            genkit_ai::prompt::load_prompt_sources(&registry, files.iter().copied(), None)?;
+        }
+        match self.prompt_dir {
+            PromptDir::Default if self.embedded.is_empty() => {
+                genkit_ai::prompt::load_prompt_dir(&registry, "./prompts", None)?;
+            }
+            PromptDir::Path(dir) => {
+                genkit_ai::prompt::load_prompt_dir(&registry, dir, None)?;
+            }
+            PromptDir::Default | PromptDir::Disabled => {}
         }
         for p in self.plugins {
             registry.register_plugin(p)?;
@@ -280,22 +371,39 @@ impl Genkit {
         Ok(self.registry.require_action(key).await?.stream_json(input, opts))
     }
 
-    /// Registers a named JSON schema derived from a Rust type (JS `defineSchema`).
+    /// Registers a named JSON schema (JS `defineJsonSchema`), usable as `schema: <name>` in
+    /// `.prompt` files (P11).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
+    /// let g = genkit::Genkit::builder().build().await?;
+    /// g.define_schema("City", serde_json::json!({"type": "object", "properties": {"name": {"type": "string"}}}))?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// `ALREADY_EXISTS` when the name is taken.
-    pub fn define_schema<T: JsonSchema>(&self, name: &str) -> Result<Value> {
+    pub fn define_schema(&self, name: &str, schema: Value) -> Result<()> {
+        self.registry.register_schema(name, schema)
+    }
+
+    /// Registers a named JSON schema derived from a Rust type (JS `defineSchema`); returns the
+    /// schema.
+    ///
+    /// # Errors
+    /// `ALREADY_EXISTS` when the name is taken.
+    pub fn define_schema_for<T: JsonSchema>(&self, name: &str) -> Result<Value> {
         let s = genkit_core::schema_for::<T>();
         self.registry.register_schema(name, s.clone())?;
         Ok(s)
     }
 
-    /// Registers a named JSON schema (JS `defineJsonSchema`).
+    /// Same as [`Genkit::define_schema`] (the JS name).
     ///
     /// # Errors
     /// `ALREADY_EXISTS` when the name is taken.
     pub fn define_json_schema(&self, name: &str, schema: Value) -> Result<()> {
-        self.registry.register_schema(name, schema)
+        self.define_schema(name, schema)
     }
 
     /// The ambient action context, if called inside an action (JS `ai.currentContext()`).

@@ -22,17 +22,27 @@
 //!
 //! Streaming flows send chunks with `cx.send_chunk` and are consumed as a `Stream`; traced
 //! sub-steps use [`Genkit::run`]. See the `docs/` folder for guides.
+//!
+//! # Prompts
+//! Prompts are Dotprompt templates plus model, config, schemas and tools: define them in
+//! code with [`Genkit::define_prompt`], or as `.prompt` files in `./prompts` (see
+//! [`GenkitBuilder::prompt_dir`], [`embed_prompts!`]) looked up with [`Genkit::prompt`]. See
+//! `docs/prompts.md`.
 #![deny(unsafe_code)]
 
 mod ai_api;
 mod flow;
 mod genkit;
+mod prompt_api;
 
+/// The Dotprompt template engine (`.prompt` parsing, Handlebars rendering, Picoschema).
+pub use dotprompt;
 pub use flow::FlowOptions;
 pub use genkit::{Genkit, GenkitBuilder};
 /// The AI layer (models, generate, tools, formats, middleware, resources).
 pub use genkit_ai as ai;
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
+pub use genkit_ai::prompt::{EmbeddedPrompts, ExecutablePrompt, PromptConfig, PromptCx, PromptRef};
 pub use genkit_ai::{
     Content, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
     ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool,
@@ -46,14 +56,18 @@ pub use genkit_core::{
 /// The in-process local models plugin (feature `local`): see [`genkit_local`].
 #[cfg(feature = "local")]
 pub use genkit_local as local;
+/// Embeds a folder of `.prompt` files in the binary at compile time, for
+/// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
+/// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
+pub use genkit_macros::embed_prompts;
 /// The OpenTelemetry API and SDK versions Genkit uses (for span processors and exporters).
 pub use {opentelemetry, opentelemetry_sdk};
 
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionCx, Error, Flow, FlowOptions, GenerateOptions, Genkit, Message, OutputOptions, Part,
-        Result, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ActionContext, ActionCx, Error, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit, Message,
+        OutputOptions, Part, PromptConfig, Result, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }

@@ -100,7 +100,7 @@ async fn builder_registers_plugins_default_model_and_schemas() {
     assert_eq!(g.default_model().as_deref(), Some("tools/model"));
     let v = g.registry().lookup_value("defaultModel", "defaultModel").await.unwrap().unwrap();
     assert_eq!(v.json(), Some(&json!("tools/model")));
-    let s = g.define_schema::<Sum>("Sum").unwrap();
+    let s = g.define_schema_for::<Sum>("Sum").unwrap();
     assert_eq!(g.registry().require_schema("Sum").unwrap(), s);
     assert_eq!(g.define_json_schema("Sum", json!({})).unwrap_err().status(), Status::AlreadyExists);
     let e = Genkit::builder().plugin(Tools).plugin(Tools).build().await.unwrap_err();

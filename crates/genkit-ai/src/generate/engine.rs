@@ -309,6 +309,10 @@ fn to_generate_request(
             );
         }
     }
+    build_request(request, tools)
+}
+
+fn build_request(request: &GenerateActionOptions, tools: &[Arc<dyn Action>]) -> GenerateRequest {
     let output = request.output.as_ref().map_or_else(OutputConfig::default, |o| OutputConfig {
         format: o.format.clone(),
         schema: o.json_schema.as_ref().and_then(Value::as_object).cloned(),
@@ -324,6 +328,19 @@ fn to_generate_request(
         docs: request.docs.clone(),
         candidates: None,
     }
+}
+
+/// The model request `request` would produce, without calling anything (JS
+/// `toGenerateRequest`): tools resolved into definitions, format instructions injected and
+/// format defaults applied. The model is not resolved.
+pub(crate) async fn request_for(registry: &Registry, request: GenerateActionOptions) -> Result<GenerateRequest> {
+    let mut tools = Vec::new();
+    for n in request.tools.iter().flatten() {
+        tools.push(resolve_tool(registry, n).await?);
+    }
+    let format = resolve_format(registry, request.output.as_ref()).await?;
+    let request = apply_format(request, format.as_ref())?;
+    Ok(build_request(&request, &tools))
 }
 
 /// The response as JS `GenerateResponse.toJSON()` shapes it: `usage` and `custom` default to

@@ -16,6 +16,7 @@ use genkit_core::{
 use serde_json::{Map, Value};
 
 pub use options::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
+pub(crate) use typed::schema_of;
 pub use typed::{DataChunk, DataStream, generate_data, generate_data_stream};
 
 use crate::middleware::{HookCx, register_uses, resolve_middleware};
@@ -40,6 +41,25 @@ pub type GenerateStream = ActionStream<GenerateResponseChunk, GenerateResponse>;
 /// # Errors
 /// `INVALID_ARGUMENT` with no messages; `NOT_FOUND` for an unknown model or tool.
 pub async fn to_generate_action_options(registry: &Registry, opts: &GenerateOptions) -> Result<GenerateActionOptions> {
+    action_options(registry, opts, true).await
+}
+
+/// The model request a generation with `opts` would send on its first turn (JS
+/// `toGenerateRequest`, what a `/prompt/<name>` action returns): messages assembled, config
+/// merged, tools resolved into definitions, format instructions injected. Nothing is called
+/// and the model is not looked up; dynamic tools are registered in a throw-away child of
+/// `registry`.
+///
+/// # Errors
+/// `INVALID_ARGUMENT` with no messages; `NOT_FOUND` for an unknown tool or format.
+pub async fn to_generate_request(registry: &Registry, opts: &GenerateOptions) -> Result<crate::GenerateRequest> {
+    let child = registry.child();
+    register_dynamic(&child, opts)?;
+    let request = action_options(&child, opts, false).await?;
+    engine::request_for(&child, request).await
+}
+
+async fn action_options(registry: &Registry, opts: &GenerateOptions, resolve: bool) -> Result<GenerateActionOptions> {
     let mut messages = Vec::with_capacity(opts.messages.len() + 2);
     if let Some(s) = &opts.system {
         messages.push(Message::new(Role::System, s.0.clone()));
@@ -54,6 +74,8 @@ pub async fn to_generate_action_options(registry: &Registry, opts: &GenerateOpti
 
     let (model, ref_config) = match &opts.model {
         None => (None, None),
+        Some(ModelArg::Name(n)) if !resolve => (Some(n.clone()), None),
+        Some(ModelArg::Ref(r)) if !resolve => (Some(r.name().to_owned()), r.config().cloned()),
         Some(ModelArg::Name(n)) => (Some(resolve_model_name(registry, n).await?), None),
         Some(ModelArg::Ref(r)) => (Some(resolve_model_name(registry, r.name()).await?), r.config().cloned()),
         Some(ModelArg::Action(a)) => (Some(a.name().to_owned()), None),

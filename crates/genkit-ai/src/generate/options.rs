@@ -215,6 +215,9 @@ pub struct GenerateOptions {
     pub step_name: Option<String>,
     /// Receives streamed chunks (JS `onChunk`).
     pub on_chunk: Option<StreamSink<GenerateResponseChunk>>,
+    /// Metadata for tooling, not sent to the model (a rendered prompt puts its frontmatter
+    /// `metadata` here as `{"prompt": …}`).
+    pub metadata: Option<Map<String, Value>>,
 }
 
 impl fmt::Debug for GenerateOptions {
@@ -364,6 +367,13 @@ impl GenerateOptions {
     #[must_use]
     pub fn step_name(mut self, name: impl Into<String>) -> Self {
         self.step_name = Some(name.into());
+        self
+    }
+
+    /// Sets the tooling metadata.
+    #[must_use]
+    pub fn metadata(mut self, metadata: Map<String, Value>) -> Self {
+        self.metadata = Some(metadata);
         self
     }
 

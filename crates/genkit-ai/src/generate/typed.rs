@@ -76,6 +76,13 @@ impl<T> std::fmt::Debug for DataStream<T> {
     }
 }
 
+impl<T> DataStream<T> {
+    /// Parses the chunks of `inner` as `T`.
+    pub(crate) fn from_stream(inner: GenerateStream) -> Self {
+        DataStream { inner, text: String::new(), _t: PhantomData }
+    }
+}
+
 impl<T: DeserializeOwned> DataStream<T> {
     /// The final output as `T`.
     ///

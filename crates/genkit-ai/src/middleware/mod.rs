@@ -265,6 +265,11 @@ impl MiddlewareDef {
         &self.name
     }
 
+    /// Whether it is a dynamic middleware (`metadata.dynamic`), e.g. a wrapped model function.
+    pub(crate) fn is_dynamic(&self) -> bool {
+        self.metadata.as_ref().and_then(|m| m.get("dynamic")) == Some(&Value::Bool(true))
+    }
+
     /// The wire description `MiddlewareDesc {name, description?, configSchema?, metadata?}`.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();

@@ -81,13 +81,21 @@ struct Inner {
 #[derive(Clone)]
 pub struct Registry(Arc<Inner>);
 
-/// A weak handle to a registry (what actions keep, to avoid cycles).
+/// A weak handle to a registry: what actions and callbacks stored in the registry keep, so
+/// they can reach it without keeping it alive (no reference cycle).
 #[derive(Clone)]
-pub(crate) struct WeakRegistry(Weak<Inner>);
+pub struct WeakRegistry(Weak<Inner>);
 
 impl WeakRegistry {
-    pub(crate) fn upgrade(&self) -> Option<Registry> {
+    /// The registry, if it still exists.
+    pub fn upgrade(&self) -> Option<Registry> {
         self.0.upgrade().map(Registry)
+    }
+}
+
+impl fmt::Debug for WeakRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakRegistry").field("alive", &(self.0.strong_count() > 0)).finish()
     }
 }
 
@@ -151,7 +159,8 @@ impl Registry {
         }))
     }
 
-    pub(crate) fn downgrade(&self) -> WeakRegistry {
+    /// A weak handle to this registry (for callbacks stored in it, to avoid cycles).
+    pub fn downgrade(&self) -> WeakRegistry {
         WeakRegistry(Arc::downgrade(&self.0))
     }
 

@@ -374,22 +374,49 @@ where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
 {
+    run_span_with_metadata(telemetry, name, span_type, &[], input, fut).await
+}
+
+/// Like [`run_span`], and records each `(key, value)` of `metadata` as the span attribute
+/// `genkit:metadata:<key>` (JS `runInNewSpan({metadata: {metadata: {...}}})`, e.g. the
+/// `promptName` of a prompt's `render` span).
+///
+/// # Errors
+/// Whatever `fut` returns.
+pub async fn run_span_with_metadata<T, F>(
+    telemetry: &Arc<Telemetry>,
+    name: &str,
+    span_type: &'static str,
+    metadata: &[(&str, &str)],
+    input: impl FnOnce() -> Option<String>,
+    fut: F,
+) -> Result<T>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
     let frame = Frame::current();
     let name: Arc<str> = name.into();
     let tel = frame.span.as_ref().map_or_else(|| telemetry.clone(), |p| p.telemetry.clone());
     let span = tel.start(&name, span_type, None, vec![KeyValue::new("genkit:type", span_type)], frame.span.as_ref());
     let recording = span.recording();
     let input = if recording { input() } else { None };
+    let meta = || -> Vec<KeyValue> {
+        if !recording {
+            return Vec::new();
+        }
+        metadata.iter().map(|(k, v)| KeyValue::new(format!("genkit:metadata:{k}"), (*v).to_owned())).collect()
+    };
     let mut child = frame;
     child.span = Some(span.frame.clone());
     match child.scope(fut).await {
         Ok(v) => {
             let o = if recording { serde_json::to_string(&v).ok() } else { None };
-            span.end_ok(input, o, Vec::new());
+            span.end_ok(input, o, meta());
             Ok(v)
         }
         Err(mut e) => {
-            span.end_err(&mut e, input, Vec::new());
+            span.end_err(&mut e, input, meta());
             Err(e)
         }
     }
