@@ -18,7 +18,7 @@
 //! use genkit_ai::{GenerateOptions, generate::generate};
 //! let registry = genkit_core::Registry::new();
 //! registry.register_plugin(std::sync::Arc::new(genkit_local::Local::new()))?;
-//! let r = generate(&registry, GenerateOptions::new(genkit_local::SMOLLM2_135M).prompt("Capital of France?")).await?;
+//! let r = generate(&registry, GenerateOptions::new().model(genkit_local::SMOLLM2_135M).prompt("Capital of France?")).await?;
 //! println!("{}", r.text());
 //! # Ok(()) }
 //! ```
