@@ -513,6 +513,17 @@ async fn folder_loading_handles_partials_sub_folders_and_options() {
     assert_eq!(g.load_prompt_dir("/definitely/not/here").unwrap(), 0);
     // The default folder is `./prompts` relative to the working directory (absent here).
     Genkit::builder().build().await.unwrap();
+
+    // Like JS, a file's `input.default` is not applied; a namespace prefixes the names.
+    let dir = temp_prompts(
+        "default",
+        &[("d.prompt", "---\ninput:\n  schema:\n    name?: string\n  default:\n    name: World\n---\nHi {{name}}!")],
+    );
+    let g = Genkit::builder().no_prompt_dir().build().await.unwrap();
+    assert_eq!(genkit::ai::prompt::load_prompt_dir(g.registry(), &dir, Some("ns")).unwrap(), 1);
+    let r = g.prompt("ns/d").render(json!({}), None).await.unwrap();
+    assert_eq!(r.messages[0].text(), "Hi !");
+    assert_eq!(metadata_json(&g, "/prompt/ns/d").await["metadata"]["prompt"]["name"], "ns/d");
 }
 
 #[tokio::test]
