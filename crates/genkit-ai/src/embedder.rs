@@ -222,7 +222,7 @@ async fn lookup(registry: &Registry, name: &str) -> Result<Arc<dyn genkit_core::
     registry
         .lookup_action(&format!("/embedder/{name}"))
         .await?
-        .ok_or_else(|| Error::new(genkit_core::Status::Internal, format!("Unable to resolve embedder {name}")))
+        .ok_or_else(|| Error::new(genkit_core::Status::NotFound, format!("Unable to resolve embedder {name}")))
 }
 
 async fn call(action: &dyn genkit_core::Action, req: EmbedRequest) -> Result<EmbedResponse> {
@@ -239,7 +239,7 @@ async fn call(action: &dyn genkit_core::Action, req: EmbedRequest) -> Result<Emb
 /// ...params.options}`. Returns the embeddings of that content (usually one).
 ///
 /// # Errors
-/// `Unable to resolve embedder <name>` (status INTERNAL, as JS throws a plain `Error`) when no
+/// `NOT_FOUND` `Unable to resolve embedder <name>` (JS's message; JS throws a plain `Error`) when no
 /// such embedder exists, and the embedder's own errors.
 pub async fn embed(registry: &Registry, params: EmbedParams) -> Result<Vec<Embedding>> {
     let EmbedParams { embedder, content, metadata, options } = params;

@@ -4,19 +4,24 @@
 #![deny(unsafe_code)]
 
 pub mod dap;
+mod document;
 pub mod embedder;
+pub mod evaluator;
 pub mod extract;
 pub mod format;
 pub mod generate;
 pub mod middleware;
 pub mod model;
 pub mod prompt;
+pub mod reranker;
 pub mod resource;
+pub mod retriever;
 mod schema_cache;
 pub mod tool;
 mod types;
 pub mod uri_template;
 
+pub use document::Document;
 pub use embedder::{
     EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, EmbedderAction, EmbedderInfo, EmbedderOptions, EmbedderRef,
     Embedding,

@@ -34,6 +34,7 @@ mod ai_api;
 mod flow;
 mod genkit;
 mod prompt_api;
+mod rag_api;
 
 /// The Dotprompt template engine (`.prompt` parsing, Handlebars rendering, Picoschema).
 pub use dotprompt;

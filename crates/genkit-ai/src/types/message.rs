@@ -166,7 +166,7 @@ pub(crate) fn concat_text(parts: &[Part]) -> String {
 }
 
 /// A document: content parts (text or media) and metadata; used for retrieval and `docs`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentData {
     /// The content.

@@ -224,6 +224,12 @@ impl Drop for Telemetry {
     }
 }
 
+/// Trace and span ids of the innermost span running on this task (an action run, a `run`
+/// step or a [`run_span`]), if any.
+pub fn current_trace_ids() -> Option<TraceIds> {
+    Frame::current().span.as_ref().map(|f| TraceIds::from_context(f.otel.span().span_context()))
+}
+
 /// A started span; ends with [`ActiveSpan::end_ok`] or [`ActiveSpan::end_err`].
 pub(crate) struct ActiveSpan {
     pub(crate) frame: SpanFrame,
