@@ -12,6 +12,7 @@
 
 mod action;
 mod config;
+mod content;
 mod executable;
 mod file;
 mod folder;
