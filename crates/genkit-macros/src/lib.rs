@@ -119,3 +119,18 @@ fn expand_embed_prompts(input: TokenStream) -> Result<String, String> {
     code.push(']');
     Ok(code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_string_literal;
+
+    #[test]
+    fn string_literals() {
+        assert_eq!(parse_string_literal(r#""prompts""#).as_deref(), Some("prompts"));
+        assert_eq!(parse_string_literal(r#""a\\b\"c""#).as_deref(), Some(r#"a\b"c"#));
+        assert_eq!(parse_string_literal(r#"r"raw\dir""#).as_deref(), Some(r"raw\dir"));
+        assert_eq!(parse_string_literal(r###"r#"with "quotes""#"###).as_deref(), Some(r#"with "quotes""#));
+        assert_eq!(parse_string_literal("42"), None);
+        assert_eq!(parse_string_literal(r#""\x41""#), None);
+    }
+}

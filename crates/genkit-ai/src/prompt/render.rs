@@ -333,3 +333,35 @@ impl Serialize for Rendered {
         m.end()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn history_parts_survive_the_trip_through_dotprompt() {
+        let parts = vec![
+            Part::text("t").with_metadata("k", json!(1)),
+            Part::media("data:image/png;base64,AA", Some("image/png".into())),
+            Part::tool_request("lookup", Some(json!({"q": 1})), Some("r1".into())),
+            Part::tool_response("lookup", Some(json!("ok")), Some("r1".into())),
+            Part::data(json!({"x": [1, 2]})),
+            Part::reasoning("hmm"),
+            Part { metadata: Some(Map::from_iter([("purpose".to_owned(), json!("output"))])), ..Part::default() },
+        ];
+        let m = Message { role: Role::Model, content: parts, metadata: Some(Map::new()) };
+        let back = message_from_dp(message_to_dp(&m)).unwrap();
+        assert_eq!(back, m);
+        assert!(matches!(message_to_dp(&m).content[0], dotprompt::Part::Text { .. }));
+        assert!(matches!(message_to_dp(&m).content[1], dotprompt::Part::Media { .. }));
+    }
+
+    #[test]
+    fn defaults_merge_under_object_inputs() {
+        let d = json!({"a": 1, "b": 2});
+        assert_eq!(*with_default(Some(&d), &json!({"b": 3})), json!({"a": 1, "b": 3}));
+        assert_eq!(*with_default(Some(&d), &Value::Null), d);
+        assert_eq!(*with_default(None, &json!("x")), json!("x"));
+    }
+}
