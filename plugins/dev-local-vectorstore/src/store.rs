@@ -22,14 +22,33 @@ pub(crate) struct Entry {
     pub(crate) id: String,
     pub(crate) doc: DocumentData,
     pub(crate) embedding: Embedding,
-    norm: f32,
 }
 
-/// The contents of one index.
+/// The contents of one index. Vectors are also kept unit-length in one contiguous matrix,
+/// so a query is a single pass of dot products over memory in order.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Store {
     pub(crate) entries: Vec<Entry>,
     ids: HashSet<String>,
+    /// Row `i` is entry `i`'s vector divided by its norm (zeros for a zero vector).
+    unit: Vec<f32>,
+    /// Length of every vector, when all have the same length.
+    dims: Option<usize>,
+    mixed: bool,
+}
+
+/// Dot product with eight independent accumulators, which the compiler turns into SIMD.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// The id JS gives a document: md5 (hex) of its compact JSON.
@@ -68,9 +87,7 @@ impl Store {
                 .map_err(|e| bad(&format!("entry {id}: {e}")))?;
             let embedding: Embedding = serde_json::from_value(v.get("embedding").cloned().unwrap_or(Value::Null))
                 .map_err(|e| bad(&format!("entry {id}: {e}")))?;
-            store.ids.insert(id.clone());
-            let norm = norm(&embedding.embedding);
-            store.entries.push(Entry { id, doc, embedding, norm });
+            store.push(id, doc, embedding);
         }
         Ok(store)
     }
@@ -89,6 +106,19 @@ impl Store {
         serde_json::to_vec_pretty(&Value::Object(map)).unwrap_or_default()
     }
 
+    fn push(&mut self, id: String, doc: DocumentData, embedding: Embedding) {
+        let v = &embedding.embedding;
+        match self.dims {
+            None if self.entries.is_empty() => self.dims = Some(v.len()),
+            Some(d) if d != v.len() => self.mixed = true,
+            _ => {}
+        }
+        let n = norm(v);
+        self.unit.extend(v.iter().map(|x| if n == 0.0 { 0.0 } else { x / n }));
+        self.ids.insert(id.clone());
+        self.entries.push(Entry { id, doc, embedding });
+    }
+
     /// Length of the stored vectors (of the first entry).
     pub(crate) fn dimensions(&self) -> Option<usize> {
         self.entries.first().map(|e| e.embedding.embedding.len())
@@ -101,8 +131,8 @@ impl Store {
             tracing::debug!("Skipping {id} since it is already present");
             return false;
         }
-        let norm = norm(&embedding.embedding);
-        self.entries.push(Entry { id, doc, embedding, norm });
+        self.ids.remove(&id);
+        self.push(id, doc, embedding);
         true
     }
 
@@ -113,15 +143,19 @@ impl Store {
         {
             return Err(dimension_error(index, d, query.len(), "query"));
         }
+        if self.mixed {
+            return Err(Error::new(
+                Status::DataLoss,
+                format!("index '{index}' holds vectors of different lengths: delete its store file and index again"),
+            ));
+        }
         let qn = norm(query);
+        let d = query.len().max(1);
         let mut scored: Vec<(f32, &Entry)> = self
-            .entries
-            .iter()
-            .map(|e| {
-                let dot: f32 = e.embedding.embedding.iter().zip(query).map(|(a, b)| a * b).sum();
-                let s = if e.norm == 0.0 || qn == 0.0 { 0.0 } else { dot / (e.norm * qn) };
-                (s, e)
-            })
+            .unit
+            .chunks_exact(d)
+            .zip(&self.entries)
+            .map(|(row, e)| (if qn == 0.0 { 0.0 } else { dot(row, query) / qn }, e))
             .collect();
         let k = k.min(scored.len());
         if k == 0 {
