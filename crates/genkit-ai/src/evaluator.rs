@@ -209,13 +209,20 @@ fn builder(opts: EvaluatorOptions) -> genkit_core::ActionBuilder<EvalRequest, Ve
         .metadata("evaluator", Value::Object(md))
 }
 
-fn uuid() -> String {
+/// A random (version 4) UUID; randomness from the standard library's per-process random
+/// hashing keys mixed with a counter.
+pub(crate) fn uuid() -> String {
+    use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let n = N.fetch_add(1, Ordering::Relaxed);
-    let a = (t as u64) ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let b = (t >> 64) as u64 ^ n.rotate_left(17) ^ 0xA5A5_5A5A_C3C3_3C3C;
+    let word = |salt: u64| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(n);
+        h.write_u64(salt);
+        h.finish()
+    };
+    let (a, b) = (word(1), word(2));
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         (a >> 32) as u32,

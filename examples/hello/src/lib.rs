@@ -11,10 +11,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use genkit::ai::evaluator::{BaseDataPoint, EvalFnResponse, EvalStatus, EvaluatorOptions, Score, ScoreValue};
 use genkit::opentelemetry_sdk::error::OTelSdkResult;
 use genkit::opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use genkit::prelude::*;
 use genkit::{ActionContext, EmbeddedPrompts, Flow, local};
+use genkit_dev_local_vectorstore::{DevLocalVectorStore, IndexConfig};
 use serde::{Deserialize, Serialize};
 
 /// Input of the `greet` flow.
@@ -51,8 +53,8 @@ pub struct App {
     pub whoami: Flow<(), String>,
     /// `chat`: calls `generate` on the default model.
     pub chat: Flow<String, String>,
-    /// `closest`: embeds a question and returns the closest of a few facts.
-    pub closest: Flow<String, String>,
+    /// `rag`: retrieves the closest facts from the local vector store and answers with them.
+    pub rag: Flow<String, RagAnswer>,
     /// `welcome`: greets someone with the `greeting` prompt file.
     pub welcome: Flow<String, String>,
     /// Collects finished spans (an exporter on the tracing seam).
@@ -90,7 +92,21 @@ impl SpanProcessor for SpanLog {
     }
 }
 
-/// What the `closest` flow picks from.
+/// Where the sample keeps its vector store file (`__db_facts.json`): the system's temp folder.
+pub fn store_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join("genkit-hello")
+}
+
+/// Output of the `rag` flow.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RagAnswer {
+    /// The model's answer.
+    pub answer: String,
+    /// The facts it was given.
+    pub sources: Vec<String>,
+}
+
+/// The facts the `rag` flow indexes into the local vector store.
 pub const FACTS: [&str; 4] = [
     "Paris is the capital of France.",
     "Rust is a programming language that guarantees memory safety.",
@@ -112,6 +128,7 @@ pub async fn build_app() -> Result<App> {
     let g = Genkit::builder()
         .span_processor(spans.clone())
         .plugin(local::Local::new())
+        .plugin(DevLocalVectorStore::new(vec![IndexConfig::new("facts", local::ALL_MINILM).dir(store_dir())]))
         .default_model(local::SMOLLM2_135M)
         .embedded_prompts(PROMPTS)
         .build()
@@ -164,22 +181,33 @@ pub async fn build_app() -> Result<App> {
         }
     });
 
+    // RAG: the facts go into a file-backed vector store (indexing is idempotent: documents are
+    // keyed by content), embedded with the local embedder.
+    let index = genkit_dev_local_vectorstore::index_ref("facts");
+    g.index(&index, FACTS.iter().map(|f| genkit::ai::Document::from_text(*f)).collect(), None).await?;
     let g4 = g.clone();
-    let closest = g.define_flow("closest", move |question: String, _cx| {
-        let g = g4.clone();
+    let rag = g.define_flow("rag", move |question: String, _cx| {
+        let (g, index) = (g4.clone(), index.clone());
         async move {
-            let facts = FACTS.iter().map(|f| (*f).to_owned());
-            let vectors = g.embed_many(local::ALL_MINILM, facts).await?;
-            let q = g.embed(local::ALL_MINILM, question).await?;
-            let best = vectors
-                .iter()
-                .map(|v| genkit::ai::embedder::cosine_similarity(&q[0].embedding, &v.embedding))
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(&b.1))
-                .map_or(0, |(i, _)| i);
-            Ok(FACTS[best].to_owned())
+            let docs = g.retrieve(&index, question.as_str(), Some(serde_json::json!({"k": 1}))).await?;
+            let sources: Vec<String> = docs.iter().map(genkit::ai::Document::text).collect();
+            // A 135M model follows a plain "Context / Question" layout better than the generic
+            // context section that `docs` adds; a larger model can take `.docs(docs)` instead.
+            let prompt = format!("Context: {}\n\nQuestion: {question}", sources.join(" "));
+            let opts = GenerateOptions::new()
+                .system("Answer the question in one sentence, using the context.")
+                .prompt(prompt)
+                .config(serde_json::json!({"maxOutputTokens": 48}));
+            Ok(RagAnswer { answer: g.generate(opts).await?.text(), sources })
         }
     });
+
+    // An evaluator for the RAG flow: does the answer use words of the retrieved context?
+    g.define_evaluator(
+        EvaluatorOptions::new("hello/grounded", "Grounded", "Share of the context's key words found in the answer")
+            .not_billed(),
+        |d: BaseDataPoint, _| async move { Ok(grounded(&d)) },
+    );
 
     // `prompts/greeting.prompt` runs on the default model; its frontmatter sets the config.
     let greeting = g.prompt("greeting");
@@ -191,7 +219,31 @@ pub async fn build_app() -> Result<App> {
         }
     });
 
-    Ok(App { genkit: g, greet, countdown, story, whoami, chat, closest, welcome, spans })
+    Ok(App { genkit: g, greet, countdown, story, whoami, chat, rag, welcome, spans })
+}
+
+/// Scores a RAG data point: the share of the context's words of 5+ letters that the answer
+/// uses; PASS from one half.
+pub fn grounded(d: &BaseDataPoint) -> EvalFnResponse {
+    let words = |v: &serde_json::Value| -> Vec<String> {
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned).to_lowercase();
+        text.split(|c: char| !c.is_alphanumeric()).filter(|w| w.len() >= 5).map(str::to_owned).collect()
+    };
+    let context: Vec<String> = d.context.iter().flatten().flat_map(words).collect();
+    let answer = d.output.as_ref().map(words).unwrap_or_default();
+    let score = if context.is_empty() {
+        0.0
+    } else {
+        context.iter().filter(|w| answer.contains(w)).count() as f64 / context.len() as f64
+    };
+    EvalFnResponse::new(
+        d.test_case_id.clone().unwrap_or_default(),
+        Score {
+            score: Some(ScoreValue::Number(score)),
+            status: Some(if score >= 0.5 { EvalStatus::Pass } else { EvalStatus::Fail }),
+            ..Score::default()
+        },
+    )
 }
 
 /// Runs every flow once and returns the lines to print.
@@ -239,8 +291,22 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     let welcome = app.welcome.run("Ferris".into()).await?;
     out.push(format!("welcome (prompts/greeting.prompt on {}) -> {welcome:?}", local::SMOLLM2_135M));
 
-    let fact = app.closest.run("Which language is memory safe?".into()).await?;
-    out.push(format!("closest (embeddings from {}) -> {fact:?}", local::ALL_MINILM));
+    let question = "What does Rust guarantee?";
+    let rag = app.rag.run(question.into()).await?;
+    out.push(format!(
+        "rag (dev-local-vectorstore + {}) -> sources {:?}, answer {:?}",
+        local::ALL_MINILM,
+        rag.sources,
+        rag.answer
+    ));
+    let case = BaseDataPoint {
+        input: Some(serde_json::json!(question)),
+        output: Some(serde_json::json!(rag.answer)),
+        context: Some(rag.sources.iter().map(|s| serde_json::json!(s)).collect()),
+        ..BaseDataPoint::default()
+    };
+    let eval = app.genkit.evaluate("hello/grounded", vec![case], None).await?;
+    out.push(format!("evaluate hello/grounded -> {}", serde_json::to_string(&eval[0].evaluation).unwrap_or_default()));
 
     match app.genkit.run_action("/flow/greet", serde_json::json!({"excitement": 2}), RunOptions::new()).await {
         Ok(v) => out.push(format!("unexpected success: {}", v.result)),

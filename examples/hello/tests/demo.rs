@@ -25,9 +25,15 @@ async fn demo_runs_and_traces() {
     assert!(!welcome.ends_with("-> \"\""), "the model answered nothing: {all}");
     assert!(all.contains("/{welcome,t:flow}/{greeting,t:dotprompt}/{render,t:promptTemplate}  success"), "{all}");
     assert!(
-        all.contains("closest (embeddings from local/all-minilm-l6-v2) -> \"Rust is a programming language"),
+        all.contains(
+            "rag (dev-local-vectorstore + local/all-minilm-l6-v2) -> sources [\"Rust is a programming language that \
+             guarantees memory safety.\"]"
+        ),
         "{all}"
     );
+    assert!(all.contains("/{rag,t:flow}/{devLocalVectorstore/facts,t:action,s:retriever}"), "{all}");
+    assert!(all.contains("evaluate hello/grounded -> {\"score\":"), "{all}");
+    assert!(example_hello::store_dir().join("__db_facts.json").exists());
     assert!(
         all.contains("/{chat,t:flow}/{generate,t:util}/{local/smollm2-135m-instruct,t:action,s:model}  success"),
         "{all}"
