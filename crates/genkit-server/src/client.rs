@@ -1,0 +1,369 @@
+//! A Rust client for flows served over HTTP (feature `client`): JS `runFlow` / `streamFlow`
+//! from `genkit/beta/client`, typed.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
+
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt};
+use genkit_core::{Error, Result, Status};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::frame::STREAM_ID_HEADER;
+
+/// Calls flows served with the Genkit flow protocol (by this crate, Genkit JS's express
+/// plugin, Go's `genkit.Handler`, …). Cheap to clone; reuses connections.
+///
+/// ```no_run
+/// # async fn demo() -> genkit_core::Result<()> {
+/// use futures::StreamExt;
+/// let client = genkit_server::FlowClient::new();
+/// let joke: String = client.run("http://127.0.0.1:3400/tellJoke", &"cats", &[]).await?;
+/// let mut s = client.stream::<_, String, String>("http://127.0.0.1:3400/tellJoke", &"dogs", &[]).await?;
+/// while let Some(chunk) = s.next().await {
+///     print!("{}", chunk?);
+/// }
+/// let whole = s.output().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct FlowClient {
+    http: reqwest::Client,
+}
+
+impl Default for FlowClient {
+    fn default() -> Self {
+        FlowClient::new()
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a, I> {
+    data: &'a I,
+}
+
+impl FlowClient {
+    /// A client with its own connection pool.
+    ///
+    /// # Panics
+    /// If the TLS backend cannot be initialized (it is rustls with bundled roots, so in
+    /// practice never).
+    pub fn new() -> Self {
+        FlowClient { http: reqwest::Client::new() }
+    }
+
+    fn post<I: Serialize>(&self, url: &str, input: &I, headers: &[(&str, &str)]) -> Result<reqwest::RequestBuilder> {
+        let body = serde_json::to_vec(&Envelope { data: input })
+            .map_err(|e| Error::new(Status::InvalidArgument, format!("cannot serialize the flow input: {e}")))?;
+        let mut req = self.http.post(url).header("content-type", "application/json").body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Ok(req)
+    }
+
+    /// Runs the flow at `url` with `input` and returns its output (JS `runFlow`).
+    ///
+    /// # Errors
+    /// The flow's error as the server sent it (status, message, details); `UNAVAILABLE` when
+    /// the server cannot be reached; `INVALID_ARGUMENT` when the output does not fit `O`.
+    pub async fn run<I: Serialize, O: DeserializeOwned>(
+        &self,
+        url: &str,
+        input: &I,
+        headers: &[(&str, &str)],
+    ) -> Result<O> {
+        let res = self.post(url, input, headers)?.send().await.map_err(transport_error)?;
+        let status = res.status().as_u16();
+        let body = res.bytes().await.map_err(transport_error)?;
+        if status != 200 {
+            return Err(error_from_response(status, &body));
+        }
+        let mut v: Value = serde_json::from_slice(&body)
+            .map_err(|e| Error::new(Status::Internal, format!("the server sent invalid JSON: {e}")))?;
+        if let Some(e) = v.get("error") {
+            return Err(match e {
+                Value::String(s) => Error::new(Status::Unknown, s.clone()),
+                other => Error::from_json(other),
+            });
+        }
+        let result = v.get_mut("result").map(Value::take).unwrap_or_default();
+        decode(result, "output")
+    }
+
+    /// Runs the flow at `url` with `input`, streaming (JS `streamFlow`): iterate the returned
+    /// [`FlowStream`] for the chunks, then await [`FlowStream::output`].
+    ///
+    /// # Errors
+    /// As [`FlowClient::run`], for errors the server answers before streaming starts.
+    pub async fn stream<I: Serialize, S: DeserializeOwned, O: DeserializeOwned>(
+        &self,
+        url: &str,
+        input: &I,
+        headers: &[(&str, &str)],
+    ) -> Result<FlowStream<S, O>> {
+        let req = self.post(url, input, headers)?.header("accept", "text/event-stream");
+        FlowStream::start(req).await
+    }
+
+    /// Re-subscribes to the durable stream `stream_id` of the flow at `url` (JS `streamFlow`
+    /// with `streamId`): chunks sent so far are replayed, then live ones follow.
+    ///
+    /// # Errors
+    /// `NOT_FOUND` "Stream not found." when the server does not know the stream (HTTP 204);
+    /// otherwise as [`FlowClient::stream`].
+    pub async fn resume<S: DeserializeOwned, O: DeserializeOwned>(
+        &self,
+        url: &str,
+        stream_id: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<FlowStream<S, O>> {
+        let req = self
+            .post(url, &Value::Null, headers)?
+            .header("accept", "text/event-stream")
+            .header(STREAM_ID_HEADER, stream_id);
+        FlowStream::start(req).await
+    }
+}
+
+fn shared() -> &'static FlowClient {
+    static CLIENT: OnceLock<FlowClient> = OnceLock::new();
+    CLIENT.get_or_init(FlowClient::new)
+}
+
+/// Runs the flow at `url` with a shared [`FlowClient`] (JS `runFlow`).
+///
+/// ```no_run
+/// # async fn demo() -> genkit_core::Result<()> {
+/// let out: String = genkit_server::run_flow("http://127.0.0.1:3400/echo", &"hi", &[("authorization", "k")]).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+/// As [`FlowClient::run`].
+pub async fn run_flow<I: Serialize, O: DeserializeOwned>(url: &str, input: &I, headers: &[(&str, &str)]) -> Result<O> {
+    shared().run(url, input, headers).await
+}
+
+/// Streams the flow at `url` with a shared [`FlowClient`] (JS `streamFlow`).
+///
+/// # Errors
+/// As [`FlowClient::stream`].
+pub async fn stream_flow<I: Serialize, S: DeserializeOwned, O: DeserializeOwned>(
+    url: &str,
+    input: &I,
+    headers: &[(&str, &str)],
+) -> Result<FlowStream<S, O>> {
+    shared().stream(url, input, headers).await
+}
+
+fn transport_error(e: reqwest::Error) -> Error {
+    let status = if e.is_timeout() { Status::DeadlineExceeded } else { Status::Unavailable };
+    Error::new(status, format!("flow request failed: {e}")).with_source(e)
+}
+
+fn decode<T: DeserializeOwned>(v: Value, what: &str) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::new(Status::InvalidArgument, format!("unexpected flow {what}: {e}")))
+}
+
+fn status_for_http(code: u16) -> Status {
+    match code {
+        400 => Status::InvalidArgument,
+        401 => Status::Unauthenticated,
+        403 => Status::PermissionDenied,
+        404 => Status::NotFound,
+        409 => Status::Aborted,
+        413 | 429 => Status::ResourceExhausted,
+        499 => Status::Cancelled,
+        501 => Status::Unimplemented,
+        503 => Status::Unavailable,
+        504 => Status::DeadlineExceeded,
+        500..=599 => Status::Internal,
+        _ => Status::Unknown,
+    }
+}
+
+/// The error of a non-200 answer: the Genkit error in the body when there is one, else the
+/// HTTP status mapped to a Genkit status.
+fn error_from_response(code: u16, body: &[u8]) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let genkit = parsed.as_ref().and_then(|v| match v.get("error") {
+        Some(e @ Value::Object(_)) => Some(e),
+        _ if v.get("status").is_some_and(Value::is_string) => Some(v),
+        _ => None,
+    });
+    let e = match genkit {
+        Some(v) => Error::from_json(v),
+        None => {
+            Error::new(status_for_http(code), format!("Server returned: {code}: {}", String::from_utf8_lossy(body)))
+        }
+    };
+    e.with_http_status(code)
+}
+
+enum Frame {
+    Message(Value),
+    Result(Value),
+    Error(Error),
+}
+
+fn parse_frame(raw: &[u8]) -> Result<Frame> {
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| Error::new(Status::Internal, "the server sent a frame that is not UTF-8"))?;
+    let json = text.strip_prefix("data:").or_else(|| text.strip_prefix("error:")).unwrap_or(text);
+    let mut v: Value = serde_json::from_str(json.trim())
+        .map_err(|e| Error::new(Status::Internal, format!("the server sent an invalid stream frame: {e}")))?;
+    if let Some(m) = v.get_mut("message") {
+        Ok(Frame::Message(m.take()))
+    } else if let Some(r) = v.get_mut("result") {
+        Ok(Frame::Result(r.take()))
+    } else if let Some(e) = v.get("error") {
+        Ok(Frame::Error(Error::from_json(e)))
+    } else {
+        Err(Error::new(Status::Internal, format!("unknown chunk format: {v}")))
+    }
+}
+
+struct Reader {
+    res: reqwest::Response,
+    buf: Vec<u8>,
+    eof: bool,
+}
+
+impl Reader {
+    async fn next_frame(&mut self) -> Option<Result<Frame>> {
+        loop {
+            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let frame = parse_frame(&self.buf[..pos]);
+                self.buf.drain(..pos + 2);
+                return Some(frame);
+            }
+            if self.eof {
+                return None;
+            }
+            match self.res.chunk().await {
+                Ok(Some(bytes)) => self.buf.extend_from_slice(&bytes),
+                Ok(None) => self.eof = true,
+                Err(e) => {
+                    self.eof = true;
+                    self.buf.clear();
+                    return Some(Err(transport_error(e)));
+                }
+            }
+        }
+    }
+}
+
+/// A streaming flow call: a [`Stream`] of chunks `S`, then [`FlowStream::output`]. Dropping it
+/// closes the connection, which cancels the flow on the server (unless it is a durable
+/// stream).
+pub struct FlowStream<S, O> {
+    frames: BoxStream<'static, Result<Frame>>,
+    stream_id: Option<String>,
+    output: Option<Result<O>>,
+    finished: bool,
+    _chunk: PhantomData<fn() -> S>,
+}
+
+impl<S, O> fmt::Debug for FlowStream<S, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlowStream").field("stream_id", &self.stream_id).field("finished", &self.finished).finish()
+    }
+}
+
+impl<S, O> Unpin for FlowStream<S, O> {}
+
+impl<S: DeserializeOwned, O: DeserializeOwned> FlowStream<S, O> {
+    async fn start(req: reqwest::RequestBuilder) -> Result<Self> {
+        let res = req.send().await.map_err(transport_error)?;
+        let code = res.status().as_u16();
+        if code == 204 {
+            return Err(Error::new(Status::NotFound, "Stream not found.").with_http_status(204));
+        }
+        if code != 200 {
+            let body = res.bytes().await.map_err(transport_error)?;
+            return Err(error_from_response(code, &body));
+        }
+        let stream_id = res.headers().get(STREAM_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let reader = Reader { res, buf: Vec::new(), eof: false };
+        let frames =
+            futures::stream::unfold(reader, |mut r| async move { r.next_frame().await.map(|f| (f, r)) }).boxed();
+        Ok(FlowStream { frames, stream_id, output: None, finished: false, _chunk: PhantomData })
+    }
+
+    /// The durable stream id the server assigned (`x-genkit-stream-id`), if it keeps one;
+    /// pass it to [`FlowClient::resume`] to reconnect.
+    pub fn stream_id(&self) -> Option<&str> {
+        self.stream_id.as_deref()
+    }
+
+    /// Reads the rest of the stream (discarding chunks) and returns the flow's output.
+    ///
+    /// # Errors
+    /// The flow's error, a transport error, or `INTERNAL` when the stream ends without a
+    /// result.
+    pub async fn output(mut self) -> Result<O> {
+        while !self.finished {
+            let _ = self.next().await;
+        }
+        self.output.take().unwrap_or_else(|| Err(Error::new(Status::FailedPrecondition, "stream output already taken")))
+    }
+}
+
+impl<S: DeserializeOwned, O: DeserializeOwned> Stream for FlowStream<S, O> {
+    type Item = Result<S>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.finished {
+            return Poll::Ready(None);
+        }
+        let failure = match self.frames.poll_next_unpin(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Some(Ok(Frame::Message(m)))) => return Poll::Ready(Some(decode(m, "chunk"))),
+            Poll::Ready(Some(Ok(Frame::Result(r)))) => {
+                self.finished = true;
+                self.output = Some(decode(r, "output"));
+                return Poll::Ready(None);
+            }
+            Poll::Ready(Some(Ok(Frame::Error(e)) | Err(e))) => e,
+            Poll::Ready(None) => Error::new(Status::Internal, "stream did not terminate correctly"),
+        };
+        self.finished = true;
+        self.output = Some(Err(failure.clone()));
+        Poll::Ready(Some(Err(failure)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn frames_and_errors_parse() {
+        assert!(matches!(parse_frame(b"data: {\"message\":1}"), Ok(Frame::Message(m)) if m == json!(1)));
+        assert!(matches!(parse_frame(b"data: {\"result\":\"r\"}"), Ok(Frame::Result(r)) if r == json!("r")));
+        let Ok(Frame::Error(e)) = parse_frame(b"error: {\"error\":{\"status\":\"NOT_FOUND\",\"message\":\"m\"}}")
+        else {
+            panic!("not an error frame")
+        };
+        assert_eq!((e.status(), e.message()), (Status::NotFound, "m"));
+        assert!(parse_frame(b"data: {\"x\":1}").is_err());
+
+        let e = error_from_response(401, br#"{"status":"UNAUTHENTICATED","message":"Unauthenticated"}"#);
+        assert_eq!(
+            (e.status(), e.message(), e.provider_http_status()),
+            (Status::Unauthenticated, "Unauthenticated", Some(401))
+        );
+        let e = error_from_response(400, br#"{"message":"bad","status":"INVALID ARGUMENT"}"#);
+        assert_eq!(e.status(), Status::InvalidArgument);
+        let e = error_from_response(502, b"<html>bad gateway</html>");
+        assert_eq!(e.status(), Status::Internal);
+        assert!(e.message().starts_with("Server returned: 502: "));
+    }
+}
