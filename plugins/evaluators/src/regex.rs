@@ -248,6 +248,23 @@ mod tests {
     }
 
     #[test]
+    fn catastrophic_patterns_end() {
+        // Backtracking is bounded: such a pattern either fails to match or gives up with an
+        // error (the case's error), and never hangs the evaluation.
+        for pattern in [r"^(a+)+\1b", r"^(a|aa)+(?=x)\1$", r"(?<=(a+)+)b"] {
+            let d = BaseDataPoint {
+                output: Some(serde_json::json!(format!("{}c", "a".repeat(40)))),
+                reference: Some(serde_json::json!(pattern)),
+                ..BaseDataPoint::default()
+            };
+            match score(&d) {
+                Ok(s) => assert_eq!(s.status, Some(genkit_ai::evaluator::EvalStatus::Fail), "{pattern}"),
+                Err(e) => assert!(e.message().starts_with(&format!("matching /{pattern}/ failed: ")), "{e}"),
+            }
+        }
+    }
+
+    #[test]
     fn invalid_patterns() {
         for p in ["(", "a)", "[a", "*a", "\\"] {
             let e = compile(p).unwrap_err();
