@@ -6,7 +6,8 @@
 //! standard library — `$count`, `$exists`, `$contains`, `$sum`, `$max`, `$string`, `$length`,
 //! `$match`, `$keys`, `$map`, `$filter`, …; not `$type`, `$average` or the date formatting
 //! functions). Each evaluation is limited in time and depth, and a panic inside the engine is
-//! caught and reported as that case's error.
+//! caught and reported as that case's error. The expression is trusted code: the engine does not
+//! bound every allocation (`$pad("", 1e300)` exhausts memory, which aborts the process).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -138,5 +139,17 @@ mod tests {
         assert!(e.message().starts_with("JSONata expression \"age >\" failed: S0211"), "{e}");
         let e = evaluate("$nosuchfunction(1)", &json!({})).unwrap_err();
         assert!(e.message().contains("T1006"), "{e}");
+        let e = evaluate("[1..1e10]", &json!({})).unwrap_err();
+        assert!(e.message().contains("D2014"), "{e}");
+    }
+
+    #[test]
+    fn engine_panics_are_caught() {
+        // jsonata-rs 0.3 overflows an integer here: a panic in debug builds, caught and reported.
+        let r = evaluate("$substring('abc', 1e20)", &json!({}));
+        if cfg!(debug_assertions) {
+            let e = r.unwrap_err();
+            assert!(e.message().contains("failed: the JSONata engine panicked: attempt to add with overflow"), "{e}");
+        }
     }
 }
