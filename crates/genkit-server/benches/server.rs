@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use axum::body::{Body, to_bytes};
 use axum::http::Request;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genkit_core::{ActionCx, ActionDef, ActionType, Flow};
 use genkit_server::{FlowServerOptions, start_flow_server};
 use tower::ServiceExt;
@@ -72,6 +72,26 @@ fn bench(c: &mut Criterion) {
             let res = router.clone().oneshot(req).await.unwrap();
             let body = to_bytes(res.into_body(), usize::MAX).await.unwrap();
             assert_eq!(body.as_ref(), br#"{"result":"hello"}"#);
+        });
+    });
+    g.finish();
+
+    // 32 requests in flight at once (like `wrk -c32`), client and server sharing the cores.
+    let mut g = c.benchmark_group("flow_server_concurrent");
+    g.throughput(Throughput::Elements(32));
+    g.bench_function("http_echo_32_in_flight", |b| {
+        b.to_async(&rt).iter(|| async {
+            let calls = (0..32).map(|_| async {
+                let res = http
+                    .post(format!("{base}/echo"))
+                    .header("content-type", "application/json")
+                    .body(r#"{"data":"hello"}"#)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.bytes().await.unwrap().as_ref(), br#"{"result":"hello"}"#);
+            });
+            futures::future::join_all(calls).await;
         });
     });
     g.finish();

@@ -30,17 +30,27 @@ fn push_json(out: &mut Vec<u8>, v: &Value) {
     let _ = serde_json::to_writer(&mut *out, v);
 }
 
-/// `{"<key>":<value>}`, built without copying `value` into a wrapper object.
-fn wrap(key: &str, value: &Value, prefix: &str, suffix: &str) -> Bytes {
-    let mut out = Vec::with_capacity(prefix.len() + key.len() + 32 + suffix.len());
+/// Appends `<prefix>{"<key>":<value>}<suffix>`, without copying `value` into a wrapper object.
+fn push_wrapped(out: &mut Vec<u8>, key: &str, value: &Value, prefix: &str, suffix: &str) {
+    out.reserve(prefix.len() + key.len() + 32 + suffix.len());
     out.extend_from_slice(prefix.as_bytes());
     out.extend_from_slice(b"{\"");
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
-    push_json(&mut out, value);
+    push_json(out, value);
     out.push(b'}');
     out.extend_from_slice(suffix.as_bytes());
+}
+
+fn wrap(key: &str, value: &Value, prefix: &str, suffix: &str) -> Bytes {
+    let mut out = Vec::new();
+    push_wrapped(&mut out, key, value, prefix, suffix);
     Bytes::from(out)
+}
+
+/// Appends `data: {"message":<chunk>}\n\n`.
+pub(crate) fn push_message_frame(out: &mut Vec<u8>, chunk: &Value) {
+    push_wrapped(out, "message", chunk, "data: ", "\n\n");
 }
 
 /// `data: {"message":<chunk>}\n\n`

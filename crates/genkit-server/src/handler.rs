@@ -27,7 +27,8 @@ use crate::context::{ContextProvider, RequestData};
 use crate::durable::{StreamEvent, StreamManager, StreamWriter};
 use crate::frame::{
     MISSING_BODY_MESSAGE, SPAN_ID_HEADER, STREAM_CONTENT_TYPE, STREAM_ID_HEADER, TRACE_ID_HEADER, bad_request,
-    error_frame, error_response, json_response, message_frame, panic_error, result_body, result_frame,
+    error_frame, error_response, json_response, message_frame, panic_error, push_message_frame, result_body,
+    result_frame,
 };
 
 /// Something that can be served: an `Arc<dyn Action>` or a typed action/flow handle.
@@ -208,7 +209,7 @@ fn wants_stream(headers: &HeaderMap, query: Option<&str>) -> bool {
     let accept = headers
         .get_all(header::ACCEPT)
         .iter()
-        .any(|v| v.as_bytes().to_ascii_lowercase().windows(17).any(|w| w == b"text/event-stream"));
+        .any(|v| v.as_bytes().windows(17).any(|w| w.eq_ignore_ascii_case(b"text/event-stream")));
     accept
         || query.is_some_and(|q| {
             q.split('&').find_map(|kv| {
@@ -337,7 +338,8 @@ impl FlowHandler {
         };
         let (tx, rx) = mpsc::unbounded::<Bytes>();
         tokio::spawn(run_durable(self.action.clone(), input, opts, writer, tx));
-        stream_response(Body::from_stream(rx.map(Ok::<_, std::convert::Infallible>)), Some(&id))
+        let frames = rx.ready_chunks(64).map(|frames| Ok::<_, std::convert::Infallible>(frames.concat()));
+        stream_response(Body::from_stream(frames), Some(&id))
     }
 }
 
@@ -429,29 +431,45 @@ impl RunBody {
     }
 }
 
+/// Frames already available are sent together, up to this many bytes per write.
+const BATCH_BYTES: usize = 64 * 1024;
+
 impl Stream for RunBody {
     type Item = Result<Bytes, std::convert::Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
+        // Everything that is ready goes out in one write; the frames are unchanged.
+        let mut out = Vec::new();
         loop {
-            if let Ok(chunk) = this.chunks.try_recv() {
-                return Poll::Ready(Some(Ok(message_frame(&chunk))));
+            while out.len() < BATCH_BYTES {
+                match this.chunks.try_recv() {
+                    Ok(chunk) => push_message_frame(&mut out, &chunk),
+                    Err(_) => break,
+                }
+            }
+            if out.len() >= BATCH_BYTES {
+                return Poll::Ready(Some(Ok(Bytes::from(out))));
             }
             if let Some(last) = this.last.take() {
                 if let Some(g) = this.guard.take() {
                     g.disarm();
                 }
-                return Poll::Ready(Some(Ok(last)));
+                out.extend_from_slice(&last);
+                return Poll::Ready(Some(Ok(Bytes::from(out))));
             }
-            let Some(run) = this.run.as_mut() else { return Poll::Ready(None) };
+            let Some(run) = this.run.as_mut() else {
+                return Poll::Ready(if out.is_empty() { None } else { Some(Ok(Bytes::from(out))) });
+            };
             let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| run.poll_unpin(cx))) {
-                Ok(Poll::Pending) => {
-                    return match this.chunks.poll_next_unpin(cx) {
-                        Poll::Ready(Some(chunk)) => Poll::Ready(Some(Ok(message_frame(&chunk)))),
-                        _ => Poll::Pending,
-                    };
-                }
+                Ok(Poll::Pending) => match this.chunks.poll_next_unpin(cx) {
+                    Poll::Ready(Some(chunk)) => {
+                        push_message_frame(&mut out, &chunk);
+                        continue;
+                    }
+                    _ if out.is_empty() => return Poll::Pending,
+                    _ => return Poll::Ready(Some(Ok(Bytes::from(out)))),
+                },
                 Ok(Poll::Ready(r)) => r.map(|r| r.result),
                 Err(panic) => Err(panic_error(panic.as_ref())),
             };
@@ -477,19 +495,29 @@ impl Stream for SubscriptionBody {
     type Item = Result<Bytes, std::convert::Infallible>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let Some(events) = self.events.as_mut() else { return Poll::Ready(None) };
-        let frame = match events.poll_next_unpin(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) => {
-                self.events = None;
-                return Poll::Ready(None);
+        let mut out = Vec::new();
+        while out.len() < BATCH_BYTES {
+            let Some(events) = self.events.as_mut() else { break };
+            match events.poll_next_unpin(cx) {
+                Poll::Pending => break,
+                Poll::Ready(Some(StreamEvent::Chunk(c))) => push_message_frame(&mut out, &c),
+                Poll::Ready(end) => {
+                    match end {
+                        Some(StreamEvent::Done(output)) => out.extend_from_slice(&result_frame(&output)),
+                        Some(StreamEvent::Error(e)) => out.extend_from_slice(&error_frame(&e)),
+                        _ => {}
+                    }
+                    self.events = None;
+                }
             }
-            Poll::Ready(Some(StreamEvent::Chunk(c))) => return Poll::Ready(Some(Ok(message_frame(&c)))),
-            Poll::Ready(Some(StreamEvent::Done(output))) => result_frame(&output),
-            Poll::Ready(Some(StreamEvent::Error(e))) => error_frame(&e),
-        };
-        self.events = None;
-        Poll::Ready(Some(Ok(frame)))
+        }
+        if !out.is_empty() {
+            Poll::Ready(Some(Ok(Bytes::from(out))))
+        } else if self.events.is_none() {
+            Poll::Ready(None)
+        } else {
+            Poll::Pending
+        }
     }
 }
 

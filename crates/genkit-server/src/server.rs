@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method};
+use axum::serve::ListenerExt;
 use genkit_core::{Action, Error, Result, Status};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -216,6 +217,10 @@ pub async fn start_flow_server(options: FlowServerOptions) -> Result<FlowServer>
     let router = options.router();
     let stop = CancellationToken::new();
     let signal = shutdown_signal(stop.clone(), options.shutdown_on_signal);
+    // Small stream frames go out at once (Node sets TCP_NODELAY on its sockets too).
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(signal).await });
     tracing::debug!("Flow server running on http://{addr}");
     Ok(FlowServer { addr, stop, task })

@@ -114,6 +114,7 @@ async fn bad_input() {
     assert_eq!(json_of(&body), json!({"status": "NOT_FOUND", "message": "Cannot POST /nope"}));
     let (res, _) = send(&app, Request::get("/echo").body(Body::empty()).unwrap()).await;
     assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "POST");
     let big = format!(r#"{{"data":"{}"}}"#, "x".repeat(2000));
     let (res, body) = send(&app, post("/echo", &big)).await;
     assert_eq!(res.status(), 413);
