@@ -61,6 +61,9 @@ pub use genkit_local as local;
 /// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
 /// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
 pub use genkit_macros::embed_prompts;
+/// The HTTP flow server (feature `server`): see [`genkit_server`].
+#[cfg(feature = "server")]
+pub use genkit_server as server;
 /// The OpenTelemetry API and SDK versions Genkit uses (for span processors and exporters).
 pub use {opentelemetry, opentelemetry_sdk};
 

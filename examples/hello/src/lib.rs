@@ -222,6 +222,26 @@ pub async fn build_app() -> Result<App> {
     Ok(App { genkit: g, greet, countdown, story, whoami, chat, rag, welcome, spans })
 }
 
+/// Serves every flow of the app over HTTP (the Genkit flow protocol) on 127.0.0.1:`port`
+/// (`0` picks a free port): `POST /greet {"data": {"name": "Ada"}}` and so on.
+///
+/// # Errors
+/// When the port cannot be bound.
+pub async fn serve(app: &App, port: u16) -> Result<genkit::server::FlowServer> {
+    use genkit::server::{FlowServerOptions, start_flow_server};
+    let opts = FlowServerOptions::new()
+        .host(std::net::Ipv4Addr::LOCALHOST.into())
+        .port(port)
+        .flow(&app.greet)
+        .flow(&app.countdown)
+        .flow(&app.story)
+        .flow(&app.whoami)
+        .flow(&app.chat)
+        .flow(&app.rag)
+        .flow(&app.welcome);
+    start_flow_server(opts).await
+}
+
 /// Scores a RAG data point: the share of the context's words of 5+ letters that the answer
 /// uses; PASS from one half.
 pub fn grounded(d: &BaseDataPoint) -> EvalFnResponse {

@@ -43,3 +43,16 @@ async fn demo_runs_and_traces() {
     assert!(all.contains("/{story,t:flow}/{outline,t:flowStep}  success"), "{all}");
     assert!(all.contains("/{story,t:flow}/{greet,t:flow,s:flow}  success"), "{all}");
 }
+
+#[tokio::test]
+async fn flows_are_served_over_http() {
+    let app = example_hello::build_app().await.unwrap();
+    let server = example_hello::serve(&app, 0).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let greeting: String =
+        genkit::server::run_flow(&format!("{base}/greet"), &serde_json::json!({"name": "Ada", "excitement": 2}), &[])
+            .await
+            .unwrap();
+    assert_eq!(greeting, "Hello, Ada!!");
+    server.stop().await.unwrap();
+}
