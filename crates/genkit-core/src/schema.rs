@@ -29,6 +29,22 @@ pub const DRAFT_07: &str = "http://json-schema.org/draft-07/schema#";
 /// assert_eq!(s["required"], serde_json::json!(["name"]));
 /// ```
 pub fn schema_for<T: JsonSchema + ?Sized>() -> Value {
+    // Generating a large schema (a model's request type) costs milliseconds; every model, flow
+    // and Genkit instance with the same types reuses the first result. schemars' `schema_id`
+    // identifies a type uniquely (it keys schemars' own definitions).
+    static CACHE: std::sync::OnceLock<std::sync::RwLock<std::collections::HashMap<String, Value>>> =
+        std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let id = T::schema_id();
+    if let Some(v) = cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(id.as_ref()) {
+        return v.clone();
+    }
+    let v = generate_schema::<T>();
+    cache.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id.into_owned(), v.clone());
+    v
+}
+
+fn generate_schema<T: JsonSchema + ?Sized>() -> Value {
     let mut settings = SchemaSettings::draft07();
     settings.inline_subschemas = true;
     let schema = settings.into_generator().into_root_schema_for::<T>();

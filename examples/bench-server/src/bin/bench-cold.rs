@@ -1,0 +1,15 @@
+//! Cold start: create Genkit, define a fake model, run one generate, exit (like
+//! `shared/bench/js/cold.mjs`). Timed from outside with hyperfine.
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let ok = rt.block_on(async {
+        let app = bench_server::app().await.ok()?;
+        let opts = genkit::GenerateOptions::new().model("fake/text").prompt("Say hello.");
+        let r = app.genkit.generate(opts).await.ok()?;
+        Some(r.text() == bench_server::FIXED_TEXT)
+    });
+    if ok != Some(true) {
+        std::process::exit(1);
+    }
+}
