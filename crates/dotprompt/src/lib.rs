@@ -82,3 +82,22 @@ pub use crate::metadata::{
 };
 pub use crate::parse::{RESERVED_METADATA_KEYWORDS, parse, parse_strict};
 pub use crate::picoschema::{SchemaLookup, picoschema};
+
+#[cfg(test)]
+mod pattern_tests {
+    /// The crate's regular expressions are constants compiled on first use; forcing each one
+    /// here means a bad pattern fails this test instead of panicking in a user's program.
+    #[test]
+    fn builtin_patterns_compile() {
+        for re in [
+            &*crate::messages::ROLE_AND_HISTORY,
+            &*crate::messages::MEDIA_AND_SECTION,
+            &*crate::parse::FRONTMATTER,
+            &*crate::parse::OPENING_FENCE,
+            &*crate::parse::YAML_LINE,
+            &*crate::picoschema::DESCRIPTION,
+        ] {
+            assert!(!re.as_str().is_empty());
+        }
+    }
+}

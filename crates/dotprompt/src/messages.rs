@@ -13,9 +13,11 @@ pub(crate) const HISTORY_MARKER_PREFIX: &str = "<<<dotprompt:history";
 pub(crate) const MEDIA_MARKER_PREFIX: &str = "<<<dotprompt:media:";
 pub(crate) const SECTION_MARKER_PREFIX: &str = "<<<dotprompt:section";
 
-static ROLE_AND_HISTORY: LazyLock<Regex> =
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static ROLE_AND_HISTORY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>").expect("valid regex"));
-static MEDIA_AND_SECTION: LazyLock<Regex> =
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static MEDIA_AND_SECTION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(<<<dotprompt:(?:media:url|section).*?)>>>").expect("valid regex"));
 
 /// Whitespace as JavaScript's `String.prototype.trim` sees it.

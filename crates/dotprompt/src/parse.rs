@@ -26,15 +26,19 @@ pub const RESERVED_METADATA_KEYWORDS: [&str; 12] = [
     "version",
 ];
 
-static FRONTMATTER: LazyLock<Regex> = LazyLock::new(|| {
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static FRONTMATTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:(?:#[^\n]*|[ \t]*)\n)*---\s*(?:\r\n|\r|\n)([\s\S]*?)(?:\r\n|\r|\n)---\s*(?:\r\n|\r|\n)([\s\S]*)$")
         .expect("frontmatter regex is valid")
 });
 
-static OPENING_FENCE: LazyLock<Regex> =
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static OPENING_FENCE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:(?:#[^\n]*|[ \t]*)\n)*---[ \t]*\r?\n").expect("fence regex is valid"));
 
-static YAML_LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bline (\d+)").expect("line regex is valid"));
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static YAML_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bline (\d+)").expect("line regex is valid"));
 
 /// Parses a prompt source leniently, like the JavaScript implementation.
 ///

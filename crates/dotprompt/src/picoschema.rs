@@ -11,7 +11,8 @@ use crate::jsfmt::json_stringify;
 const SCALAR_TYPES: [&str; 6] = ["any", "boolean", "integer", "null", "number", "string"];
 const WILDCARD: &str = "(*)";
 
-static DESCRIPTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(.*?), *(.*)$").expect("valid regex"));
+#[allow(clippy::expect_used, reason = "a constant pattern, not input; `builtin_patterns_compile` checks it")]
+pub(crate) static DESCRIPTION: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(.*?), *(.*)$").expect("valid regex"));
 
 /// A borrowed named-schema lookup for [`picoschema`].
 pub type SchemaLookup<'a> = &'a dyn Fn(&str) -> Option<Value>;

@@ -226,6 +226,10 @@ impl Genkit {
     /// # Panics
     /// When called while an action runs (a programmer mistake: define actions when the app
     /// starts); the message is the `FAILED_PRECONDITION` error [`Genkit::try_register`] returns.
+    #[allow(
+        clippy::panic,
+        reason = "a programming error (defining actions while one runs), not input; try_register returns it"
+    )]
     pub fn register(&self, action: Arc<dyn Action>) {
         if let Err(e) = self.try_register(action) {
             panic!("{e}");

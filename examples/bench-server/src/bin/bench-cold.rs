@@ -2,7 +2,9 @@
 //! `shared/bench/js/cold.mjs`). Timed from outside with hyperfine.
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        std::process::exit(2);
+    };
     let ok = rt.block_on(async {
         let app = bench_server::app().await.ok()?;
         let opts = genkit::GenerateOptions::new().model("fake/text").prompt("Say hello.");
