@@ -141,14 +141,11 @@ impl GenerateMiddleware for Retry {
 pub fn retry_def() -> Arc<MiddlewareDef> {
     static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("retry", |init| {
-                let o: RetryOptions = init.config_as("retry")?;
-                Ok(Arc::new(Retry(o)) as Arc<dyn GenerateMiddleware>)
-            })
-            .description("Retries failed model calls with exponential backoff.")
-            .config_schema(genkit_core::schema_for::<RetryOptions>()),
-        )
+        Arc::new(MiddlewareDef::typed(
+            "retry",
+            "Retries failed model calls with exponential backoff.",
+            |o: RetryOptions, _| Ok(Arc::new(Retry(o)) as Arc<dyn GenerateMiddleware>),
+        ))
     })
     .clone()
 }
@@ -238,14 +235,11 @@ impl GenerateMiddleware for Fallback {
 pub fn fallback_def() -> Arc<MiddlewareDef> {
     static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("fallback", |init| {
-                let o: FallbackOptions = init.config_as("fallback")?;
-                Ok(Arc::new(Fallback(o, init.registry.clone())) as Arc<dyn GenerateMiddleware>)
-            })
-            .description("Falls back to other models when a model call fails.")
-            .config_schema(genkit_core::schema_for::<FallbackOptions>()),
-        )
+        Arc::new(MiddlewareDef::typed(
+            "fallback",
+            "Falls back to other models when a model call fails.",
+            |o: FallbackOptions, init| Ok(Arc::new(Fallback(o, init.registry.clone())) as Arc<dyn GenerateMiddleware>),
+        ))
     })
     .clone()
 }
@@ -297,14 +291,11 @@ impl GenerateMiddleware for ToolApproval {
 pub fn tool_approval_def() -> Arc<MiddlewareDef> {
     static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("toolApproval", |init| {
-                let o: ToolApprovalOptions = init.config_as("toolApproval")?;
-                Ok(Arc::new(ToolApproval(o)) as Arc<dyn GenerateMiddleware>)
-            })
-            .description("Interrupts calls of tools that are not approved.")
-            .config_schema(genkit_core::schema_for::<ToolApprovalOptions>()),
-        )
+        Arc::new(MiddlewareDef::typed(
+            "toolApproval",
+            "Interrupts calls of tools that are not approved.",
+            |o: ToolApprovalOptions, _| Ok(Arc::new(ToolApproval(o)) as Arc<dyn GenerateMiddleware>),
+        ))
     })
     .clone()
 }

@@ -201,14 +201,13 @@ impl GenerateMiddleware for DownloadMedia {
 pub fn download_request_media_def() -> Arc<MiddlewareDef> {
     static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("downloadRequestMedia", |init| {
-                let c: DownloadConfig = init.config_as("downloadRequestMedia")?;
+        Arc::new(MiddlewareDef::typed(
+            "downloadRequestMedia",
+            "Downloads http(s) media of model requests and inlines it as data URIs.",
+            |c: DownloadConfig, _| {
                 Ok(Arc::new(DownloadMedia { max_bytes: c.max_bytes, filter: None }) as Arc<dyn GenerateMiddleware>)
-            })
-            .description("Downloads http(s) media of model requests and inlines it as data URIs.")
-            .config_schema(genkit_core::schema_for::<DownloadConfig>()),
-        )
+            },
+        ))
     })
     .clone()
 }

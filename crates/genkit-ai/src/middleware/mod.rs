@@ -232,6 +232,22 @@ impl MiddlewareDef {
         }
     }
 
+    /// A middleware whose `use` config is parsed as `C` (`C::default()` when absent; bad config
+    /// is `INVALID_ARGUMENT`), with `C`'s JSON schema as its config schema and `description`.
+    pub fn typed<C>(
+        name: &str,
+        description: &str,
+        factory: impl Fn(C, &MiddlewareInit<'_>) -> Result<Arc<dyn GenerateMiddleware>> + Send + Sync + 'static,
+    ) -> Self
+    where
+        C: serde::de::DeserializeOwned + schemars::JsonSchema + Default + 'static,
+    {
+        let owned = name.to_owned();
+        MiddlewareDef::new(name, move |init| factory(init.config_as::<C>(&owned)?, &init))
+            .description(description)
+            .config_schema(genkit_core::schema_for::<C>())
+    }
+
     /// Sets the description.
     #[must_use]
     pub fn description(mut self, d: impl Into<String>) -> Self {

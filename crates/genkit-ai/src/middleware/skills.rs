@@ -270,14 +270,11 @@ impl GenerateMiddleware for Skills {
 pub fn skills_def() -> Arc<MiddlewareDef> {
     static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("skills", |init| {
-                let options: SkillsOptions = init.config_as("skills")?;
-                Ok(Arc::new(Skills::new(options)) as Arc<dyn GenerateMiddleware>)
-            })
-            .description("Injects system instructions and tools for using skills.")
-            .config_schema(genkit_core::schema_for::<SkillsOptions>()),
-        )
+        Arc::new(MiddlewareDef::typed(
+            "skills",
+            "Injects system instructions and tools for using skills.",
+            |options: SkillsOptions, _| Ok(Arc::new(Skills::new(options)) as Arc<dyn GenerateMiddleware>),
+        ))
     })
     .clone()
 }
