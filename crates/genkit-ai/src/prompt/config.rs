@@ -179,8 +179,7 @@ impl PromptConfig {
         F: Fn(T, PromptCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<C>> + Send + 'static,
     {
-        let f = erase::<T, Content, C, F, Fut>(f);
-        self.system = Some(PromptContent::Fn(PartsFnHandle(content_to_parts(f))));
+        self.system = Some(content_fn(f));
         self
     }
 
@@ -209,8 +208,7 @@ impl PromptConfig {
         F: Fn(T, PromptCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<C>> + Send + 'static,
     {
-        let f = erase::<T, Content, C, F, Fut>(f);
-        self.prompt = Some(PromptContent::Fn(PartsFnHandle(content_to_parts(f))));
+        self.prompt = Some(content_fn(f));
         self
     }
 
@@ -301,4 +299,15 @@ impl PromptConfig {
         self.middleware.push(m.into());
         self
     }
+}
+
+/// A `system`/`prompt` function of the typed input, erased to a parts function.
+fn content_fn<T, C, F, Fut>(f: F) -> PromptContent
+where
+    T: DeserializeOwned + Send + 'static,
+    C: Into<Content> + 'static,
+    F: Fn(T, PromptCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<C>> + Send + 'static,
+{
+    PromptContent::Fn(PartsFnHandle(content_to_parts(erase::<T, Content, C, F, Fut>(f))))
 }
