@@ -1,0 +1,306 @@
+//! The HTTP side: base URL and routing (plain `/v1` or Azure deployments), authentication
+//! (bearer key, `api-key` header, or a token callback), extra headers and query parameters,
+//! timeouts, and the mapping of failures to Genkit errors.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use genkit_core::{Error, Result, Status};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use crate::error::{http_error, transport_error};
+
+/// An API key. Its `Debug` and `Display` never show the value, so it cannot end up in logs
+/// or traces by accident.
+///
+/// ```
+/// use genkit_openai_compat::ApiKey;
+/// let k = ApiKey::new("sk-secret");
+/// assert_eq!(format!("{k:?}"), "ApiKey(<redacted>)");
+/// assert_eq!(k.expose(), "sk-secret");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(Arc<str>);
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> ApiKey {
+        ApiKey(key.into().into())
+    }
+
+    /// The key itself (only for building the request header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl From<&str> for ApiKey {
+    fn from(s: &str) -> ApiKey {
+        ApiKey::new(s)
+    }
+}
+
+impl From<String> for ApiKey {
+    fn from(s: String) -> ApiKey {
+        ApiKey::new(s)
+    }
+}
+
+/// A callback that returns a bearer token for each request (for example an Entra ID token
+/// for Azure OpenAI, scope `https://cognitiveservices.azure.com/.default`). It is called
+/// before every request, so it should cache tokens itself.
+#[derive(Clone)]
+pub struct TokenProvider(Arc<dyn Fn() -> BoxFuture<'static, Result<String>> + Send + Sync>);
+
+impl TokenProvider {
+    /// Wraps an async function returning a token.
+    ///
+    /// ```
+    /// use genkit_openai_compat::TokenProvider;
+    /// let p = TokenProvider::new(|| async { Ok("token-from-entra".to_owned()) });
+    /// assert_eq!(format!("{p:?}"), "TokenProvider(..)");
+    /// ```
+    pub fn new<F, Fut>(f: F) -> TokenProvider
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<String>> + Send + 'static,
+    {
+        TokenProvider(Arc::new(move || Box::pin(f())))
+    }
+
+    pub(crate) async fn token(&self) -> Result<String> {
+        (self.0)().await
+    }
+}
+
+impl fmt::Debug for TokenProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenProvider(..)")
+    }
+}
+
+/// How requests are authenticated.
+#[derive(Debug, Clone)]
+pub(crate) enum Auth {
+    /// No credentials (local servers).
+    None,
+    /// `Authorization: Bearer <key>`.
+    Bearer(ApiKey),
+    /// `<header>: <key>` (Azure `api-key`).
+    Header(HeaderName, ApiKey),
+    /// `Authorization: Bearer <token>` from a callback.
+    Token(TokenProvider),
+}
+
+/// Where endpoint paths go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routing {
+    /// `{base}/{path}`.
+    Plain,
+    /// `{base}/openai/deployments/{model}/{path}` (Azure OpenAI classic API).
+    AzureDeployment,
+}
+
+/// One configured provider endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub(crate) origin: Arc<str>,
+    http: reqwest::Client,
+    base_url: String,
+    auth: Auth,
+    headers: HeaderMap,
+    query: Vec<(String, String)>,
+    pub(crate) routing: Routing,
+}
+
+/// Settings a [`Client`] is built from.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientSettings {
+    pub(crate) origin: String,
+    pub(crate) base_url: String,
+    pub(crate) auth: Auth,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) routing: Routing,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+}
+
+impl Client {
+    pub(crate) fn new(s: ClientSettings) -> Result<Client> {
+        let mut b = reqwest::Client::builder().connect_timeout(s.connect_timeout);
+        if let Some(t) = s.timeout {
+            b = b.timeout(t);
+        }
+        let http = b.build().map_err(|e| {
+            Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
+        })?;
+        let mut headers = HeaderMap::new();
+        for (k, v) in s.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|e| Error::invalid_argument(format!("invalid header name {k:?}: {e}")))?;
+            let mut value = HeaderValue::from_str(&v)
+                .map_err(|_| Error::invalid_argument(format!("invalid value for header {k:?}")))?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        Ok(Client {
+            origin: s.origin.into(),
+            http,
+            base_url: s.base_url.trim_end_matches('/').to_owned(),
+            auth: s.auth,
+            headers,
+            query: s.query,
+            routing: s.routing,
+        })
+    }
+
+    /// The URL of an endpoint (`chat/completions`, `embeddings`, …) for `model`.
+    pub(crate) fn url(&self, path: &str, model: &str) -> String {
+        match self.routing {
+            Routing::Plain => format!("{}/{path}", self.base_url),
+            Routing::AzureDeployment => format!("{}/openai/deployments/{model}/{path}", self.base_url),
+        }
+    }
+
+    fn sensitive(value: &str) -> Result<HeaderValue> {
+        let mut v = HeaderValue::from_str(value)
+            .map_err(|_| Error::invalid_argument("the API key or token contains characters not allowed in a header"))?;
+        v.set_sensitive(true);
+        Ok(v)
+    }
+
+    async fn authorize(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::RequestBuilder> {
+        Ok(match (&self.auth, key) {
+            (Auth::Header(name, _), Some(k)) => rb.header(name.clone(), Self::sensitive(k)?),
+            (_, Some(k)) => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {k}"))?),
+            (Auth::None, None) => rb,
+            (Auth::Bearer(k), None) => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {}", k.expose()))?),
+            (Auth::Header(name, k), None) => rb.header(name.clone(), Self::sensitive(k.expose())?),
+            (Auth::Token(p), None) => {
+                let t = p.token().await.map_err(|e| {
+                    Error::new(Status::Unauthenticated, format!("the token provider failed: {}", e.message()))
+                        .with_origin(self.origin.to_string())
+                        .with_source(e)
+                })?;
+                rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {t}"))?)
+            }
+        })
+    }
+
+    /// Sends a request; a non-2xx answer becomes a Genkit error with the provider's message.
+    async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
+        let rb = self.authorize(rb.headers(self.headers.clone()).query(&self.query), key).await?;
+        let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = resp.text().await.unwrap_or_default();
+        Err(http_error(&self.origin, status.as_u16(), &headers, &body))
+    }
+
+    /// `POST` a JSON body.
+    pub(crate) async fn post_json<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        model: &str,
+        body: &B,
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
+        let rb = self
+            .http
+            .post(self.url(path, model))
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(bytes);
+        self.send(rb, key).await
+    }
+
+    /// `POST` a multipart form.
+    pub(crate) async fn post_multipart(
+        &self,
+        path: &str,
+        model: &str,
+        form: reqwest::multipart::Form,
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let rb = self.http.post(self.url(path, model)).multipart(form);
+        self.send(rb, key).await
+    }
+
+    /// `GET` a plain path (model listing).
+    pub(crate) async fn get(&self, path: &str) -> Result<reqwest::Response> {
+        let rb = self.http.get(format!("{}/{path}", self.base_url));
+        self.send(rb, None).await
+    }
+
+    /// Reads a whole body as bytes.
+    pub(crate) async fn bytes(&self, resp: reqwest::Response) -> Result<Vec<u8>> {
+        resp.bytes().await.map(|b| b.to_vec()).map_err(|e| transport_error(&self.origin, e))
+    }
+
+    /// Reads and decodes a whole JSON body.
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
+        let bytes = self.bytes(resp).await?;
+        serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(routing: Routing) -> ClientSettings {
+        ClientSettings {
+            origin: "t".into(),
+            base_url: "https://example.test/v1/".into(),
+            auth: Auth::Bearer(ApiKey::new("sk-123")),
+            headers: vec![("OpenAI-Project".into(), "p".into())],
+            query: vec![],
+            routing,
+            timeout: Some(Duration::from_secs(5)),
+            connect_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn urls_follow_the_routing() {
+        let c = Client::new(settings(Routing::Plain)).unwrap();
+        assert_eq!(c.url("chat/completions", "m"), "https://example.test/v1/chat/completions");
+        let c = Client::new(settings(Routing::AzureDeployment)).unwrap();
+        assert_eq!(c.url("embeddings", "dep"), "https://example.test/v1/openai/deployments/dep/embeddings");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_key() {
+        let c = Client::new(settings(Routing::Plain)).unwrap();
+        let d = format!("{c:?}");
+        assert!(!d.contains("sk-123"), "{d}");
+        assert!(d.contains("redacted"));
+    }
+
+    #[test]
+    fn bad_header_names_are_rejected() {
+        let mut s = settings(Routing::Plain);
+        s.headers = vec![("bad header".into(), "v".into())];
+        assert_eq!(Client::new(s).unwrap_err().status(), Status::InvalidArgument);
+    }
+}
