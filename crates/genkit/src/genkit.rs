@@ -34,6 +34,8 @@ use crate::flow::FlowOptions;
 pub struct Genkit {
     registry: Registry,
     flows: Arc<RwLock<Vec<Arc<dyn Action>>>>,
+    #[cfg(feature = "reflection")]
+    reflection: Option<Arc<genkit_reflection::Reflection>>,
 }
 
 type AttachProcessor = Box<dyn FnOnce(&Telemetry) + Send>;
@@ -50,7 +52,6 @@ enum PromptDir {
 }
 
 /// Configures a [`Genkit`] instance (JS `genkit({...})`).
-#[derive(Default)]
 pub struct GenkitBuilder {
     plugins: Vec<Arc<dyn DynPlugin>>,
     context: ActionContext,
@@ -60,6 +61,25 @@ pub struct GenkitBuilder {
     embedded: Vec<EmbeddedPrompts>,
     helpers: Vec<(String, HelperFn)>,
     partials: Vec<(String, String)>,
+    #[cfg(feature = "reflection")]
+    reflection: Option<genkit_reflection::ReflectionOptions>,
+}
+
+impl Default for GenkitBuilder {
+    fn default() -> Self {
+        GenkitBuilder {
+            plugins: Vec::new(),
+            context: ActionContext::default(),
+            default_model: None,
+            processors: Vec::new(),
+            prompt_dir: PromptDir::default(),
+            embedded: Vec::new(),
+            helpers: Vec::new(),
+            partials: Vec::new(),
+            #[cfg(feature = "reflection")]
+            reflection: Some(genkit_reflection::ReflectionOptions::default()),
+        }
+    }
 }
 
 impl std::fmt::Debug for GenkitBuilder {
@@ -152,6 +172,23 @@ impl GenkitBuilder {
         self
     }
 
+    /// Sets how the Genkit developer tools see this app when `GENKIT_ENV=dev` (port, display
+    /// name, runtime id, project root, signal handling); see [`crate::reflection`].
+    #[cfg(feature = "reflection")]
+    #[must_use]
+    pub fn reflection(mut self, options: genkit_reflection::ReflectionOptions) -> Self {
+        self.reflection = Some(options);
+        self
+    }
+
+    /// Never starts the reflection bridge, even when `GENKIT_ENV=dev`.
+    #[cfg(feature = "reflection")]
+    #[must_use]
+    pub fn no_reflection(mut self) -> Self {
+        self.reflection = None;
+        self
+    }
+
     /// Builds the instance: registers `/util/generate`, the default model, the prompt files
     /// (embedded ones, then the prompt folder) and the plugins.
     ///
@@ -195,7 +232,25 @@ impl GenkitBuilder {
         for d in genkit_ai::middleware::builtin_defs() {
             d.register(&registry);
         }
-        Ok(Genkit { registry, flows: Arc::default() })
+        #[cfg(feature = "reflection")]
+        let reflection = match self.reflection {
+            Some(opts) if genkit_core::is_dev_env() => {
+                match genkit_reflection::Reflection::start(&registry, opts).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::error!("the Genkit developer tools cannot see this app: {e}");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Ok(Genkit {
+            registry,
+            flows: Arc::default(),
+            #[cfg(feature = "reflection")]
+            reflection,
+        })
     }
 }
 
@@ -208,6 +263,12 @@ impl Genkit {
     /// The registry (for plugins, tooling and by-name access).
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The developer-tools bridge, when `GENKIT_ENV=dev` started it.
+    #[cfg(feature = "reflection")]
+    pub fn reflection(&self) -> Option<&Arc<genkit_reflection::Reflection>> {
+        self.reflection.as_ref()
     }
 
     /// The tracer and its exporters.

@@ -61,6 +61,9 @@ pub use genkit_local as local;
 /// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
 /// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
 pub use genkit_macros::embed_prompts;
+/// The Genkit developer-tools bridge (the `genkit-reflection` crate).
+#[cfg(feature = "reflection")]
+pub use genkit_reflection as reflection;
 /// The HTTP flow server (feature `server`): see [`genkit_server`].
 #[cfg(feature = "server")]
 pub use genkit_server as server;

@@ -1,0 +1,296 @@
+//! The bridge between a Genkit for Rust app and the Genkit developer tools (npm
+//! `genkit-cli`: the Dev UI, `genkit flow:run`, `genkit eval:*`, `genkit dev:test-model`).
+//!
+//! [`Reflection::start`] does what the JS runtime does when `GENKIT_ENV=dev`:
+//! - with `GENKIT_REFLECTION_V2_SERVER` set, it connects to the CLI as a WebSocket JSON-RPC
+//!   client (reflection v2, used by `genkit flow:run … -- <cmd>`);
+//! - otherwise it serves reflection API v1 over HTTP on `127.0.0.1`, on the first free port
+//!   in 3100–3200, and writes the runtime file `<projectRoot>/.genkit/runtimes/<id>-<ms>.json`
+//!   (removed again on SIGINT/SIGTERM);
+//! - either way it exports every span as `TraceData` to the Genkit telemetry server
+//!   (`GENKIT_TELEMETRY_SERVER`, else the URL the CLI sends), flushed before each run's
+//!   final answer.
+//!
+//! The `genkit` facade starts it from `Genkit::builder().build()` in dev mode; use this crate
+//! directly only to attach the tools to a bare [`Registry`].
+#![deny(unsafe_code)]
+
+mod exporter;
+mod run;
+mod runtime_file;
+mod v1;
+mod v2;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use genkit_core::{Error, Registry, Result, Status};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use exporter::TraceExporter;
+pub use runtime_file::{PROJECT_ROOT_MARKERS, RuntimeFile, RuntimeInfo, find_project_root, iso_timestamp};
+
+/// `genkitVersion` as Genkit for Rust reports it (`rust/<version>`).
+pub const GENKIT_VERSION: &str = concat!("rust/", env!("CARGO_PKG_VERSION"));
+
+/// The reflection API spec version this runtime speaks.
+pub const REFLECTION_API_SPEC_VERSION: u64 = 1;
+
+/// The ports the v1 server tries, in order (as JS and Go).
+pub const DEFAULT_PORTS: std::ops::RangeInclusive<u16> = 3100..=3200;
+
+/// Options of [`Reflection::start`].
+#[derive(Debug, Clone)]
+pub struct ReflectionOptions {
+    /// A fixed port (default: `GENKIT_REFLECTION_PORT`, else the first free one in 3100–3200).
+    pub port: Option<u16>,
+    /// The display name in the Dev UI (default: the runtime id).
+    pub name: Option<String>,
+    /// The runtime id (default: `GENKIT_RUNTIME_ID`, else `<pid>-<port>`, or `<pid>` in v2).
+    pub runtime_id: Option<String>,
+    /// Where `.genkit/` lives (default: found from the working directory with the CLI's
+    /// markers, see [`find_project_root`]).
+    pub project_root: Option<PathBuf>,
+    /// Whether SIGINT/SIGTERM remove the runtime file and exit the process with 0, as the JS
+    /// runtime does (default: true).
+    pub handle_signals: bool,
+}
+
+impl Default for ReflectionOptions {
+    fn default() -> Self {
+        ReflectionOptions { port: None, name: None, runtime_id: None, project_root: None, handle_signals: true }
+    }
+}
+
+#[derive(Debug)]
+enum Transport {
+    Http { addr: SocketAddr, file: Mutex<Option<RuntimeFile>> },
+    WebSocket { url: String },
+}
+
+/// A running reflection bridge. Dropping the handle keeps it running; call
+/// [`Reflection::stop`] to end it.
+#[derive(Debug)]
+pub struct Reflection {
+    transport: Transport,
+    runtime_id: String,
+    exporter: TraceExporter,
+    stop: CancellationToken,
+}
+
+impl Reflection {
+    /// Starts the bridge for `registry` (v2 client when `GENKIT_REFLECTION_V2_SERVER` is set,
+    /// else the v1 server plus the runtime file) and attaches the trace exporter to the
+    /// registry's telemetry. Does not check `GENKIT_ENV`; the facade does.
+    ///
+    /// # Errors
+    /// `UNAVAILABLE` when no port in the range is free (or the fixed one is taken);
+    /// `INTERNAL` when the runtime file cannot be written.
+    pub async fn start(registry: &Registry, opts: ReflectionOptions) -> Result<Arc<Reflection>> {
+        let exporter = TraceExporter::from_env();
+        registry.telemetry().add_span_processor(exporter.clone());
+        let shared = run::Shared::new(registry.clone(), exporter.clone());
+        let stop = CancellationToken::new();
+        let env_id =
+            opts.runtime_id.clone().or_else(|| std::env::var("GENKIT_RUNTIME_ID").ok().filter(|s| !s.is_empty()));
+        if let Some(url) = std::env::var("GENKIT_REFLECTION_V2_SERVER").ok().filter(|s| !s.is_empty()) {
+            let id = env_id.unwrap_or_else(|| std::process::id().to_string());
+            let name = opts.name.clone().unwrap_or_else(|| id.clone());
+            let reg = v2::Registration { id: id.clone(), name };
+            tokio::spawn(v2::run_client(url.clone(), shared, reg, stop.clone()));
+            if opts.handle_signals {
+                tokio::spawn(exit_on_signal(None));
+            }
+            return Ok(Arc::new(Reflection {
+                transport: Transport::WebSocket { url },
+                runtime_id: id,
+                exporter,
+                stop,
+            }));
+        }
+        let listener = bind(opts.port).await?;
+        let addr = listener.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
+        let pid_port = format!("{}-{}", std::process::id(), addr.port());
+        let runtime_id = env_id.unwrap_or_else(|| pid_port.clone());
+        let state = Arc::new(v1::V1 { shared, runtime_id: runtime_id.clone(), pid_port, quit: stop.clone() });
+        let app = v1::router(state);
+        let shutdown = stop.clone();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await });
+            if let Err(e) = serve.await {
+                tracing::error!("the Genkit reflection server stopped: {e}");
+            }
+        });
+        // As JS: the registry is fully populated (plugins listed) before the file appears.
+        if let Err(e) = registry.list_resolvable_actions().await {
+            tracing::warn!("listing actions for the Genkit tools failed: {e}");
+        }
+        let root = match opts.project_root {
+            Some(r) => r,
+            None => {
+                let cwd = std::env::current_dir().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
+                find_project_root(&cwd)
+            }
+        };
+        let info = RuntimeInfo {
+            id: runtime_id.clone(),
+            pid: std::process::id(),
+            name: opts.name,
+            reflection_server_url: format!("http://127.0.0.1:{}", addr.port()),
+            timestamp: iso_timestamp(SystemTime::now()),
+            genkit_version: GENKIT_VERSION.to_owned(),
+            reflection_api_spec_version: 1,
+        };
+        let file = RuntimeFile::write(&root, &info).map_err(|e| {
+            stop.cancel();
+            Error::new(
+                Status::Internal,
+                format!("cannot write the Genkit runtime file under {}: {e}", root.join(".genkit/runtimes").display()),
+            )
+        })?;
+        tracing::info!(
+            "Genkit reflection server listening on http://127.0.0.1:{} (runtime file {})",
+            addr.port(),
+            file.path().display()
+        );
+        let reflection = Arc::new(Reflection {
+            transport: Transport::Http { addr, file: Mutex::new(Some(file.clone())) },
+            runtime_id,
+            exporter,
+            stop: stop.clone(),
+        });
+        // `/api/__quitquitquit` or `stop()`: the server ends and the file goes.
+        let weak = Arc::downgrade(&reflection);
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            if let Some(r) = weak.upgrade() {
+                r.remove_file();
+            } else {
+                file.remove();
+            }
+        });
+        if opts.handle_signals {
+            let file = reflection.runtime_file_handle();
+            tokio::spawn(exit_on_signal(file));
+        }
+        Ok(reflection)
+    }
+
+    /// The v1 server's address (`None` in v2 mode).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match &self.transport {
+            Transport::Http { addr, .. } => Some(*addr),
+            Transport::WebSocket { .. } => None,
+        }
+    }
+
+    /// `http://127.0.0.1:<port>` in v1 mode, the CLI's `ws://…` URL in v2 mode.
+    pub fn url(&self) -> String {
+        match &self.transport {
+            Transport::Http { addr, .. } => format!("http://127.0.0.1:{}", addr.port()),
+            Transport::WebSocket { url } => url.clone(),
+        }
+    }
+
+    /// The runtime id the tools address this runtime by.
+    pub fn runtime_id(&self) -> &str {
+        &self.runtime_id
+    }
+
+    /// The runtime file, while it exists (v1 only).
+    pub fn runtime_file(&self) -> Option<PathBuf> {
+        self.runtime_file_handle().map(|f| f.path().to_path_buf())
+    }
+
+    /// The trace exporter attached to the registry.
+    pub fn exporter(&self) -> &TraceExporter {
+        &self.exporter
+    }
+
+    /// Stops the server (or the v2 connection) and removes the runtime file.
+    pub fn stop(&self) {
+        self.stop.cancel();
+        self.remove_file();
+    }
+
+    fn runtime_file_handle(&self) -> Option<RuntimeFile> {
+        match &self.transport {
+            Transport::Http { file, .. } => file.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            Transport::WebSocket { .. } => None,
+        }
+    }
+
+    fn remove_file(&self) {
+        if let Transport::Http { file, .. } = &self.transport
+            && let Some(f) = file.lock().unwrap_or_else(|e| e.into_inner()).take()
+        {
+            f.remove();
+        }
+    }
+}
+
+async fn bind(port: Option<u16>) -> Result<TcpListener> {
+    let fixed = port.or_else(|| std::env::var("GENKIT_REFLECTION_PORT").ok().and_then(|p| p.parse().ok()));
+    if let Some(p) = fixed {
+        return TcpListener::bind((Ipv4Addr::LOCALHOST, p)).await.map_err(|e| {
+            Error::new(Status::Unavailable, format!("cannot start the Genkit reflection server on 127.0.0.1:{p}: {e}"))
+        });
+    }
+    for p in DEFAULT_PORTS {
+        if let Ok(l) = TcpListener::bind((Ipv4Addr::LOCALHOST, p)).await {
+            return Ok(l);
+        }
+    }
+    Err(Error::new(
+        Status::Unavailable,
+        "no free port in 3100-3200 for the Genkit reflection server; stop other Genkit apps or set GENKIT_REFLECTION_PORT",
+    ))
+}
+
+/// On SIGINT/SIGTERM: remove our runtime file, then exit with 0 (as the JS runtime).
+async fn exit_on_signal(file: Option<RuntimeFile>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            tracing::warn!("cannot install signal handlers; the runtime file will not be removed on exit");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+    }
+    if let Some(f) = file {
+        f.remove();
+    }
+    std::process::exit(0);
+}
+
+/// Warns when the tools speak another reflection API version.
+pub(crate) fn check_spec_version(v: Option<&Value>) {
+    match v.and_then(Value::as_u64) {
+        Some(v) if v < REFLECTION_API_SPEC_VERSION => {
+            tracing::warn!("the Genkit CLI speaks reflection API v{v}; it may be outdated: update genkit-cli");
+        }
+        Some(v) if v > REFLECTION_API_SPEC_VERSION => {
+            tracing::warn!("the Genkit CLI speaks reflection API v{v}; this runtime may be outdated: update genkit");
+        }
+        _ => {}
+    }
+}
+
+/// The runtime file lives under this path of a project root.
+pub fn runtimes_dir(root: &Path) -> PathBuf {
+    root.join(".genkit").join("runtimes")
+}

@@ -1,0 +1,222 @@
+//! What both reflection transports share: running an action for the tools (early trace ids,
+//! chunks, cancellation by trace id, the final envelope) and listing actions and values.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use genkit_core::{Action, ActionContext, ActionResult, Error, Registry, RunOptions, Status, TraceIds};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::exporter::TraceExporter;
+
+/// The body of `POST /api/runAction` and the params of v2 `runAction`. Unknown fields (the
+/// CLI forwards `runtimeId` and more) are ignored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RunActionRequest {
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) input: Option<Value>,
+    #[serde(default)]
+    pub(crate) context: Option<Value>,
+    #[serde(default)]
+    pub(crate) telemetry_labels: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub(crate) stream: bool,
+}
+
+/// State shared by the v1 server and the v2 client.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) registry: Registry,
+    pub(crate) exporter: TraceExporter,
+    active: Mutex<HashMap<String, CancellationToken>>,
+}
+
+/// An action run that has started its root span.
+pub(crate) struct Running {
+    pub(crate) ids: TraceIds,
+    pub(crate) chunks: mpsc::UnboundedReceiver<Value>,
+    task: JoinHandle<genkit_core::Result<ActionResult<Value>>>,
+    shared: Arc<Shared>,
+}
+
+/// How a run request went before its root span started.
+pub(crate) enum Started {
+    /// The span started: headers can go out now.
+    Running(Running),
+    /// No action has the requested key.
+    UnknownKey(Error),
+    /// The run ended before any span existed (invalid input, …).
+    Failed(Error),
+    /// An action that reports no span start finished (its spans, if any, are flushed).
+    Done(Value),
+}
+
+impl Shared {
+    pub(crate) fn new(registry: Registry, exporter: TraceExporter) -> Arc<Shared> {
+        Arc::new(Shared { registry, exporter, active: Mutex::new(HashMap::new()) })
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cancels the running action with this trace id; returns whether one was found.
+    pub(crate) fn cancel(&self, trace_id: &str) -> bool {
+        match self.active().remove(trace_id) {
+            Some(tok) => {
+                tok.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every action the tools may run, by key (DAP children and plugin-resolvable ones
+    /// included).
+    pub(crate) async fn list_actions(&self) -> genkit_core::Result<Map<String, Value>> {
+        let metas = self.registry.list_resolvable_actions().await?;
+        let mut out = Map::with_capacity(metas.len());
+        for (key, meta) in metas {
+            let mut v = serde_json::to_value(&meta).map_err(Error::internal)?;
+            if let Value::Object(m) = &mut v {
+                // `null` is never valid in the tools' schema: omit instead.
+                m.retain(|_, v| !v.is_null());
+                if let Some(Value::Object(md)) = m.get_mut("metadata") {
+                    md.retain(|_, v| !v.is_null());
+                }
+            }
+            out.insert(key, v);
+        }
+        Ok(out)
+    }
+
+    /// `GET /api/values?type=…`: `defaultModel` and `middleware`, as JS serves them.
+    pub(crate) async fn list_values(&self, value_type: &str) -> Option<genkit_core::Result<Map<String, Value>>> {
+        if value_type != "defaultModel" && value_type != "middleware" {
+            return None;
+        }
+        let values = match self.registry.list_values(value_type).await {
+            Ok(v) => v,
+            Err(e) => return Some(Err(e)),
+        };
+        let mut out = Map::new();
+        for (name, v) in values {
+            let json = match v.json() {
+                // JS serves the default model as a model reference.
+                Some(Value::String(s)) if value_type == "defaultModel" => json!({"name": s}),
+                Some(j) => j.clone(),
+                None => continue,
+            };
+            out.insert(name, json);
+        }
+        Some(Ok(out))
+    }
+
+    /// Starts running `req`: resolves once the root span started (or the run failed first).
+    pub(crate) async fn start(self: &Arc<Self>, req: RunActionRequest) -> Started {
+        let action: Arc<dyn Action> = match self.registry.lookup_action(&req.key).await {
+            Ok(Some(a)) => a,
+            Ok(None) => return Started::UnknownKey(not_found(&req.key)),
+            Err(e) => return Started::Failed(e),
+        };
+        let context = match req.context {
+            None | Some(Value::Null) => ActionContext::new(),
+            Some(Value::Object(m)) => ActionContext::from_map(m),
+            Some(_) => return Started::Failed(Error::invalid_argument("`context` must be a JSON object")),
+        };
+        let (ids_tx, ids_rx) = oneshot::channel::<TraceIds>();
+        let token = CancellationToken::new();
+        let mut opts = RunOptions::new().context(context).cancellation(token.clone()).on_trace_start(move |ids| {
+            let _ = ids_tx.send(ids.clone());
+        });
+        for (k, v) in req.telemetry_labels.into_iter().flatten() {
+            let v = match v {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            opts = opts.telemetry_label(k, v);
+        }
+        let (chunk_tx, chunks) = mpsc::unbounded_channel();
+        if req.stream {
+            opts = opts.on_chunk(move |c| {
+                let _ = chunk_tx.send(c);
+            });
+        }
+        let input = req.input.unwrap_or(Value::Null);
+        let mut task = tokio::spawn(action.run_json(input, opts));
+        match ids_rx.await {
+            Ok(ids) => {
+                self.active().insert(ids.trace_id.clone(), token);
+                Started::Running(Running { ids, chunks, task, shared: self.clone() })
+            }
+            Err(_) => match (&mut task).await {
+                Ok(Ok(r)) => {
+                    self.exporter.flush().await;
+                    Started::Done(json!({"result": r.result, "telemetry": {"traceId": r.telemetry.trace_id}}))
+                }
+                Ok(Err(e)) => Started::Failed(e),
+                Err(e) => Started::Failed(Error::new(Status::Internal, format!("the action panicked: {e}"))),
+            },
+        }
+    }
+}
+
+impl Running {
+    /// Waits for the run to end, flushes its spans to the telemetry server, and returns the
+    /// final envelope (`{result, telemetry}` or `{error}`).
+    pub(crate) async fn finish(self) -> Result<Value, Error> {
+        let res = match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(Error::new(Status::Internal, format!("the action panicked: {e}"))),
+        };
+        self.shared.active().remove(&self.ids.trace_id);
+        self.shared.exporter.flush().await;
+        match res {
+            Ok(r) => Ok(json!({"result": r.result, "telemetry": {"traceId": r.telemetry.trace_id}})),
+            Err(e) => {
+                let e = if e.trace_id().is_none() { e.with_trace_id(self.ids.trace_id.clone()) } else { e };
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `NOT_FOUND` for an unknown action key.
+pub(crate) fn not_found(key: &str) -> Error {
+    Error::not_found(format!("action {key} not found"))
+}
+
+/// The wire `Status` of an error, with the trace id in `details` (no stack: Rust has none to
+/// leak).
+pub(crate) fn status_json(e: &Error) -> Value {
+    let mut details = match e.details() {
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            let mut m = Map::new();
+            m.insert("details".into(), other.clone());
+            m
+        }
+        None => Map::new(),
+    };
+    if let Some(t) = e.trace_id() {
+        details.insert("traceId".into(), json!(t));
+    }
+    let mut m = Map::with_capacity(3);
+    m.insert("code".into(), json!(e.status().code()));
+    m.insert("message".into(), json!(e.message()));
+    if !details.is_empty() {
+        m.insert("details".into(), Value::Object(details));
+    }
+    Value::Object(m)
+}
+
+/// `{"error": Status}`.
+pub(crate) fn error_envelope(e: &Error) -> Value {
+    json!({"error": status_json(e)})
+}
