@@ -41,8 +41,9 @@ pub struct TestSpec {
     /// The test's name; [`DEFAULT_TEST_NAME`] when absent or empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Whether to call the model streaming.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether to call the model streaming (any JSON value, read with JavaScript
+    /// truthiness as the CLI does: `stream: 1` streams, `stream: ""` does not).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_bool")]
     pub stream: Option<bool>,
     /// The `GenerateRequest` sent to the model, kept as written (the CLI sends it verbatim).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -181,6 +182,18 @@ fn lenient_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Reads any JSON value as a JavaScript truthiness test.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<bool>, D::Error> {
+    let v = Value::deserialize(d)?;
+    Ok(match v {
+        Value::Null => None,
+        Value::Bool(b) => Some(b),
+        Value::Number(n) => Some(n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan())),
+        Value::String(s) => Some(!s.is_empty()),
+        Value::Array(_) | Value::Object(_) => Some(true),
+    })
+}
+
 /// Turns a parsed document into suites: an array is a list of suites, anything else one suite.
 ///
 /// # Errors
@@ -290,6 +303,14 @@ mod tests {
         assert!(cases[1].stream);
         assert_eq!(cases[1].validators, ["text-includes:a:b"]);
         assert_eq!(warnings, ["Unknown capability: reasoning"]);
+    }
+
+    #[test]
+    fn stream_is_read_with_js_truthiness() {
+        let yaml = "model: m\ntests:\n  - stream: 'yes'\n  - stream: 0\n  - stream: true\n  - {}\n";
+        let s = parse_suites_yaml(yaml).unwrap().remove(0);
+        let streams: Vec<bool> = s.test_cases(&[]).0.iter().map(|c| c.stream).collect();
+        assert_eq!(streams, [true, false, true, false]);
     }
 
     #[test]
