@@ -58,11 +58,28 @@ pub struct ReflectionOptions {
     /// Whether SIGINT/SIGTERM remove the runtime file and exit the process with 0, as the JS
     /// runtime does (default: true).
     pub handle_signals: bool,
+    /// The telemetry server base URL (default: `GENKIT_TELEMETRY_SERVER`). When set, URLs the
+    /// CLI sends later are ignored.
+    pub telemetry_server: Option<String>,
+    /// Whether spans are also exported when they start (default:
+    /// `GENKIT_ENABLE_REALTIME_TELEMETRY=true`).
+    pub realtime_telemetry: Option<bool>,
+    /// The CLI's WebSocket URL for reflection v2 (default: `GENKIT_REFLECTION_V2_SERVER`).
+    pub reflection_v2_server: Option<String>,
 }
 
 impl Default for ReflectionOptions {
     fn default() -> Self {
-        ReflectionOptions { port: None, name: None, runtime_id: None, project_root: None, handle_signals: true }
+        ReflectionOptions {
+            port: None,
+            name: None,
+            runtime_id: None,
+            project_root: None,
+            handle_signals: true,
+            telemetry_server: None,
+            realtime_telemetry: None,
+            reflection_v2_server: None,
+        }
     }
 }
 
@@ -91,13 +108,24 @@ impl Reflection {
     /// `UNAVAILABLE` when no port in the range is free (or the fixed one is taken);
     /// `INTERNAL` when the runtime file cannot be written.
     pub async fn start(registry: &Registry, opts: ReflectionOptions) -> Result<Arc<Reflection>> {
-        let exporter = TraceExporter::from_env();
+        let url = opts
+            .telemetry_server
+            .clone()
+            .or_else(|| std::env::var("GENKIT_TELEMETRY_SERVER").ok().filter(|u| !u.is_empty()));
+        let realtime = opts
+            .realtime_telemetry
+            .unwrap_or_else(|| std::env::var("GENKIT_ENABLE_REALTIME_TELEMETRY").is_ok_and(|v| v == "true"));
+        let exporter = TraceExporter::new(url.as_deref(), url.is_some(), realtime);
         registry.telemetry().add_span_processor(exporter.clone());
         let shared = run::Shared::new(registry.clone(), exporter.clone());
         let stop = CancellationToken::new();
         let env_id =
             opts.runtime_id.clone().or_else(|| std::env::var("GENKIT_RUNTIME_ID").ok().filter(|s| !s.is_empty()));
-        if let Some(url) = std::env::var("GENKIT_REFLECTION_V2_SERVER").ok().filter(|s| !s.is_empty()) {
+        let v2_url = opts
+            .reflection_v2_server
+            .clone()
+            .or_else(|| std::env::var("GENKIT_REFLECTION_V2_SERVER").ok().filter(|s| !s.is_empty()));
+        if let Some(url) = v2_url {
             let id = env_id.unwrap_or_else(|| std::process::id().to_string());
             let name = opts.name.clone().unwrap_or_else(|| id.clone());
             let reg = v2::Registration { id: id.clone(), name };
