@@ -6,7 +6,8 @@
 //! - `test/echo`: answers with the text of the request (`Echo: …`).
 //! - `test/scripted`: a rule-based test model. It calls the first tool it is given (with
 //!   input made from the tool's schema), answers JSON made from the output schema when JSON
-//!   is requested, and otherwise echoes the conversation. It streams its answer word by word.
+//!   is requested, reports tool outputs once the tools answered, and otherwise echoes the
+//!   conversation. It streams its answer word by word.
 //!
 //! The setup lives in [`build_app`] so that the integration tests can call it.
 
@@ -176,6 +177,18 @@ async fn scripted(req: ModelRequest, cx: ModelCx) -> Result<ModelResponse> {
         .map(|o| o.schema.clone().map_or_else(|| json!({"type": "object"}), Value::Object))
     {
         Part::text(sample_from_schema(&schema).to_string())
+    } else if answered {
+        let outputs: Vec<String> = req
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::Tool)
+            .flat_map(|m| m.content.iter())
+            .filter_map(|p| p.tool_response.as_ref())
+            .map(|r| {
+                r.output.as_ref().map_or_else(String::new, |o| o.as_str().map_or_else(|| o.to_string(), str::to_owned))
+            })
+            .collect();
+        Part::text(format!("The tool said: {}", outputs.join(", ")))
     } else {
         let said: Vec<String> = req.messages.iter().map(Message::text).filter(|t| !t.is_empty()).collect();
         Part::text(said.join("\n"))
