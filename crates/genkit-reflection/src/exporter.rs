@@ -178,7 +178,7 @@ impl SpanProcessor for TraceExporter {
 fn millis(t: SystemTime) -> Value {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let ms = d.as_secs_f64() * 1000.0;
-    if d.subsec_nanos() % 1_000_000 == 0 { json!(d.as_millis()) } else { json!(ms) }
+    if d.subsec_nanos().is_multiple_of(1_000_000) { json!(d.as_millis()) } else { json!(ms) }
 }
 
 fn otel_value(v: &OtelValue) -> Value {

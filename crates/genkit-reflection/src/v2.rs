@@ -94,13 +94,13 @@ async fn serve(ws: Ws, shared: &Arc<Shared>, reg: &Registration, stop: &Cancella
             tracing::debug!("ignoring a malformed reflection v2 message");
             continue;
         };
-        handle(v, shared, &out);
+        handle(&v, shared, &out);
     }
     drop(out);
     let _ = writer.await;
 }
 
-fn handle(v: Value, shared: &Arc<Shared>, out: &mpsc::UnboundedSender<Value>) {
+fn handle(v: &Value, shared: &Arc<Shared>, out: &mpsc::UnboundedSender<Value>) {
     let Some(method) = v.get("method").and_then(Value::as_str).map(str::to_owned) else {
         // A response: the answer to `register` carries the telemetry server URL.
         if let Some(url) = v.pointer("/result/telemetryServerUrl").and_then(Value::as_str) {

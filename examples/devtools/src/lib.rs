@@ -82,7 +82,7 @@ pub async fn build_app() -> Result<Genkit> {
         let q = words(&query.text());
         let mut scored: Vec<(usize, &str)> =
             FACTS.iter().map(|f| (words(f).iter().filter(|w| q.contains(w)).count(), *f)).collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         let documents = scored.into_iter().take(1).map(|(_, f)| Document::from_text(f)).collect();
         Ok(RetrieverResponse { documents })
     });

@@ -1,6 +1,7 @@
 //! Runs the main sample. `cargo run -p example-hello` runs every flow once and prints what
 //! happened; `cargo run -p example-hello -- --serve` then keeps serving the flows over HTTP on
-//! 127.0.0.1 (port `PORT`, default 3400) until Ctrl-C.
+//! 127.0.0.1 (port `PORT`, default 3400) until Ctrl-C. Under the Genkit CLI
+//! (`genkit start -- cargo run -p example-hello`) it keeps running for the Dev UI.
 
 #[tokio::main]
 async fn main() -> genkit::Result<()> {
@@ -15,6 +16,9 @@ async fn main() -> genkit::Result<()> {
         println!("  curl -s {base}/greet -H 'content-type: application/json' -d '{{\"data\": {{\"name\": \"Ada\"}}}}'");
         println!("  curl -sN '{base}/countdown?stream=true' -H 'content-type: application/json' -d '{{\"data\": 3}}'");
         server.wait().await?;
+    } else if let Some(r) = app.genkit.reflection() {
+        println!("Genkit developer tools connected (reflection on {}); Ctrl-C to stop.", r.url());
+        std::future::pending::<()>().await;
     } else {
         println!("(run with -- --serve to serve these flows over HTTP)");
     }
