@@ -196,8 +196,18 @@ pub(crate) fn audio_input(req: &ModelRequest) -> Result<(Vec<u8>, String, String
     Ok((bytes, format!("audio.{ext}"), mime))
 }
 
+/// What a transcription request sends besides the file.
+pub(crate) struct TranscriptionFields {
+    /// Form fields, `model` first.
+    pub(crate) fields: Vec<(String, String)>,
+    /// Whether to call `/audio/translations`.
+    pub(crate) translate: bool,
+    /// The per-request key.
+    pub(crate) key: Option<String>,
+}
+
 /// The multipart form fields (besides the file) of a transcription request.
-pub(crate) fn transcription_fields(req: &ModelRequest, id: &str) -> Result<(Vec<(String, String)>, bool, Option<String>)> {
+pub(crate) fn transcription_fields(req: &ModelRequest, id: &str) -> Result<TranscriptionFields> {
     let cfg: TranscriptionConfig = config(req)?;
     let mut f = vec![("model".to_owned(), cfg.version.unwrap_or_else(|| id.to_owned()))];
     let prompt = prompt_text(req);
@@ -223,7 +233,7 @@ pub(crate) fn transcription_fields(req: &ModelRequest, id: &str) -> Result<(Vec<
         };
         f.push((k, v));
     }
-    Ok((f, cfg.translate.unwrap_or(false), cfg.api_key))
+    Ok(TranscriptionFields { fields: f, translate: cfg.translate.unwrap_or(false), key: cfg.api_key })
 }
 
 /// Decodes a transcription answer: JSON `{text, …}` or plain text (`text`, `srt`, `vtt`).
@@ -259,7 +269,7 @@ pub(crate) fn transcription_model(plugin: &str, client: Arc<Client>, spec: &Mode
         let id = id.clone();
         async move {
             let (bytes, filename, mime) = audio_input(&req)?;
-            let (fields, translate, key) = transcription_fields(&req, &id)?;
+            let TranscriptionFields { fields, translate, key } = transcription_fields(&req, &id)?;
             let model = fields.first().map(|f| f.1.clone()).unwrap_or_else(|| id.to_string());
             let file = reqwest::multipart::Part::bytes(bytes)
                 .file_name(filename)
@@ -314,7 +324,7 @@ mod tests {
         };
         let (bytes, name, mime) = audio_input(&req).unwrap();
         assert_eq!((bytes.as_slice(), name.as_str(), mime.as_str()), (&b"ID3"[..], "audio.mp3", "audio/mpeg"));
-        let (fields, translate, _) = transcription_fields(&req, "whisper-1").unwrap();
+        let TranscriptionFields { fields, translate, .. } = transcription_fields(&req, "whisper-1").unwrap();
         assert!(!translate);
         let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         assert_eq!(
@@ -337,7 +347,10 @@ mod tests {
     #[test]
     fn transcriptions_decode_from_json_or_text() {
         assert_eq!(decode_transcription("o", br#"{"text":"hi"}"#, true).unwrap().text(), "hi");
-        assert_eq!(decode_transcription("o", b"1\n00:00 --> 00:01\nhi", false).unwrap().text(), "1\n00:00 --> 00:01\nhi");
+        assert_eq!(
+            decode_transcription("o", b"1\n00:00 --> 00:01\nhi", false).unwrap().text(),
+            "1\n00:00 --> 00:01\nhi"
+        );
         assert!(decode_transcription("o", b"{}", true).is_err());
     }
 }

@@ -224,8 +224,8 @@ impl Client {
         body: &B,
         key: Option<&str>,
     ) -> Result<reqwest::Response> {
-        let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
         let rb = self
             .http
             .post(self.url(path, model))

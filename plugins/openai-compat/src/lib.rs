@@ -50,8 +50,8 @@ pub use client::{ApiKey, TokenProvider};
 pub use embed::EmbedConfig;
 pub use image::ImageConfig;
 pub use models::{
-    ModelKind, ModelSpec, OPENAI_EMBEDDERS, deepseek_models, multimodal_chat, openai_chat_models,
-    openai_media_models, xai_models,
+    ModelKind, ModelSpec, OPENAI_EMBEDDERS, deepseek_models, multimodal_chat, openai_chat_models, openai_media_models,
+    xai_models,
 };
 pub use plugin::{AZURE_DEFAULT_API_VERSION, OpenAiCompat};
 

@@ -181,7 +181,14 @@ pub fn openai_chat_models() -> Vec<ModelSpec> {
         "gpt-4.1-nano",
         "gpt-5-chat-latest",
     ];
-    let text = ["gpt-4", "gpt-4-turbo-preview", "gpt-4-0125-preview", "gpt-3.5-turbo", "gpt-3.5-turbo-0125", "gpt-3.5-turbo-1106"];
+    let text = [
+        "gpt-4",
+        "gpt-4-turbo-preview",
+        "gpt-4-0125-preview",
+        "gpt-3.5-turbo",
+        "gpt-3.5-turbo-0125",
+        "gpt-3.5-turbo-1106",
+    ];
     let reasoning_multimodal = ["o1", "o3", "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1"];
     let mut out: Vec<ModelSpec> = multimodal.iter().map(|m| ModelSpec::chat(*m)).collect();
     out.extend(text.iter().map(|m| ModelSpec::chat(*m).supports(text_chat())));

@@ -76,8 +76,8 @@ impl SseParser {
     pub fn finish(&mut self) -> Result<Option<SseEvent>, SseError> {
         let rest = std::mem::take(&mut self.buf);
         if !rest.is_empty() {
-            let line = std::str::from_utf8(&rest)
-                .map_err(|e| SseError(format!("invalid UTF-8 in the event stream: {e}")))?;
+            let line =
+                std::str::from_utf8(&rest).map_err(|e| SseError(format!("invalid UTF-8 in the event stream: {e}")))?;
             let line = line.strip_suffix('\r').unwrap_or(line);
             if let Some(ev) = Self::line(&mut self.data, &mut self.event, &mut self.has_data, line) {
                 return Ok(Some(ev));

@@ -50,7 +50,10 @@ async fn streamed_chunks_add_up_to_the_final_text() {
     let Some(url) = common::katan_url() else { return };
     let mut s = generate_stream(
         &registry(&url),
-        GenerateOptions::new().model("katan/echo-model").prompt("Stream me, please").config(json!({"maxOutputTokens": 5})),
+        GenerateOptions::new()
+            .model("katan/echo-model")
+            .prompt("Stream me, please")
+            .config(json!({"maxOutputTokens": 5})),
     );
     let mut streamed = String::new();
     let mut chunks = 0;
@@ -116,11 +119,13 @@ async fn tool_history_is_accepted_by_the_server() {
             Role::Model,
             vec![Part::tool_request("get_weather", Some(json!({"city": "Paris"})), Some("call_1".into()))],
         ),
-        Message::new(Role::Tool, vec![Part::tool_response("get_weather", Some(json!({"temp": 21})), Some("call_1".into()))]),
+        Message::new(
+            Role::Tool,
+            vec![Part::tool_response("get_weather", Some(json!({"temp": 21})), Some("call_1".into()))],
+        ),
     ];
-    let r = generate(&registry(&url), GenerateOptions::new().model("katan/echo-model").messages(history))
-        .await
-        .unwrap();
+    let r =
+        generate(&registry(&url), GenerateOptions::new().model("katan/echo-model").messages(history)).await.unwrap();
     assert!(r.text().contains("messages=3"), "{}", r.text());
     assert!(r.text().contains("User: Weather in Paris?"), "{}", r.text());
 }

@@ -2,6 +2,9 @@
 //! Genkit JS compat-oai fixtures) served by a local wiremock server: everything an echo
 //! server cannot show. Request bodies and headers are matched too.
 
+// The JSON builders take values to read like the fixtures they build.
+#![allow(clippy::needless_pass_by_value)]
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -174,7 +177,10 @@ async fn xai_image_generation_and_reasoning_effort() {
     assert_eq!(img.media().unwrap().content_type.as_deref(), Some("image/jpeg"));
     let r = generate(
         &reg,
-        GenerateOptions::new().model("xai/grok-3-mini").prompt("Is 101 prime?").config(json!({"reasoningEffort": "high"})),
+        GenerateOptions::new()
+            .model("xai/grok-3-mini")
+            .prompt("Is 101 prime?")
+            .config(json!({"reasoningEffort": "high"})),
     )
     .await
     .unwrap();
@@ -188,7 +194,9 @@ async fn text_to_speech_returns_audio_media() {
     let audio = b"ID3\x04\x00fake-mp3-bytes".to_vec();
     Mock::given(method("POST"))
         .and(path("/v1/audio/speech"))
-        .and(body_partial_json(json!({"model": "gpt-4o-mini-tts", "input": "Hello!", "voice": "coral", "response_format": "mp3"})))
+        .and(body_partial_json(
+            json!({"model": "gpt-4o-mini-tts", "input": "Hello!", "voice": "coral", "response_format": "mp3"}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_raw(audio.clone(), "audio/mpeg"))
         .expect(1)
         .mount(&server)
@@ -282,7 +290,8 @@ async fn deepseek_reasoning_plain_streamed_and_never_sent_back() {
         .mount(&server)
         .await;
     let reg = registry(OpenAiCompat::deepseek().api_key("ds-key").base_url(server.uri()));
-    let mut s = generate_stream(&reg, GenerateOptions::new().model("deepseek/deepseek-reasoner").prompt("9.11 or 9.8?"));
+    let mut s =
+        generate_stream(&reg, GenerateOptions::new().model("deepseek/deepseek-reasoner").prompt("9.11 or 9.8?"));
     let mut kinds = Vec::new();
     while let Some(c) = s.next().await {
         for p in c.unwrap().content {
@@ -299,7 +308,8 @@ async fn deepseek_reasoning_plain_streamed_and_never_sent_back() {
     let history = r.messages().unwrap();
     let mut history = history;
     history.push(Message::user("Sure?"));
-    let again = generate(&reg, GenerateOptions::new().model("deepseek/deepseek-reasoner").messages(history)).await.unwrap();
+    let again =
+        generate(&reg, GenerateOptions::new().model("deepseek/deepseek-reasoner").messages(history)).await.unwrap();
     assert_eq!(again.reasoning(), "Same as before.");
     let body = body_of(&server, 1).await;
     assert_eq!(
@@ -332,7 +342,9 @@ async fn deepseek_reasoner_warns_about_ignored_settings() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(json!({"role": "assistant", "content": "ok"}), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion(json!({"role": "assistant", "content": "ok"}), "stop")),
+        )
         .mount(&server)
         .await;
     let logs = Logs::default();
@@ -342,13 +354,19 @@ async fn deepseek_reasoner_warns_about_ignored_settings() {
     let reg = registry(OpenAiCompat::deepseek().api_key("ds-secret-key").base_url(server.uri()));
     generate(
         &reg,
-        GenerateOptions::new().model("deepseek/deepseek-reasoner").prompt("hi").config(json!({"temperature": 0.7, "topP": 0.5})),
+        GenerateOptions::new()
+            .model("deepseek/deepseek-reasoner")
+            .prompt("hi")
+            .config(json!({"temperature": 0.7, "topP": 0.5})),
     )
     .await
     .unwrap();
-    generate(&reg, GenerateOptions::new().model("deepseek/deepseek-chat").prompt("hi").config(json!({"temperature": 0.7})))
-        .await
-        .unwrap();
+    generate(
+        &reg,
+        GenerateOptions::new().model("deepseek/deepseek-chat").prompt("hi").config(json!({"temperature": 0.7})),
+    )
+    .await
+    .unwrap();
     let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(out.contains("temperature, topP not supported by reasoning model deepseek-reasoner"), "{out}");
     assert_eq!(out.matches("not supported by reasoning model").count(), 1, "{out}");
@@ -394,9 +412,7 @@ async fn streamed_tool_call_deltas_over_http_drive_the_tool_loop() {
         ToolConfig::new("get_weather", "Weather of a place").input_schema(json!({
             "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]
         })),
-        |input: Value, _cx| async move {
-            Ok(json!({"temp": if input["location"] == "Paris" { 21 } else { 25 }}))
-        },
+        |input: Value, _cx| async move { Ok(json!({"temp": if input["location"] == "Paris" { 21 } else { 25 }})) },
     );
     let mut s = generate_stream(
         &openai(&server),
@@ -427,7 +443,11 @@ async fn every_error_status_maps_with_the_providers_message() {
         (401, Status::Unauthenticated, "Incorrect API key provided: sk-test. You can find your API key at …"),
         (403, Status::PermissionDenied, "Project does not have access to model gpt-4o"),
         (404, Status::NotFound, "The model `gpt-9` does not exist or you do not have access to it."),
-        (429, Status::ResourceExhausted, "Rate limit reached for gpt-4o in organization org-x on requests per min (RPM)"),
+        (
+            429,
+            Status::ResourceExhausted,
+            "Rate limit reached for gpt-4o in organization org-x on requests per min (RPM)",
+        ),
         (500, Status::Unavailable, "The server had an error while processing your request."),
         (502, Status::Unavailable, "Bad gateway."),
         (503, Status::Unavailable, "The engine is currently overloaded, please try again later."),
@@ -442,7 +462,8 @@ async fn every_error_status_maps_with_the_providers_message() {
             resp = resp.insert_header("retry-after", "20").insert_header("retry-after-ms", "20000");
         }
         Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(resp).mount(&server).await;
-        let e = generate(&openai(&server), GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
+        let e =
+            generate(&openai(&server), GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
         assert_eq!(e.status(), status, "HTTP {code}: {e}");
         assert!(e.message().contains(message), "HTTP {code}: {}", e.message());
         assert_eq!(e.provider_http_status(), Some(code));
@@ -489,7 +510,10 @@ async fn the_retry_middleware_recovers_from_429_then_503() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completion(json!({"role": "assistant", "content": "Recovered."}), "stop")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion(json!({"role": "assistant", "content": "Recovered."}), "stop")),
+        )
         .with_priority(3)
         .mount(&server)
         .await;
@@ -561,7 +585,9 @@ async fn per_request_keys_custom_headers_and_structured_output() {
         .and(path("/v1/chat/completions"))
         .and(header("authorization", "Bearer per-call-key"))
         .and(header("x-team", "genkit"))
-        .and(body_partial_json(json!({"response_format": {"type": "json_schema", "json_schema": {"name": "output", "strict": true}}})))
+        .and(body_partial_json(
+            json!({"response_format": {"type": "json_schema", "json_schema": {"name": "output", "strict": true}}}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(completion(
             json!({"role": "assistant", "content": "{\"name\":\"Rex\",\"legs\":4}"}),
             "stop",
@@ -570,7 +596,10 @@ async fn per_request_keys_custom_headers_and_structured_output() {
         .mount(&server)
         .await;
     let reg = registry(
-        OpenAiCompat::openai().api_key("sk-default").base_url(format!("{}/v1", server.uri())).header("x-team", "genkit"),
+        OpenAiCompat::openai()
+            .api_key("sk-default")
+            .base_url(format!("{}/v1", server.uri()))
+            .header("x-team", "genkit"),
     );
     #[derive(serde::Deserialize, schemars::JsonSchema)]
     struct Dog {

@@ -328,10 +328,8 @@ impl StreamDecoder {
         if !self.text.is_empty() {
             content.push(Part::text(std::mem::take(&mut self.text)));
         }
-        let calls: Vec<Part> = std::mem::take(&mut self.calls)
-            .into_iter()
-            .map(|c| tool_part(c.id, c.name, &c.args))
-            .collect();
+        let calls: Vec<Part> =
+            std::mem::take(&mut self.calls).into_iter().map(|c| tool_part(c.id, c.name, &c.args)).collect();
         if !calls.is_empty() {
             emit(ModelResponseChunk {
                 role: Some(Role::Model),

@@ -319,11 +319,15 @@ fn media_part(media: &Media, detail: Option<VisualDetailLevel>) -> Result<Conten
                 "audio/mpeg" | "audio/mp3" => "mp3",
                 other => other.trim_start_matches("audio/"),
             };
-            Ok(ContentPart::InputAudio { input_audio: InputAudio { data: payload.to_owned(), format: format.to_owned() } })
+            Ok(ContentPart::InputAudio {
+                input_audio: InputAudio { data: payload.to_owned(), format: format.to_owned() },
+            })
         }
         Some(_) => {
             let ext = mime.rsplit('/').next().filter(|e| !e.is_empty()).unwrap_or("bin");
-            Ok(ContentPart::File { file: FileData { filename: Some(format!("file.{ext}")), file_data: media.url.clone() } })
+            Ok(ContentPart::File {
+                file: FileData { filename: Some(format!("file.{ext}")), file_data: media.url.clone() },
+            })
         }
         // A URL without a content type is assumed to be an image, as in Genkit JS.
         None if mime.is_empty() => Ok(image),

@@ -65,7 +65,13 @@ fn warn_reasoner(plugin: &str, spec: &ModelSpec, cfg: &ChatConfig, req: &ModelRe
     }
 }
 
-async fn run(client: &Client, spec: &ModelSpec, b: ChatBehaviour, req: ModelRequest, cx: ModelCx) -> Result<ModelResponse> {
+async fn run(
+    client: &Client,
+    spec: &ModelSpec,
+    b: ChatBehaviour,
+    req: ModelRequest,
+    cx: ModelCx,
+) -> Result<ModelResponse> {
     let cfg = parse_config(req.config.as_ref())?;
     if spec.reasoner {
         warn_reasoner(&client.origin, spec, &cfg, &req);

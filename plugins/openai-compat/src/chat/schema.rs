@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(item["required"], json!(["k"]));
         assert_eq!(item["properties"]["k"]["type"], json!(["string", "null"]));
         assert_eq!(out["properties"]["pet"]["anyOf"], json!([{"$ref": "#/$defs/Pet"}, {"type": "null"}]));
-        assert_eq!(out["properties"]["either"]["anyOf"], json!([{"type": "string"}, {"type": "integer"}, {"type": "null"}]));
+        assert_eq!(
+            out["properties"]["either"]["anyOf"],
+            json!([{"type": "string"}, {"type": "integer"}, {"type": "null"}])
+        );
         assert_eq!(out["$defs"]["Pet"]["additionalProperties"], false);
         assert_eq!(out["$defs"]["Pet"]["properties"]["legs"]["type"], "integer");
     }

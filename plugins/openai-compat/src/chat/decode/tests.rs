@@ -98,6 +98,7 @@ fn finish_reasons_and_refusals() {
     assert!(decode_completion("openai", serde_json::from_value(json!({"choices": []})).unwrap()).is_err());
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn delta(d: Value, finish: Option<&str>) -> Value {
     json!({"id": "c1", "object": "chat.completion.chunk", "model": "gpt-4o",
         "choices": [{"index": 0, "delta": d, "logprobs": null, "finish_reason": finish}]})
@@ -194,7 +195,11 @@ fn tool_calls_without_index_are_split_by_id() {
 
 #[test]
 fn a_cut_stream_is_an_error_not_a_short_answer() {
-    let body = format!("data: {}\n\ndata: {}\n\n", delta(json!({"content": "Hel"}), None), delta(json!({"content": "lo"}), None));
+    let body = format!(
+        "data: {}\n\ndata: {}\n\n",
+        delta(json!({"content": "Hel"}), None),
+        delta(json!({"content": "lo"}), None)
+    );
     let (chunks, r) = stream(&body, 10);
     assert_eq!(chunks.len(), 2);
     let e = r.unwrap_err();
@@ -216,9 +221,12 @@ fn malformed_json_and_error_events_fail_clearly() {
     let e = stream("data: {not json}\n\n", 100).1.unwrap_err();
     assert_eq!(e.status(), Status::Internal);
     assert!(e.message().contains("{not json}"), "{}", e.message());
-    let e = stream("data: {\"error\": {\"message\": \"Rate limit reached\", \"type\": \"requests\", \"code\": 429}}\n\n", 100)
-        .1
-        .unwrap_err();
+    let e = stream(
+        "data: {\"error\": {\"message\": \"Rate limit reached\", \"type\": \"requests\", \"code\": 429}}\n\n",
+        100,
+    )
+    .1
+    .unwrap_err();
     assert_eq!(e.status(), Status::ResourceExhausted);
     assert!(e.message().contains("Rate limit reached"));
     let e = stream("data: {\"error\": {\"message\": \"overloaded\"}}\n\n", 100).1.unwrap_err();

@@ -128,7 +128,7 @@ fn tools_and_tool_choice() {
         ])
     );
     assert_eq!(body["tool_choice"], "required");
-    let mut none = req.clone();
+    let mut none = req;
     none.tools = None;
     none.config = None;
     let body = enc(&none, opts("m"));
@@ -159,7 +159,8 @@ fn json_req(schema: Option<Value>) -> ModelRequest {
 fn json_output_uses_json_object_or_a_strict_json_schema() {
     assert_eq!(enc(&json_req(None), opts("m"))["response_format"], json!({"type": "json_object"}));
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}, "required": ["name"]});
-    let strict = enc(&json_req(Some(schema.clone())), EncodeOptions { model: "m", strict_default: true, ..Default::default() });
+    let strict =
+        enc(&json_req(Some(schema.clone())), EncodeOptions { model: "m", strict_default: true, ..Default::default() });
     assert_eq!(
         strict["response_format"],
         json!({"type": "json_schema", "json_schema": {"name": "output", "strict": true, "schema": {
@@ -168,7 +169,10 @@ fn json_output_uses_json_object_or_a_strict_json_schema() {
         }}})
     );
     let loose = enc(&json_req(Some(schema.clone())), opts("m"));
-    assert_eq!(loose["response_format"], json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}));
+    assert_eq!(
+        loose["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "output", "schema": schema}})
+    );
     let mut off = json_req(Some(schema.clone()));
     off.config = Some(json!({"strictJsonSchema": false}));
     let body = enc(&off, EncodeOptions { model: "m", strict_default: true, ..Default::default() });
@@ -176,7 +180,11 @@ fn json_output_uses_json_object_or_a_strict_json_schema() {
     let mut user = json_req(Some(schema));
     user.config = Some(json!({"response_format": {"type": "text"}}));
     assert_eq!(enc(&user, opts("m"))["response_format"], json!({"type": "text"}));
-    let text = ModelRequest { messages: vec![Message::user("x")], output: Some(OutputConfig::default()), ..Default::default() };
+    let text = ModelRequest {
+        messages: vec![Message::user("x")],
+        output: Some(OutputConfig::default()),
+        ..Default::default()
+    };
     assert!(enc(&text, opts("m")).get("response_format").is_none());
 }
 
