@@ -246,8 +246,9 @@ pub(crate) fn span_json(s: &SpanData, running: bool) -> Value {
     Value::Object(m)
 }
 
-/// The `TraceData` JSON posting one span: trace-level fields only for a root span.
-pub(crate) fn trace_data(s: &SpanData, running: bool) -> Value {
+/// The `TraceData` JSON that posts one span to the telemetry server (`running`: a start
+/// snapshot with `endTime: 0`). Trace-level fields are set only for a root span.
+pub fn trace_data(s: &SpanData, running: bool) -> Value {
     let span = span_json(s, running);
     let mut m = Map::with_capacity(5);
     m.insert("traceId".into(), json!(s.span_context.trace_id().to_string()));

@@ -31,7 +31,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-pub use exporter::TraceExporter;
+pub use exporter::{TraceExporter, trace_data};
 pub use runtime_file::{PROJECT_ROOT_MARKERS, RuntimeFile, RuntimeInfo, find_project_root, iso_timestamp};
 
 /// `genkitVersion` as Genkit for Rust reports it (`rust/<version>`).
@@ -146,6 +146,10 @@ impl Reflection {
         let runtime_id = env_id.unwrap_or_else(|| pid_port.clone());
         let state = Arc::new(v1::V1 { shared, runtime_id: runtime_id.clone(), pid_port, quit: stop.clone() });
         let app = v1::router(state);
+        // Headers go out before the body: without NODELAY, Nagle and delayed ACKs add ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let shutdown = stop.clone();
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await });
