@@ -61,6 +61,9 @@ pub use genkit_local as local;
 /// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
 /// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
 pub use genkit_macros::embed_prompts;
+/// OpenAI and the OpenAI-compatible providers (feature `openai`): see [`genkit_openai_compat`].
+#[cfg(feature = "openai")]
+pub use genkit_openai_compat as openai;
 /// The Genkit developer-tools bridge (the `genkit-reflection` crate).
 #[cfg(feature = "reflection")]
 pub use genkit_reflection as reflection;
