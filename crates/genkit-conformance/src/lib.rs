@@ -30,6 +30,7 @@
 
 pub mod builtin;
 mod check;
+pub mod entry;
 mod report;
 mod runner;
 mod suite;
