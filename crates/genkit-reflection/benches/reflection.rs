@@ -50,7 +50,7 @@ fn span() -> SpanData {
 fn benches(c: &mut Criterion) {
     let s = span();
     c.bench_function("trace_data (one root span -> JSON bytes)", |b| {
-        b.iter(|| serde_json::to_vec(&genkit_reflection::trace_data(black_box(&s), false)))
+        b.iter(|| serde_json::to_vec(&genkit_reflection::trace_data(black_box(&s), false)));
     });
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -69,7 +69,7 @@ fn benches(c: &mut Criterion) {
         b.to_async(&rt).iter(|| async {
             let r = client.post(&url).body(body.clone()).send().await.unwrap();
             black_box(r.bytes().await.unwrap())
-        })
+        });
     });
     reflection.stop();
 }
