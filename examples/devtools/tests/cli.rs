@@ -359,11 +359,6 @@ fn the_dev_ui_server_sees_and_runs_the_rust_app() {
         }
         false
     });
-    let files = runtime_files(&dir);
-    let rt_pid = files
-        .first()
-        .and_then(|f| serde_json::from_slice::<Value>(&std::fs::read(f).ok()?).ok())
-        .and_then(|v| v["pid"].as_u64());
     let rtr = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rtr.block_on(async {
         let c = reqwest::Client::new();
@@ -412,10 +407,26 @@ fn the_dev_ui_server_sees_and_runs_the_rust_app() {
         assert_eq!(trace["result"]["data"]["displayName"], "hello", "{trace}");
     });
     // Stopping the app (as the Dev UI's kill button does) ends `genkit start` too.
-    if let Some(pid) = rt_pid {
-        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+    let files = runtime_files(&dir);
+    let rt_pid = files
+        .first()
+        .and_then(|f| serde_json::from_slice::<Value>(&std::fs::read(f).ok()?).ok())
+        .and_then(|v| v["pid"].as_u64())
+        .expect("the runtime file names the app's pid");
+    let st = Command::new("kill").arg("-TERM").arg(rt_pid.to_string()).status().unwrap();
+    assert!(st.success());
+    let mut exited = false;
+    for _ in 0..600 {
+        if start.try_wait().unwrap().is_some() {
+            exited = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
-    wait_for("genkit start to exit", || start.try_wait().unwrap().is_some());
+    if !exited {
+        let _ = start.kill();
+        panic!("genkit start did not exit after its app stopped");
+    }
     assert!(runtime_files(&dir).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
