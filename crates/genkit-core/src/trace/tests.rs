@@ -193,3 +193,20 @@ async fn steps_outside_actions_just_run_and_spawned_work_keeps_the_trace() {
     assert_eq!(t.parent_span_id, span(&spans, "spawner").span_context.span_id());
     assert_eq!(attrs(t)["genkit:input"], s("{\"q\":1}"));
 }
+
+#[tokio::test]
+async fn api_keys_in_inputs_and_outputs_never_reach_spans() {
+    let (r, exp) = setup();
+    let model: ActionDef<Value, Value> = ActionDef::builder(ActionType::Model, "m")
+        .build(|req: Value, _cx: ActionCx<()>| async move { Ok(json!({"echo": req, "api_key": "sk-out"})) });
+    r.register_action(model.as_action()).unwrap();
+    let input = json!({"messages": [], "config": {"apiKey": "sk-secret", "temperature": 1}});
+    model.run_with(input, RunOptions::new()).await.unwrap();
+    let spans = exp.get_finished_spans().unwrap();
+    let a = attrs(span(&spans, "m"));
+    let i = a["genkit:input"].to_string();
+    let o = a["genkit:output"].to_string();
+    assert!(!i.contains("sk-secret") && i.contains("<redacted>") && i.contains("temperature"), "{i}");
+    assert!(!o.contains("sk-secret") && !o.contains("sk-out"), "{o}");
+    assert_eq!(crate::trace::redact_api_keys("\"plain\"".into()), "\"plain\"");
+}
