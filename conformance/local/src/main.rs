@@ -14,7 +14,7 @@
 
 use std::process::ExitCode;
 
-use genkit_conformance::entry::{EntryCommand, dry_run_command, list_models, native_command, usage};
+use genkit_conformance::entry::{EntryProgram, Runtime};
 use genkit_core::{ActionType, Plugin};
 use genkit_local::Local;
 
@@ -32,74 +32,28 @@ async fn catalogue() -> Result<Vec<String>, String> {
         .collect())
 }
 
-async fn app() -> genkit::Result<genkit::Genkit> {
-    genkit::Genkit::builder().plugin(Local::new()).build().await
-}
+struct LocalEntry;
 
-async fn serve() -> ExitCode {
-    let app = match app().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match app.reflection() {
-        Some(r) => {
-            eprintln!("{NAME}: plugin local, reflection on {}", r.url());
-            // The reflection bridge removes its runtime file and exits on SIGINT/SIGTERM.
-            std::future::pending::<()>().await;
-            ExitCode::SUCCESS
-        }
-        None => {
-            eprintln!(
-                "{NAME}: not in dev mode; run it under the Genkit CLI:\n  genkit dev:test-model --from-file <suite> -- {NAME}"
-            );
-            ExitCode::from(2)
-        }
+impl EntryProgram for LocalEntry {
+    fn name(&self) -> &str {
+        NAME
     }
-}
 
-async fn run(cmd: EntryCommand) -> ExitCode {
-    match cmd {
-        EntryCommand::Help => {
-            print!("{}", usage(NAME));
-            ExitCode::SUCCESS
-        }
-        EntryCommand::Serve => serve().await,
-        EntryCommand::ListModels | EntryCommand::DryRun(_) => match catalogue().await {
-            Ok(names) => match cmd {
-                EntryCommand::DryRun(files) => dry_run_command(&files, &names),
-                _ => list_models(names),
-            },
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        EntryCommand::Native { files, compare, json } => match app().await {
-            Ok(app) => native_command(app.registry(), &files, compare.as_ref(), json).await,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    async fn catalogue(&self) -> Result<Vec<String>, String> {
+        catalogue().await
+    }
+
+    async fn start(&self) -> Result<Runtime, String> {
+        let g = genkit::Genkit::builder().plugin(Local::new()).build().await.map_err(|e| e.to_string())?;
+        Ok(Runtime {
+            registry: g.registry().clone(),
+            reflection_url: g.reflection().map(|r| r.url()),
+            description: "plugin local".to_owned(),
+            keep_alive: Box::new(g),
+        })
     }
 }
 
 fn main() -> ExitCode {
-    let cmd = match EntryCommand::parse(std::env::args().skip(1)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{}", usage(NAME));
-            return ExitCode::from(2);
-        }
-    };
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt.block_on(run(cmd)),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    genkit_conformance::entry::main(&LocalEntry)
 }

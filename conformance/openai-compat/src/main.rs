@@ -24,7 +24,7 @@
 
 use std::process::ExitCode;
 
-use genkit_conformance::entry::{EntryCommand, dry_run_command, list_models, native_command, usage};
+use genkit_conformance::entry::{EntryProgram, Runtime};
 use genkit_core::{ActionType, Plugin};
 use genkit_openai_compat::{ModelSpec, OpenAiCompat, openai_compatible};
 
@@ -89,85 +89,40 @@ async fn catalogue() -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-async fn app() -> genkit::Result<genkit::Genkit> {
-    let mut b = genkit::Genkit::builder();
-    for p in plugins(false) {
-        b = b.plugin(p);
-    }
-    b.build().await
-}
+struct OpenAiCompatEntry;
 
-async fn serve() -> ExitCode {
-    let names: Vec<String> = plugins(false).iter().map(|p| Plugin::name(p).to_owned()).collect();
-    let app = match app().await {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if names.is_empty() {
-        eprintln!(
-            "warning: no plugin configured: set OPENAI_API_KEY, DEEPSEEK_API_KEY, XAI_API_KEY, \
-             AZURE_OPENAI_ENDPOINT or OPENAI_COMPATIBLE_BASE_URL"
-        );
+impl EntryProgram for OpenAiCompatEntry {
+    fn name(&self) -> &str {
+        NAME
     }
-    match app.reflection() {
-        Some(r) => {
-            eprintln!("{NAME}: plugins [{}], reflection on {}", names.join(", "), r.url());
-            // The reflection bridge removes its runtime file and exits on SIGINT/SIGTERM.
-            std::future::pending::<()>().await;
-            ExitCode::SUCCESS
-        }
-        None => {
+
+    async fn catalogue(&self) -> Result<Vec<String>, String> {
+        catalogue().await
+    }
+
+    async fn start(&self) -> Result<Runtime, String> {
+        let plugins = plugins(false);
+        let names: Vec<String> = plugins.iter().map(|p| Plugin::name(p).to_owned()).collect();
+        if names.is_empty() {
             eprintln!(
-                "{NAME}: not in dev mode; run it under the Genkit CLI:\n  genkit dev:test-model --from-file <suite> -- {NAME}"
+                "warning: no plugin configured: set OPENAI_API_KEY, DEEPSEEK_API_KEY, XAI_API_KEY, \
+                 AZURE_OPENAI_ENDPOINT or OPENAI_COMPATIBLE_BASE_URL"
             );
-            ExitCode::from(2)
         }
-    }
-}
-
-async fn run(cmd: EntryCommand) -> ExitCode {
-    match cmd {
-        EntryCommand::Help => {
-            print!("{}", usage(NAME));
-            ExitCode::SUCCESS
+        let mut b = genkit::Genkit::builder();
+        for p in plugins {
+            b = b.plugin(p);
         }
-        EntryCommand::Serve => serve().await,
-        EntryCommand::ListModels | EntryCommand::DryRun(_) => match catalogue().await {
-            Ok(names) => match cmd {
-                EntryCommand::DryRun(files) => dry_run_command(&files, &names),
-                _ => list_models(names),
-            },
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-        EntryCommand::Native { files, compare, json } => match app().await {
-            Ok(app) => native_command(app.registry(), &files, compare.as_ref(), json).await,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        let g = b.build().await.map_err(|e| e.to_string())?;
+        Ok(Runtime {
+            registry: g.registry().clone(),
+            reflection_url: g.reflection().map(|r| r.url()),
+            description: format!("plugins [{}]", names.join(", ")),
+            keep_alive: Box::new(g),
+        })
     }
 }
 
 fn main() -> ExitCode {
-    let cmd = match EntryCommand::parse(std::env::args().skip(1)) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}\n\n{}", usage(NAME));
-            return ExitCode::from(2);
-        }
-    };
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(rt) => rt.block_on(run(cmd)),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    genkit_conformance::entry::main(&OpenAiCompatEntry)
 }

@@ -10,9 +10,13 @@
 //!   [`run_suites_with`] and, with `--compare`, checks that the
 //!   `genkit dev:test-model` output saved in a file reports the same pass/fail per test.
 //!
-//! The entry program parses its arguments with [`EntryCommand::parse`] and calls
-//! [`list_models`], [`dry_run_command`] or [`native_command`]; serving is its own business.
+//! An entry program implements [`EntryProgram`] (its name, its catalogue, how to start its
+//! runtime) and calls [`main`], which parses the arguments and runs the mode. The pieces
+//! ([`EntryCommand::parse`], [`list_models`], [`dry_run_command`], [`native_command`]) are public
+//! for programs that need something else.
 
+use std::any::Any;
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -99,6 +103,103 @@ impl EntryCommand {
             Some("list-models") => Err("--list-models takes no files".to_owned()),
             Some("dry-run") => needs_files(&files, "dry-run").map(|()| EntryCommand::DryRun(files)),
             Some(_) => needs_files(&files, "native").map(|()| EntryCommand::Native { files, compare, json }),
+        }
+    }
+}
+
+/// A runtime an entry program started.
+pub struct Runtime {
+    /// The registry the suites run against.
+    pub registry: Registry,
+    /// The reflection URL when the developer-tools bridge runs (dev mode).
+    pub reflection_url: Option<String>,
+    /// What to say about it on stderr (e.g. which plugins are registered).
+    pub description: String,
+    /// Whatever must stay alive while the runtime serves (e.g. the `Genkit` instance).
+    pub keep_alive: Box<dyn Any + Send + Sync>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("reflection_url", &self.reflection_url)
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a per-plugin entry program provides; [`main`] does the rest.
+pub trait EntryProgram: Sync {
+    /// The program's name (usage text and messages).
+    fn name(&self) -> &str;
+    /// Every model name in the plugin's catalogue, without keys or network.
+    fn catalogue(&self) -> impl Future<Output = Result<Vec<String>, String>> + Send;
+    /// Starts a Genkit runtime with only this plugin (the developer-tools bridge starts when
+    /// `GENKIT_ENV=dev`).
+    fn start(&self) -> impl Future<Output = Result<Runtime, String>> + Send;
+}
+
+/// The whole entry program: parses the process arguments and runs the mode on a tokio
+/// runtime. Exit codes: 0 success, 1 failure, 2 usage error or not in dev mode.
+pub fn main(program: &impl EntryProgram) -> ExitCode {
+    let cmd = match EntryCommand::parse(std::env::args().skip(1)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}\n\n{}", usage(program.name()));
+            return ExitCode::from(2);
+        }
+    };
+    match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt.block_on(run(program, cmd)),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(program: &impl EntryProgram, cmd: EntryCommand) -> ExitCode {
+    let name = program.name();
+    let started = match cmd {
+        EntryCommand::Help => {
+            print!("{}", usage(name));
+            return ExitCode::SUCCESS;
+        }
+        EntryCommand::ListModels | EntryCommand::DryRun(_) => {
+            return match program.catalogue().await {
+                Ok(names) => match cmd {
+                    EntryCommand::DryRun(files) => dry_run_command(&files, &names),
+                    _ => list_models(names),
+                },
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        EntryCommand::Serve | EntryCommand::Native { .. } => match program.start().await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match (cmd, &started.reflection_url) {
+        (EntryCommand::Native { files, compare, json }, _) => {
+            native_command(&started.registry, &files, compare.as_ref(), json).await
+        }
+        (_, Some(url)) => {
+            eprintln!("{name}: {}, reflection on {url}", started.description);
+            // The reflection bridge removes its runtime file and exits on SIGINT/SIGTERM.
+            std::future::pending::<()>().await;
+            ExitCode::SUCCESS
+        }
+        (_, None) => {
+            eprintln!(
+                "{name}: not in dev mode; run it under the Genkit CLI:\n  genkit dev:test-model --from-file <suite> -- {name}"
+            );
+            ExitCode::from(2)
         }
     }
 }
