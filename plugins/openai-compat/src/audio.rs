@@ -50,7 +50,7 @@ pub struct SpeechConfig {
 
 impl std::fmt::Debug for SpeechConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SpeechConfig({})", serde_json::to_value(self).unwrap_or(Value::Null))
+        crate::client::fmt_config(f, "SpeechConfig", self, self.api_key.is_some())
     }
 }
 
@@ -88,7 +88,7 @@ pub struct TranscriptionConfig {
 
 impl std::fmt::Debug for TranscriptionConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "TranscriptionConfig({})", serde_json::to_value(self).unwrap_or(Value::Null))
+        crate::client::fmt_config(f, "TranscriptionConfig", self, self.api_key.is_some())
     }
 }
 

@@ -264,6 +264,21 @@ impl Client {
     }
 }
 
+/// `Debug` of a config type: its JSON form (the key is never serialized), marking a
+/// per-request API key as `"<redacted>"` when one is set.
+pub(crate) fn fmt_config(
+    f: &mut std::fmt::Formatter<'_>,
+    name: &str,
+    config: &impl serde::Serialize,
+    has_api_key: bool,
+) -> std::fmt::Result {
+    let mut v = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    if has_api_key && let Some(o) = v.as_object_mut() {
+        o.insert("apiKey".into(), serde_json::Value::String("<redacted>".into()));
+    }
+    write!(f, "{name}({v})")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +317,23 @@ mod tests {
         let mut s = settings(Routing::Plain);
         s.headers = vec![("bad header".into(), "v".into())];
         assert_eq!(Client::new(s).unwrap_err().status(), Status::InvalidArgument);
+    }
+
+    #[test]
+    fn config_debug_marks_a_set_key_as_redacted() {
+        #[derive(serde::Serialize)]
+        struct C {
+            seed: u32,
+            #[serde(skip)]
+            api_key: Option<String>,
+        }
+        impl std::fmt::Debug for C {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                super::fmt_config(f, "C", self, self.api_key.is_some())
+            }
+        }
+        let with = format!("{:?}", C { seed: 1, api_key: Some("sk-live".into()) });
+        assert_eq!(with, r#"C({"seed":1,"apiKey":"<redacted>"})"#);
+        assert_eq!(format!("{:?}", C { seed: 1, api_key: None }), r#"C({"seed":1})"#);
     }
 }

@@ -41,7 +41,7 @@ pub struct EmbedConfig {
 
 impl std::fmt::Debug for EmbedConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "EmbedConfig({})", serde_json::to_value(self).unwrap_or(Value::Null))
+        crate::client::fmt_config(f, "EmbedConfig", self, self.api_key.is_some())
     }
 }
 

@@ -52,7 +52,7 @@ pub struct ImageConfig {
 
 impl std::fmt::Debug for ImageConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ImageConfig({})", serde_json::to_value(self).unwrap_or(Value::Null))
+        crate::client::fmt_config(f, "ImageConfig", self, self.api_key.is_some())
     }
 }
 

@@ -1,6 +1,7 @@
 //! Opt-in tests against the live APIs. Ignored by default; run with
 //! `OPENAI_API_KEY=… cargo test -p genkit-openai-compat --test live -- --ignored`
-//! (likewise `DEEPSEEK_API_KEY`, `XAI_API_KEY`). A test whose key is not set does nothing.
+//! (likewise `DEEPSEEK_API_KEY`, `XAI_API_KEY`; pick one with `-- --ignored openai_live`). A test
+//! run without its key fails and names the variable, so a live run never passes by accident.
 
 use std::sync::Arc;
 
@@ -11,14 +12,14 @@ use genkit_core::Registry;
 use genkit_openai_compat::OpenAiCompat;
 use serde_json::json;
 
-fn live(var: &str, plugin: OpenAiCompat) -> Option<Registry> {
-    if std::env::var(var).map_or(true, |v| v.is_empty()) {
-        eprintln!("{var} not set: skipping");
-        return None;
-    }
+fn live(var: &str, plugin: OpenAiCompat) -> Registry {
+    assert!(
+        std::env::var(var).is_ok_and(|v| !v.is_empty()),
+        "{var} is not set: this live test calls the real API; set the key or run another test"
+    );
     let r = Registry::new();
     r.register_plugin(Arc::new(plugin)).unwrap();
-    Some(r)
+    r
 }
 
 async fn chat_and_stream(r: &Registry, model: &str) {
@@ -45,14 +46,14 @@ async fn chat_and_stream(r: &Registry, model: &str) {
 #[tokio::test]
 #[ignore = "needs OPENAI_API_KEY and network"]
 async fn openai_live() {
-    let Some(r) = live("OPENAI_API_KEY", OpenAiCompat::openai()) else { return };
+    let r = live("OPENAI_API_KEY", OpenAiCompat::openai());
     chat_and_stream(&r, "openai/gpt-4o-mini").await;
 }
 
 #[tokio::test]
 #[ignore = "needs DEEPSEEK_API_KEY and network"]
 async fn deepseek_live() {
-    let Some(r) = live("DEEPSEEK_API_KEY", OpenAiCompat::deepseek()) else { return };
+    let r = live("DEEPSEEK_API_KEY", OpenAiCompat::deepseek());
     chat_and_stream(&r, "deepseek/deepseek-chat").await;
     let resp =
         generate(&r, GenerateOptions::new().model("deepseek/deepseek-reasoner").prompt("Is 9.11 larger than 9.8?"))
@@ -64,6 +65,6 @@ async fn deepseek_live() {
 #[tokio::test]
 #[ignore = "needs XAI_API_KEY and network"]
 async fn xai_live() {
-    let Some(r) = live("XAI_API_KEY", OpenAiCompat::xai()) else { return };
+    let r = live("XAI_API_KEY", OpenAiCompat::xai());
     chat_and_stream(&r, "xai/grok-3-mini").await;
 }

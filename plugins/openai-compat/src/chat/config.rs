@@ -96,13 +96,7 @@ pub struct ChatConfig {
 
 impl std::fmt::Debug for ChatConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
-        if self.api_key.is_some()
-            && let Some(o) = v.as_object_mut()
-        {
-            o.insert("apiKey".into(), Value::String("<redacted>".into()));
-        }
-        write!(f, "ChatConfig({v})")
+        crate::client::fmt_config(f, "ChatConfig", self, self.api_key.is_some())
     }
 }
 
