@@ -19,6 +19,10 @@ pub type DapActions = HashMap<ActionType, Vec<Arc<dyn Action>>>;
 type FetchFn = dyn Fn() -> BoxFuture<'static, Result<DapActions>> + Send + Sync;
 
 /// How long fetched actions are cached (JS `cacheConfig.ttlMillis`).
+///
+/// The variants are literal: `For(Duration::ZERO)` expires at once, i.e. behaves like
+/// `Disabled`. To carry a JS-style `ttlMillis` over (where `0` means the default), use
+/// [`CacheTtl::from_millis`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheTtl {
     /// Cache for this long (the default is 3 s).
@@ -27,9 +31,33 @@ pub enum CacheTtl {
     Disabled,
 }
 
+/// The default TTL, 3000 ms (JS `cacheConfig.ttlMillis` undefined or `0`).
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_millis(3000);
+
 impl Default for CacheTtl {
     fn default() -> Self {
-        CacheTtl::For(Duration::from_millis(3000))
+        CacheTtl::For(DEFAULT_CACHE_TTL)
+    }
+}
+
+impl CacheTtl {
+    /// The TTL JS derives from `cacheConfig.ttlMillis`: `None` or `0` → the default
+    /// 3000 ms, negative → no caching, positive → that many milliseconds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use genkit_ai::dap::CacheTtl;
+    /// assert_eq!(CacheTtl::from_millis(None), CacheTtl::default());
+    /// assert_eq!(CacheTtl::from_millis(Some(0)), CacheTtl::For(Duration::from_millis(3000)));
+    /// assert_eq!(CacheTtl::from_millis(Some(-1)), CacheTtl::Disabled);
+    /// assert_eq!(CacheTtl::from_millis(Some(50)), CacheTtl::For(Duration::from_millis(50)));
+    /// ```
+    pub fn from_millis(ttl_millis: Option<i64>) -> CacheTtl {
+        match ttl_millis {
+            None | Some(0) => CacheTtl::default(),
+            Some(ms) if ms < 0 => CacheTtl::Disabled,
+            Some(ms) => CacheTtl::For(Duration::from_millis(ms.unsigned_abs())),
+        }
     }
 }
 

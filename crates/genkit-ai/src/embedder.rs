@@ -103,13 +103,8 @@ impl EmbedderOptions {
     }
 }
 
-/// Builds an embedder action (JS `embedder()`); register it with `Genkit::define_embedder` or
-/// return it from a plugin. Metadata follows JS: `{type: "embedder", info, embedder: {customOptions}}`.
-pub fn new<F, Fut>(opts: EmbedderOptions, f: F) -> EmbedderAction
-where
-    F: Fn(EmbedRequest, EmbedderCx) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<EmbedResponse>> + Send + 'static,
-{
+/// The builder every embedder action starts from (shared with [`embedder_action_metadata`]).
+fn embedder_builder(opts: EmbedderOptions) -> genkit_core::ActionBuilder<EmbedRequest, EmbedResponse, ()> {
     let EmbedderOptions { name, info, config_schema } = opts;
     let mut embedder = Map::new();
     if let Some(s) = config_schema {
@@ -125,7 +120,35 @@ where
         }
         b = b.metadata("info", serde_json::to_value(info).unwrap_or(Value::Null));
     }
-    b.build(f)
+    b
+}
+
+/// Builds an embedder action (JS `embedder()`); register it with `Genkit::define_embedder` or
+/// return it from a plugin. Metadata follows JS: `{type: "embedder", info, embedder: {customOptions}}`.
+pub fn new<F, Fut>(opts: EmbedderOptions, f: F) -> EmbedderAction
+where
+    F: Fn(EmbedRequest, EmbedderCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<EmbedResponse>> + Send + 'static,
+{
+    embedder_builder(opts).build(f)
+}
+
+/// The metadata of the embedder action `opts` describes, without defining it (JS
+/// `embedderActionMetadata({name, info, configSchema})`): exactly what [`new`] would
+/// produce. For a plugin's [`Plugin::list`](genkit_core::Plugin::list).
+///
+/// ```
+/// use genkit_ai::embedder::{self, EmbedderOptions, embedder_action_metadata};
+/// let opts = EmbedderOptions::new("acme/embed").config_schema(serde_json::json!({"type": "object"}));
+/// let listed = embedder_action_metadata(&opts);
+/// let defined = embedder::new(opts, |_req, _cx| async { Ok(Default::default()) });
+/// assert_eq!(&listed, defined.metadata());
+/// ```
+pub fn embedder_action_metadata(opts: &EmbedderOptions) -> genkit_core::ActionMetadata {
+    embedder_builder(opts.clone())
+        .build(|_req, _cx| async { Err(Error::new(genkit_core::Status::Unimplemented, "metadata only")) })
+        .metadata()
+        .clone()
 }
 
 /// A reference to an embedder by name with default options and version (JS `embedderRef`).

@@ -487,3 +487,307 @@ async fn background_models_return_operations() {
     .unwrap_err();
     assert_eq!(err.message(), "Provided operation is missing original request information");
 }
+
+#[tokio::test]
+async fn multipart_tools_answer_with_output_content_and_metadata() {
+    use genkit_ai::MultipartToolResponse;
+    let (reg, pm) = setup("m");
+    let shot = genkit_ai::tool::multipart_tool(
+        ToolConfig::new("screenshot", "takes a screenshot"),
+        |i: Value, _cx| async move {
+            Ok(MultipartToolResponse {
+                output: Some(json!({"taken": i["page"]})),
+                content: Some(vec![Part::media("data:image/png;base64,AAAA", Some("image/png".into()))]),
+                metadata: Some(serde_json::from_value(json!({"size": 4})).unwrap()),
+            })
+        },
+    );
+    assert_eq!(shot.key(), "/tool.v2/screenshot");
+    assert_eq!(shot.metadata().metadata_value("tool"), Some(&json!({"multipart": true})));
+    reg.register_action(shot.as_action()).unwrap();
+    pm.respond(tool_call("screenshot", "s1", json!({"page": "home"})));
+    pm.respond(stop("looks fine"));
+    let resp = generate(&reg, GenerateOptions::new().model("m").prompt("check").tool("screenshot")).await.unwrap();
+    assert_eq!(resp.text(), "looks fine");
+    let history = resp.messages().unwrap();
+    let tool_msg = &history[2];
+    assert_eq!(tool_msg.role, Role::Tool);
+    assert_eq!(
+        serde_json::to_value(&tool_msg.content).unwrap(),
+        json!([{
+            "toolResponse": {
+                "name": "screenshot", "ref": "s1", "output": {"taken": "home"},
+                "content": [{"media": {"url": "data:image/png;base64,AAAA", "contentType": "image/png"}}]
+            },
+            "metadata": {"size": 4}
+        }])
+    );
+    // the definition sent to the model: the short name, the inner (void) output schema
+    let def = &pm.requests()[0].tools.clone().unwrap()[0];
+    assert_eq!((def.name.as_str(), def.key.as_deref()), ("screenshot", Some("/tool.v2/screenshot")));
+}
+
+#[tokio::test]
+async fn every_tool_has_a_tool_v2_companion_returning_output() {
+    let reg = Registry::new();
+    let add =
+        Tool::<Value, Value>::new(ToolConfig::new("add", "adds").metadata("custom", json!(1)), |i, _| async move {
+            Ok(json!(i["a"].as_i64().unwrap() + i["b"].as_i64().unwrap()))
+        });
+    // what `Genkit::define_tool` registers: the tool and its companion
+    reg.register_action(add.as_action()).unwrap();
+    reg.register_action(add.v2_action().as_action()).unwrap();
+    let v2 = reg.lookup_action("/tool.v2/add").await.unwrap().unwrap();
+    let meta = v2.metadata();
+    assert_eq!(meta.metadata_value("type"), Some(&json!("tool.v2")));
+    assert_eq!(meta.metadata_value("tool"), Some(&json!({"multipart": true})));
+    assert_eq!(meta.metadata_value("custom"), Some(&json!(1)));
+    assert_eq!(meta.description.as_deref(), Some("adds"));
+    let out = v2.run_json(json!({"a": 2, "b": 3}), RunOptions::new()).await.unwrap().result;
+    assert_eq!(out, json!({"output": 5}));
+    // generate resolves the plain name to `/tool/add` first
+    assert!(reg.lookup_action("/tool/add").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn unknown_output_format_is_forwarded_without_a_parser() {
+    let (reg, pm) = setup("m");
+    pm.respond(stop("{\"a\": 1}"));
+    let resp = generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("x").output(genkit_ai::OutputOptions::format("mystery")),
+    )
+    .await
+    .unwrap();
+    let out = pm.last_request().unwrap().output.unwrap();
+    assert_eq!(out, genkit_ai::OutputConfig { format: Some("mystery".into()), ..Default::default() });
+    // no instructions injected, no parser: output falls back to JSON extracted from the text
+    assert_eq!(pm.last_request().unwrap().messages[0].content.len(), 1);
+    assert_eq!(resp.output(), Some(json!({"a": 1})));
+}
+
+#[tokio::test]
+async fn respond_and_restart_validate_against_the_tool_schemas() {
+    let t = Tool::<Value, Value>::new(
+        ToolConfig::new("ask", "asks")
+            .input_schema(json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}))
+            .output_schema(json!({"type": "string"})),
+        |_, _| async { Ok(json!("x")) },
+    );
+    let interrupt =
+        Part::tool_request("ask", Some(json!({"q": "why"})), Some("1".into())).with_metadata("interrupt", json!(true));
+    let err = t.respond(&interrupt, json!(42), None).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert!(t.respond(&interrupt, json!("because"), None).is_ok());
+    let err = t.restart(&interrupt, None, Some(json!({"q": 7}))).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    let err = t.restart(&interrupt, None, Some(json!({}))).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    let ok = t.restart(&interrupt, None, Some(json!({"q": "how"}))).unwrap();
+    assert_eq!(ok.tool_request.unwrap().input, Some(json!({"q": "how"})));
+}
+
+#[tokio::test]
+async fn namespaced_tools_are_sent_by_short_name_with_the_original_name() {
+    let (reg, pm) = setup("m");
+    text_tool(&reg, "plugin/x", "from x");
+    pm.respond(tool_call("x", "1", json!({})));
+    pm.respond(stop("ok"));
+    generate(&reg, GenerateOptions::new().model("m").prompt("go").tool("plugin/x")).await.unwrap();
+    let def = &pm.requests()[0].tools.clone().unwrap()[0];
+    assert_eq!(def.name, "x");
+    assert_eq!(def.key.as_deref(), Some("/tool/plugin/x"));
+    assert_eq!(def.metadata.as_ref().unwrap()["originalName"], json!("plugin/x"));
+    // the model calls it by the short name; the loop maps it back
+    let tool_msg = pm.last_request().unwrap().messages.last().unwrap().clone();
+    assert_eq!(tool_msg.content[0].tool_response.as_ref().unwrap().name, "x");
+    assert_eq!(tool_msg.content[0].tool_response.as_ref().unwrap().output, Some(json!("from x")));
+}
+
+#[tokio::test]
+async fn a_resumed_tool_message_streams_as_a_tool_chunk_at_the_message_index() {
+    let (reg, pm) = setup("m");
+    text_tool(&reg, "t", "x");
+    let history = vec![
+        Message::user("hi"),
+        Message::new(
+            Role::Model,
+            vec![Part::tool_request("t", None, Some("9".into())).with_metadata("interrupt", json!(true))],
+        ),
+    ];
+    let reply = respond_tool(&history[1].content[0], json!("answer"), None).unwrap();
+    let ch = GenerateResponseChunk { content: vec![Part::text("done")], ..Default::default() };
+    pm.respond_streaming(vec![ch], stop("done"));
+    let mut s = generate_stream(
+        &reg,
+        GenerateOptions::new()
+            .model("m")
+            .messages(history)
+            .tool("t")
+            .resume(ResumeOptions { respond: vec![reply], ..Default::default() }),
+    );
+    let mut chunks = Vec::new();
+    while let Some(c) = s.next().await {
+        chunks.push(c.unwrap());
+    }
+    s.output().await.unwrap();
+    assert_eq!(chunks.len(), 2);
+    assert_eq!((chunks[0].role, chunks[0].index), (Some(Role::Tool), Some(0)));
+    assert_eq!(chunks[0].content[0].tool_response.as_ref().unwrap().output, Some(json!("answer")));
+    assert_eq!((chunks[1].role, chunks[1].index), (Some(Role::Model), Some(1)));
+}
+
+#[tokio::test]
+async fn tool_choice_is_forwarded_to_the_model() {
+    let (reg, pm) = setup("m");
+    text_tool(&reg, "t", "x");
+    pm.respond(stop("ok"));
+    generate(
+        &reg,
+        GenerateOptions::new().model("m").prompt("x").tool("t").tool_choice(genkit_ai::ToolChoice::Required),
+    )
+    .await
+    .unwrap();
+    let req = pm.last_request().unwrap();
+    assert_eq!(req.tool_choice, Some(genkit_ai::ToolChoice::Required));
+    assert_eq!(serde_json::to_value(&req).unwrap()["toolChoice"], json!("required"));
+}
+
+#[tokio::test]
+async fn models_tools_and_resources_can_be_passed_as_actions() {
+    use genkit_ai::resource::{ResourceOptions, ResourceOutput};
+    // nothing registered: the model, a dynamic tool and a resource only come with the options
+    let reg = Registry::new();
+    let pm = ProgrammableModel::new("unregistered");
+    let greet = Tool::<Value, Value>::dynamic(ToolConfig::new("greet", "greets"), |i, _| async move {
+        Ok(json!(format!("hello {}", i["who"].as_str().unwrap_or("?"))))
+    });
+    assert!(greet.is_dynamic());
+    let notes = genkit_ai::resource::new(ResourceOptions::uri("notes://today").name("notes"), |_, _| async {
+        Ok(ResourceOutput { content: vec![Part::text("buy milk")] })
+    })
+    .unwrap();
+    pm.respond(tool_call("greet", "1", json!({"who": "bob"})));
+    pm.respond(stop("done"));
+    let resp = generate(
+        &reg,
+        GenerateOptions::new()
+            .model(&pm.action())
+            .prompt(vec![Part::text("read "), Part::resource("notes://today")])
+            .tool(&greet)
+            .resource(&notes),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.text(), "done");
+    let reqs = pm.requests();
+    assert_eq!(reqs[0].messages[0].content[1].text.as_deref(), Some("buy milk"));
+    assert_eq!(reqs[0].tools.as_ref().unwrap()[0].name, "greet");
+    let tool_msg = reqs[1].messages.last().unwrap();
+    assert_eq!(tool_msg.content[0].tool_response.as_ref().unwrap().output, Some(json!("hello bob")));
+    // they were registered only in the call's child registry
+    assert!(reg.lookup_action("/tool/greet").await.unwrap().is_none());
+    assert!(reg.lookup_action("/model/unregistered").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn string_message_content_is_normalized_to_a_text_part() {
+    let m: Message = serde_json::from_value(json!({"role": "user", "content": "hi"})).unwrap();
+    assert_eq!(m, Message::user("hi"));
+    assert_eq!(serde_json::to_value(&m).unwrap(), json!({"role": "user", "content": [{"text": "hi"}]}));
+    assert_eq!(Message::parse_data(json!("yo"), Role::Model).unwrap(), Message::model("yo"));
+    assert_eq!(Message::parse_data(json!(3), Role::User).unwrap_err().status(), Status::InvalidArgument);
+
+    // through /util/generate (JSON input, schema-validated)
+    let (reg, pm) = setup("m");
+    pm.respond(stop("ok"));
+    let action = reg.lookup_action("/util/generate").await.unwrap().unwrap();
+    let out = action
+        .run_json(
+            json!({"model": "m", "messages": [
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": "hi"}
+            ]}),
+            RunOptions::new(),
+        )
+        .await
+        .unwrap()
+        .result;
+    assert_eq!(out["message"]["content"][0]["text"], "ok");
+    let sent = pm.last_request().unwrap();
+    assert_eq!(sent.messages, vec![Message::system("be brief"), Message::user("hi")]);
+    assert_eq!(out["request"]["messages"][1]["content"], json!([{"text": "hi"}]));
+}
+
+#[tokio::test]
+async fn background_operation_errors_match_js() {
+    use genkit_ai::model::background::{self, cancel_operation, check_operation, generate_operation};
+    use genkit_ai::{ModelOptions, ModelSupports, Operation};
+    let (reg, pm) = setup("plain");
+    fn op(action: &str) -> Operation {
+        Operation {
+            action: Some(action.into()),
+            id: "op".into(),
+            done: None,
+            output: None,
+            error: None,
+            metadata: None,
+        }
+    }
+    for result in [
+        check_operation(&reg, op("/background-model/nope")).await,
+        cancel_operation(&reg, op("/background-model/nope")).await,
+        check_operation(&reg, op("/model/plain")).await,
+    ] {
+        let err = result.unwrap_err();
+        assert_eq!(err.status(), Status::InvalidArgument);
+        assert!(err.message().starts_with("Failed to resolve background action from original request: /"));
+    }
+    let err = check_operation(&reg, op("/background-model/nope")).await.unwrap_err();
+    assert_eq!(err.message(), "Failed to resolve background action from original request: /background-model/nope");
+
+    // a background model without cancel
+    let bg = background::new(
+        &ModelOptions::new("veo").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
+        |_req, _cx| async { Ok(op("")) },
+        |o: Operation, _cx| async move { Ok(o) },
+        None,
+    );
+    bg.register(&reg).unwrap();
+    let err = cancel_operation(&reg, op("/background-model/veo")).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.message()),
+        (Status::Unimplemented, "Background action /background-model/veo does not support cancellation.")
+    );
+
+    // generate_operation on a model that is not long-running
+    let err = generate_operation(&reg, GenerateOptions::new().model("plain").prompt("x")).await.unwrap_err();
+    assert_eq!(
+        (err.status(), err.message()),
+        (Status::InvalidArgument, "Model 'plain' does not support long running operations.")
+    );
+    assert!(pm.requests().is_empty());
+
+    // a long-running model that returns no operation
+    let lr = ProgrammableModel::with_options(
+        ModelOptions::new("lr").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
+    );
+    reg.register_action(lr.action().as_action()).unwrap();
+    lr.respond(stop("no op"));
+    let err = generate_operation(&reg, GenerateOptions::new().model("lr").prompt("x")).await.unwrap_err();
+    assert_eq!((err.status(), err.message()), (Status::FailedPrecondition, "Model 'lr' did not return an operation."));
+
+    // the model may be passed as an action (here one that is not registered)
+    let veo2 = background::new(
+        &ModelOptions::new("veo2").supports(ModelSupports { long_running: Some(true), ..Default::default() }),
+        |_req, _cx| async { Ok(op("")) },
+        |o: Operation, _cx| async move { Ok(o) },
+        None,
+    );
+    let opts = GenerateOptions {
+        model: Some(genkit_ai::ModelArg::Action(veo2.start.as_action())),
+        ..GenerateOptions::new().prompt("x")
+    };
+    let started = generate_operation(&reg, opts).await.unwrap();
+    assert_eq!(started.action.as_deref(), Some("/background-model/veo2"));
+}

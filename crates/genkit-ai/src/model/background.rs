@@ -68,24 +68,19 @@ where
 {
     let name = opts.name().to_owned();
     let key = format!("/background-model/{name}");
-    let label = opts.metadata()["label"].as_str().unwrap_or(&name).to_owned();
     let k2 = key.clone();
-    let start = ActionDef::<ModelRequest, Operation>::builder(ActionType::BackgroundModel, name.clone())
-        .description(label)
-        .metadata("model", opts.metadata())
-        .initializes_plugins()
-        .build(move |req, cx| {
-            let t0 = Instant::now();
-            let fut = start(req, cx);
-            let key = k2.clone();
-            async move {
-                let mut op = fut.await?;
-                op.metadata
-                    .get_or_insert_with(Default::default)
-                    .insert("latencyMs".into(), json!(t0.elapsed().as_secs_f64() * 1000.0));
-                Ok(stamp(op, &key))
-            }
-        });
+    let start = super::model_builder::<Operation, ()>(opts, ActionType::BackgroundModel).build(move |req, cx| {
+        let t0 = Instant::now();
+        let fut = start(req, cx);
+        let key = k2.clone();
+        async move {
+            let mut op = fut.await?;
+            op.metadata
+                .get_or_insert_with(Default::default)
+                .insert("latencyMs".into(), json!(t0.elapsed().as_secs_f64() * 1000.0));
+            Ok(stamp(op, &key))
+        }
+    });
     let check: Arc<OpFn> = Arc::new(move |op, cx| check(op, cx).boxed());
     BackgroundModel {
         start,
@@ -103,20 +98,25 @@ fn model_name(op: &Operation) -> Result<&str> {
     })
 }
 
+/// JS `lookupBackgroundAction(op.action)` then `check`/`cancel`: the background model must
+/// exist (else `INVALID_ARGUMENT`); a missing cancel action is `UNIMPLEMENTED`.
 async fn run_op(registry: &Registry, op: Operation, ty: &str, verb: &str) -> Result<Operation> {
     let name = model_name(&op)?;
+    let action = op.action.as_deref().unwrap_or_default();
+    let unresolved =
+        || Error::invalid_argument(format!("Failed to resolve background action from original request: {action}"));
+    if registry.lookup_action(action).await?.is_none() {
+        return Err(unresolved());
+    }
     let key = format!("/{ty}/{name}/{verb}");
     let Some(a): Option<Arc<dyn Action>> = registry.lookup_action(&key).await? else {
         if verb == "cancel" {
             return Err(Error::new(
                 Status::Unimplemented,
-                format!("Model '{name}' does not support cancelling operations."),
+                format!("Background action {action} does not support cancellation."),
             ));
         }
-        return Err(Error::invalid_argument(format!(
-            "Failed to resolve background action from original request: {}",
-            op.action.as_deref().unwrap_or_default()
-        )));
+        return Err(unresolved());
     };
     let input = serde_json::to_value(&op).map_err(Error::internal)?;
     let out = a.run_json(input, RunOptions::new()).await?.result;
@@ -146,13 +146,12 @@ pub async fn cancel_operation(registry: &Registry, op: Operation) -> Result<Oper
 /// `INVALID_ARGUMENT` when the model does not declare `supports.longRunning`;
 /// `FAILED_PRECONDITION` when no operation came back.
 pub async fn generate_operation(registry: &Registry, opts: GenerateOptions) -> Result<Operation> {
-    let name = match &opts.model {
-        Some(crate::ModelArg::Name(n)) => n.clone(),
-        Some(crate::ModelArg::Ref(r)) => r.name().to_owned(),
-        Some(crate::ModelArg::Action(a)) => a.name().to_owned(),
-        None => return Err(Error::invalid_argument("Must supply a `model` to `generate()` calls.")),
+    let model = match &opts.model {
+        Some(crate::ModelArg::Name(n)) => crate::generate::engine::resolve_model(registry, Some(n)).await?,
+        Some(crate::ModelArg::Ref(r)) => crate::generate::engine::resolve_model(registry, Some(r.name())).await?,
+        Some(crate::ModelArg::Action(a)) => a.clone(),
+        None => crate::generate::engine::resolve_model(registry, None).await?,
     };
-    let model = crate::generate::engine::resolve_model(registry, Some(&name)).await?;
     let long = model
         .metadata()
         .metadata_value("model")

@@ -8,7 +8,9 @@ mod usage;
 use std::future::Future;
 use std::time::Instant;
 
-use genkit_core::{ActionCx, ActionDef, ActionType, Result};
+use std::sync::Arc;
+
+use genkit_core::{Action, ActionBuilder, ActionCx, ActionDef, ActionMetadata, ActionType, DynPlugin, Error, Result};
 use serde_json::{Map, Value, json};
 
 pub use reference::ModelRef;
@@ -56,6 +58,18 @@ impl ModelOptions {
     #[must_use]
     pub fn supports(mut self, supports: ModelSupports) -> Self {
         self.info.supports = Some(supports);
+        self
+    }
+
+    /// Replaces label, versions, capabilities and stage with `info` (what JS
+    /// `modelActionMetadata({info})` takes). `info.config_schema` becomes the config schema
+    /// when set.
+    #[must_use]
+    pub fn info(mut self, info: ModelInfo) -> Self {
+        if let Some(s) = &info.config_schema {
+            self.config_schema = Some(Value::Object(s.clone()));
+        }
+        self.info = ModelInfo { config_schema: None, ..info };
         self
     }
 
@@ -131,17 +145,12 @@ where
     F: Fn(ModelRequest, ModelCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ModelResponse>> + Send + 'static,
 {
-    let label = opts.info.label.clone().unwrap_or_else(|| opts.name.clone());
-    let metadata = opts.metadata();
     let supports = opts.info.supports.clone();
     // JS `getModelMiddleware`: context augmentation unless the model reads `docs` itself, then
     // the constrained-output simulator when the model lacks native support.
     let augment = (!supports.as_ref().and_then(|s| s.context).unwrap_or(false))
         .then(crate::middleware::AugmentWithContextOptions::default);
-    let mut b = ActionDef::builder(ActionType::Model, opts.name)
-        .description(label)
-        .metadata("model", metadata)
-        .initializes_plugins();
+    let mut b = model_builder::<ModelResponse, ModelResponseChunk>(&opts, ActionType::Model);
     for m in opts.middleware {
         b = b.middleware(m);
     }
@@ -164,6 +173,64 @@ where
             Ok(resp)
         }
     })
+}
+
+/// The builder every model action starts from: type, name, description (the label) and
+/// `metadata.model`. Shared by [`new`], background models and [`model_action_metadata`] so
+/// listed metadata equals the resolved action's.
+pub(crate) fn model_builder<O, S>(opts: &ModelOptions, action_type: ActionType) -> ActionBuilder<ModelRequest, O, S>
+where
+    O: serde::Serialize + serde::de::DeserializeOwned + schemars::JsonSchema + Send + Sync + 'static,
+    S: serde::Serialize + schemars::JsonSchema + Send + Sync + 'static,
+{
+    let label = opts.info.label.clone().unwrap_or_else(|| opts.name.clone());
+    ActionDef::<ModelRequest, O, S>::builder(action_type, opts.name.clone())
+        .description(label)
+        .metadata("model", opts.metadata())
+        .initializes_plugins()
+}
+
+/// The metadata of the model action `opts` describes, without defining it (JS
+/// `modelActionMetadata({name, info, configSchema, background})`): exactly what
+/// [`new`] (or, with `background`, [`background::new`]'s start action) would produce —
+/// type, key, description, input/output/stream schemas and `metadata.model`. For a
+/// plugin's [`Plugin::list`](genkit_core::Plugin::list), so the Dev UI lists models before
+/// they are resolved.
+///
+/// ```
+/// use genkit_ai::model::{self, ModelOptions, model_action_metadata};
+/// let opts = ModelOptions::new("acme/fast").label("Acme Fast");
+/// let listed = model_action_metadata(&opts, false);
+/// let defined = model::new(opts, |_req, _cx| async { Ok(Default::default()) });
+/// assert_eq!(&listed, defined.metadata());
+/// assert_eq!(&*listed.key, "/model/acme/fast");
+/// ```
+pub fn model_action_metadata(opts: &ModelOptions, background: bool) -> ActionMetadata {
+    let unused = || Error::new(genkit_core::Status::Unimplemented, "metadata only");
+    if background {
+        model_builder::<crate::Operation, ()>(opts, ActionType::BackgroundModel)
+            .build(move |_req, _cx| async move { Err(unused()) })
+            .metadata()
+            .clone()
+    } else {
+        model_builder::<ModelResponse, ModelResponseChunk>(opts, ActionType::Model)
+            .build(move |_req, _cx| async move { Err(unused()) })
+            .metadata()
+            .clone()
+    }
+}
+
+/// Resolves the model `name` through `plugin` (JS `plugin.model(name)`): calls its
+/// `resolve(ActionType::Model, name)` (`name` without the plugin's namespace).
+///
+/// # Errors
+/// `NOT_FOUND` `Failed to resolve model <name> for plugin <plugin>` when the plugin does not
+/// resolve it; the plugin's own error.
+pub async fn plugin_model<P: DynPlugin + ?Sized>(plugin: &P, name: &str) -> Result<Arc<dyn Action>> {
+    match DynPlugin::resolve(plugin, ActionType::Model, name).await? {
+        Some(a) => Ok(a),
+        None => Err(Error::not_found(format!("Failed to resolve model {name} for plugin {}", DynPlugin::name(plugin)))),
+    }
 }
 
 pub mod testing;

@@ -112,3 +112,110 @@ fn usage_counts_media_kinds() {
         (Some(5.0), Some(1.0), Some(1.0), Some(1.0), Some(0.0))
     );
 }
+
+/// A plugin resolving `fast` (a model) and `veo` (a background model), listing both with
+/// the metadata helpers.
+struct Acme;
+
+fn acme_fast() -> ModelOptions {
+    ModelOptions::new("acme/fast").info(crate::ModelInfo {
+        label: Some("Acme Fast".into()),
+        versions: Some(vec!["1".into()]),
+        supports: Some(ModelSupports { tools: Some(true), ..ModelSupports::default() }),
+        stage: Some(crate::ModelStage::Stable),
+        config_schema: Some(serde_json::from_value(json!({"type": "object"})).unwrap()),
+    })
+}
+
+fn acme_veo() -> ModelOptions {
+    ModelOptions::new("acme/veo").supports(ModelSupports { long_running: Some(true), ..ModelSupports::default() })
+}
+
+fn acme_embed() -> crate::EmbedderOptions {
+    crate::EmbedderOptions::new("acme/embed")
+        .info(crate::EmbedderInfo { label: Some("Embed".into()), dimensions: Some(3), ..Default::default() })
+        .config_schema(json!({"type": "object", "properties": {"k": {"type": "integer"}}}))
+}
+
+impl genkit_core::Plugin for Acme {
+    fn name(&self) -> &str {
+        "acme"
+    }
+    async fn resolve(&self, ty: ActionType, name: &str) -> Result<Option<Arc<dyn Action>>> {
+        Ok(match (ty, name) {
+            (ActionType::Model, "fast") => {
+                Some(new(acme_fast(), |_r, _cx| async { Ok(ModelResponse::default()) }).as_action())
+            }
+            (ActionType::BackgroundModel, "veo") => Some(
+                background::new(
+                    &acme_veo(),
+                    |_r, _cx| async {
+                        Ok(crate::Operation {
+                            action: None,
+                            id: "1".into(),
+                            done: None,
+                            output: None,
+                            error: None,
+                            metadata: None,
+                        })
+                    },
+                    |op, _cx| async move { Ok(op) },
+                    None,
+                )
+                .start
+                .as_action(),
+            ),
+            (ActionType::Embedder, "embed") => {
+                Some(crate::embedder::new(acme_embed(), |_r, _cx| async { Ok(Default::default()) }).as_action())
+            }
+            _ => None,
+        })
+    }
+    async fn list(&self) -> Result<Vec<genkit_core::ActionMetadata>> {
+        Ok(vec![
+            model_action_metadata(&acme_fast(), false),
+            model_action_metadata(&acme_veo(), true),
+            crate::embedder::embedder_action_metadata(&acme_embed()),
+        ])
+    }
+}
+
+#[tokio::test]
+async fn listed_metadata_equals_the_resolved_actions() {
+    let r = Registry::new();
+    r.register_plugin(Arc::new(Acme)).unwrap();
+    let listed = genkit_core::Plugin::list(&Acme).await.unwrap();
+    let keys = ["/model/acme/fast", "/background-model/acme/veo", "/embedder/acme/embed"];
+    for (meta, key) in listed.iter().zip(keys) {
+        assert_eq!(&*meta.key, key);
+        let action = r.lookup_action(key).await.unwrap().unwrap();
+        assert_eq!(meta, action.metadata(), "{key}");
+    }
+    let fast = &listed[0];
+    assert_eq!(fast.description.as_deref(), Some("Acme Fast"));
+    assert_eq!(
+        fast.metadata_value("model"),
+        Some(&json!({"label": "Acme Fast", "customOptions": {"type": "object"}, "versions": ["1"],
+                     "supports": {"tools": true}, "stage": "stable"}))
+    );
+    assert!(fast.stream_schema.is_some());
+    let veo = &listed[1];
+    assert!(veo.stream_schema.is_none());
+    assert!(veo.output_schema.as_ref().unwrap()["properties"].get("id").is_some());
+    assert_eq!(
+        listed[2].metadata_value("embedder"),
+        Some(&json!({"customOptions": {"type": "object", "properties": {"k": {"type": "integer"}}}}))
+    );
+}
+
+#[tokio::test]
+async fn plugin_model_resolves_or_is_not_found() {
+    let fast = plugin_model(&Acme, "fast").await.unwrap();
+    assert_eq!(fast.key(), "/model/acme/fast");
+    let dyn_plugin: &dyn genkit_core::DynPlugin = &Acme;
+    let err = plugin_model(dyn_plugin, "slow").await.unwrap_err();
+    assert_eq!((err.status(), err.message()), (Status::NotFound, "Failed to resolve model slow for plugin acme"));
+    // a background model is not a `model`
+    let err = plugin_model(&Acme, "veo").await.unwrap_err();
+    assert_eq!(err.message(), "Failed to resolve model veo for plugin acme");
+}

@@ -1,6 +1,6 @@
 //! `Message`, `Role` and `DocumentData`.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 use super::Part;
@@ -21,25 +21,88 @@ pub enum Role {
 
 /// One message of a conversation.
 ///
+/// Deserialization is lenient about `content` (G2/G22): besides the wire form (an array of
+/// parts), a plain string is accepted and becomes one text part, as JS
+/// `Message.parseContent` does. Serialization always writes the array.
+///
 /// ```
 /// use genkit_ai::{Message, Role};
 /// let m = Message::user("hello");
 /// assert_eq!(m.role, Role::User);
 /// assert_eq!(m.text(), "hello");
+/// let lenient: Message = serde_json::from_str(r#"{"role": "user", "content": "hello"}"#).unwrap();
+/// assert_eq!(lenient, m);
+/// assert_eq!(serde_json::to_value(&lenient).unwrap()["content"], serde_json::json!([{"text": "hello"}]));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     /// The author.
     pub role: Role,
-    /// The content parts.
+    /// The content parts (a string is accepted when deserializing).
+    #[serde(deserialize_with = "lenient_content")]
+    #[schemars(schema_with = "lenient_content_schema")]
     pub content: Vec<Part>,
     /// Arbitrary metadata.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
 }
 
+/// `content` as an array of parts or a string (one text part).
+fn lenient_content<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Part>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<Part>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an array of parts or a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<Part>, E> {
+            Ok(vec![Part::text(s)])
+        }
+        fn visit_string<E: serde::de::Error>(self, s: String) -> Result<Vec<Part>, E> {
+            Ok(vec![Part::text(s)])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Vec<Part>, A::Error> {
+            Vec::<Part>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// The schema of the lenient `content`: the wire array of parts, or a string.
+fn lenient_content_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let part = generator.subschema_for::<Part>();
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "array", "items": part},
+            {"type": "string"}
+        ]
+    })
+}
+
 impl Message {
+    /// Parses a message leniently (JS `Message.parseData`): a JSON string becomes a message
+    /// of `default_role` with one text part; an object is a message whose `content` may be
+    /// a string or an array of parts.
+    ///
+    /// ```
+    /// use genkit_ai::{Message, Role};
+    /// let m = Message::parse_data(serde_json::json!("hi"), Role::User).unwrap();
+    /// assert_eq!(m, Message::user("hi"));
+    /// let m = Message::parse_data(serde_json::json!({"role": "model", "content": "ok"}), Role::User).unwrap();
+    /// assert_eq!(m, Message::model("ok"));
+    /// ```
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` when the value is neither a string nor a message.
+    pub fn parse_data(value: Value, default_role: Role) -> genkit_core::Result<Message> {
+        match value {
+            Value::String(s) => Ok(Message::new(default_role, vec![Part::text(s)])),
+            other => serde_json::from_value(other)
+                .map_err(|e| genkit_core::Error::invalid_argument(format!("invalid message: {e}"))),
+        }
+    }
+
     /// A message with the given role and parts.
     pub fn new(role: Role, content: Vec<Part>) -> Message {
         Message { role, content, metadata: None }
