@@ -17,7 +17,7 @@ use crate::tool::{as_interrupt, to_tool_definition};
 use crate::{
     GenerateActionOptions, GenerateActionOutputConfig, GenerateRequest, GenerateResponse, GenerateResponseChunk,
     Message, ModelAction, ModelRequest, ModelResponse, ModelResponseChunk, Operation, OutputConfig, OutputParser, Part,
-    Role, ToolResponse,
+    Role, ToolResponse, TurnChunks,
 };
 
 /// Per-`generate` state shared by every turn.
@@ -130,19 +130,19 @@ pub(crate) fn call_model(
 struct ChunkState {
     role: Role,
     index: u32,
-    any: bool,
+    turn: Arc<TurnChunks>,
 }
 
 impl ChunkState {
     fn make(&mut self, role: Role, mut chunk: GenerateResponseChunk) -> GenerateResponseChunk {
-        if role != self.role && self.any {
+        if role != self.role && self.turn.count() > 0 {
             self.index += 1;
         }
         self.role = role;
-        self.any = true;
         chunk.index = Some(self.index);
         chunk.role = Some(role);
         chunk.aggregated = None;
+        self.turn.record(&mut chunk);
         chunk
     }
 }
@@ -179,10 +179,13 @@ fn generate_action_impl(
     message_index: u32,
     cx: HookCx,
 ) -> BoxFuture<'static, Result<GenerateResponse>> {
+    // The chunks of this turn, shared with chunks that middleware streams (JS
+    // `sharedPreviousChunks`).
+    let turn = TurnChunks::new();
     if !eng.middleware.iter().any(|m| m.wraps_generate()) {
-        return generate_action_turn(eng, request, current_turn, message_index, cx);
+        return generate_action_turn(eng, request, current_turn, message_index, cx, turn);
     }
-    dispatch_generate(eng, 0, GenerateEnvelope { request, current_turn, message_index }, cx)
+    dispatch_generate(eng, 0, GenerateEnvelope { request, current_turn, message_index }, cx, turn)
 }
 
 fn dispatch_generate(
@@ -190,28 +193,34 @@ fn dispatch_generate(
     index: usize,
     env: GenerateEnvelope,
     cx: HookCx,
+    turn: Arc<TurnChunks>,
 ) -> BoxFuture<'static, Result<GenerateResponse>> {
     if index >= eng.middleware.len() {
-        return generate_action_turn(eng, env.request, env.current_turn, env.message_index, cx);
+        return generate_action_turn(eng, env.request, env.current_turn, env.message_index, cx, turn);
     }
     let mw = eng.middleware[index].clone();
     if !mw.wraps_generate() {
-        return dispatch_generate(eng, index + 1, env, cx);
+        return dispatch_generate(eng, index + 1, env, cx, turn);
     }
     let mi = env.message_index;
+    let t2 = turn.clone();
     let hook_cx = HookCx {
         on_chunk: cx.on_chunk.as_ref().map(|s| {
             s.map(move |mut c: GenerateResponseChunk| {
-                c.index.get_or_insert(mi);
-                c.role.get_or_insert(Role::Model);
+                if !c.origin.is_streamed() {
+                    c.index.get_or_insert(mi);
+                    c.role.get_or_insert(Role::Model);
+                    t2.record(&mut c);
+                }
                 Some(c)
             })
         }),
         ..cx
     };
     let e2 = eng.clone();
-    let next =
-        HookNext::new(move |env: GenerateEnvelope, cx: HookCx| dispatch_generate(e2.clone(), index + 1, env, cx));
+    let next = HookNext::new(move |env: GenerateEnvelope, cx: HookCx| {
+        dispatch_generate(e2.clone(), index + 1, env, cx, turn.clone())
+    });
     mw.generate(env, hook_cx, next)
 }
 
@@ -384,6 +393,7 @@ fn generate_action_turn(
     current_turn: u32,
     message_index: u32,
     cx: HookCx,
+    turn: Arc<TurnChunks>,
 ) -> BoxFuture<'static, Result<GenerateResponse>> {
     async move {
         if let Some(tok) = &cx.cancellation
@@ -397,12 +407,17 @@ fn generate_action_turn(
         assert_valid_tool_names(&tools)?;
 
         if request.resume.is_some() {
-            let (revised, tool_message) = resolve_resume_option(&eng, request, &tools).await?;
+            let (revised, tool_message) = resolve_resume_option(&eng, request, &tools, &cx).await?;
             if let Some(sink) = &cx.on_chunk {
+                if let Some(f) = &format {
+                    let schema = revised.output.as_ref().and_then(|o| o.json_schema.as_ref());
+                    turn.set_parser(f.handler(schema).ok().as_ref());
+                }
                 sink.send(GenerateResponseChunk {
                     role: Some(Role::Tool),
                     index: Some(message_index),
                     content: tool_message.content.clone(),
+                    origin: turn.fresh(),
                     ..GenerateResponseChunk::default()
                 });
             }
@@ -416,7 +431,8 @@ fn generate_action_turn(
             None => None,
         };
 
-        let state = Arc::new(Mutex::new(ChunkState { role: Role::Model, index: message_index, any: false }));
+        turn.set_parser(handler.as_ref());
+        let state = Arc::new(Mutex::new(ChunkState { role: Role::Model, index: message_index, turn }));
         let model_sink = cx.on_chunk.as_ref().map(|outer| {
             let outer = outer.clone();
             let st = state.clone();
@@ -671,6 +687,7 @@ async fn resolve_resume_option(
     eng: &Arc<Engine>,
     mut request: GenerateActionOptions,
     tools: &[Arc<dyn Action>],
+    hook: &HookCx,
 ) -> Result<(GenerateActionOptions, Message)> {
     let resume = request.resume.take().unwrap_or_default();
     let snapshot = request.clone();
@@ -685,7 +702,8 @@ async fn resolve_resume_option(
     };
     let respond = resume.respond.clone().unwrap_or_default();
     let restart = resume.restart.clone().unwrap_or_default();
-    let hook = HookCx::default();
+    // Restarted tools run with the generation's cancellation and context, but stream nothing.
+    let hook = HookCx { on_chunk: None, ..hook.clone() };
     let mut responses = Vec::new();
     let mut interrupted = false;
     let mut new_content = Vec::with_capacity(last.content.len());

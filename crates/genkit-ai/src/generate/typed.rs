@@ -14,7 +14,6 @@ use serde_json::Value;
 
 use super::{GenerateOptions, GenerateStream, OutputOptions, generate, generate_stream};
 use crate::GenerateResponseChunk;
-use crate::extract::extract_json;
 
 /// `T`'s JSON schema (draft-07), computed once per type.
 pub(crate) fn schema_of<T: schemars::JsonSchema>() -> Value {
@@ -66,7 +65,6 @@ pub struct DataChunk<T> {
 /// A streaming typed generation: [`DataChunk`]s, then [`DataStream::output`].
 pub struct DataStream<T> {
     inner: GenerateStream,
-    text: String,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -79,7 +77,7 @@ impl<T> std::fmt::Debug for DataStream<T> {
 impl<T> DataStream<T> {
     /// Parses the chunks of `inner` as `T`.
     pub(crate) fn from_stream(inner: GenerateStream) -> Self {
-        DataStream { inner, text: String::new(), _t: PhantomData }
+        DataStream { inner, _t: PhantomData }
     }
 }
 
@@ -102,14 +100,8 @@ impl<T: DeserializeOwned> Stream for DataStream<T> {
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                if chunk.role.is_none_or(|r| r == crate::Role::Model) {
-                    for p in &chunk.content {
-                        if let Some(t) = &p.text {
-                            this.text.push_str(t);
-                        }
-                    }
-                }
-                let partial = extract_json(&this.text);
+                // Parsed by the request's format from the text streamed so far in this turn.
+                let partial = chunk.output();
                 let data = partial.clone().and_then(|v| serde_json::from_value(v).ok());
                 Poll::Ready(Some(Ok(DataChunk { chunk, partial, data })))
             }
@@ -125,5 +117,5 @@ pub fn generate_data_stream<T: DeserializeOwned + schemars::JsonSchema>(
     registry: &Registry,
     opts: GenerateOptions,
 ) -> DataStream<T> {
-    DataStream { inner: generate_stream(registry, with_schema::<T>(opts)), text: String::new(), _t: PhantomData }
+    DataStream { inner: generate_stream(registry, with_schema::<T>(opts)), _t: PhantomData }
 }

@@ -15,7 +15,8 @@ pub use request::{
     GenerateActionOptions, GenerateActionOutputConfig, GenerateRequest, Instructions, MiddlewareRef, ModelRequest,
     OutputConfig, Resume, ToolChoice, ToolDefinition,
 };
+pub(crate) use response::TurnChunks;
 pub use response::{
-    Candidate, FinishReason, GenerateResponse, GenerateResponseChunk, GenerationUsage, ModelResponse,
+    Candidate, ChunkOrigin, FinishReason, GenerateResponse, GenerateResponseChunk, GenerationUsage, ModelResponse,
     ModelResponseChunk, MultipartToolResponse, Operation, OutputParser, RuntimeError,
 };

@@ -1,9 +1,13 @@
 //! Responses: `GenerateResponse`/`ModelResponse`, chunks, usage, finish reasons, operations.
 
+use std::sync::Arc;
+
+use genkit_core::{Error, Result, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{GenerateRequest, Message, Part, Role, concat_text};
+use crate::format::{ChunkView, FormatHandler};
 
 /// Why generation stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -364,6 +368,108 @@ pub struct GenerateResponseChunk {
     /// Whether `content` is the whole message so far (not a delta).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregated: Option<bool>,
+    /// Where the chunk was streamed: the earlier chunks of its turn and the request's output
+    /// parser (JS `previousChunks` and `parser`). `generate` sets it; it is empty (the
+    /// default) on chunks built or deserialized elsewhere. Not part of the chunk's value:
+    /// never serialized, and ignored by `==`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub origin: ChunkOrigin,
+}
+
+/// The chunks streamed so far in one turn of a generation, shared by the chunks of that turn.
+pub(crate) struct TurnChunks {
+    streamed: std::sync::Mutex<Streamed>,
+    parser: std::sync::OnceLock<Arc<dyn FormatHandler>>,
+}
+
+#[derive(Default)]
+struct Streamed {
+    text: String,
+    count: u32,
+}
+
+impl TurnChunks {
+    /// A new turn with nothing streamed yet.
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(TurnChunks { streamed: std::sync::Mutex::default(), parser: std::sync::OnceLock::new() })
+    }
+
+    /// Sets the turn's output parser (once; later calls are ignored).
+    pub(crate) fn set_parser(&self, parser: Option<&Arc<dyn FormatHandler>>) {
+        if let Some(p) = parser {
+            let _ = self.parser.set(p.clone());
+        }
+    }
+
+    fn streamed(&self) -> std::sync::MutexGuard<'_, Streamed> {
+        self.streamed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many chunks the turn has streamed.
+    pub(crate) fn count(&self) -> u32 {
+        self.streamed().count
+    }
+
+    /// Records `chunk` as the turn's next chunk: its origin points at what was streamed
+    /// before it, then its text is appended.
+    pub(crate) fn record(self: &Arc<Self>, chunk: &mut GenerateResponseChunk) {
+        let mut st = self.streamed();
+        let (start, count) = (st.text.len(), st.count);
+        for p in &chunk.content {
+            if let Some(t) = &p.text {
+                st.text.push_str(t);
+            }
+        }
+        st.count += 1;
+        drop(st);
+        chunk.origin = ChunkOrigin { turn: Some(self.clone()), start, count };
+    }
+
+    /// An origin with no earlier chunks (JS `previousChunks: []`), not recorded in the turn.
+    pub(crate) fn fresh(self: &Arc<Self>) -> ChunkOrigin {
+        ChunkOrigin { turn: Some(self.clone()), start: 0, count: 0 }
+    }
+
+    fn prefix(&self, len: usize) -> String {
+        self.streamed().text.get(..len).unwrap_or_default().to_owned()
+    }
+}
+
+/// Where a streamed chunk came from; see [`GenerateResponseChunk::origin`].
+#[derive(Clone, Default)]
+pub struct ChunkOrigin {
+    turn: Option<Arc<TurnChunks>>,
+    start: usize,
+    count: u32,
+}
+
+impl ChunkOrigin {
+    /// Whether the chunk was streamed by `generate` (and so knows its earlier chunks).
+    pub fn is_streamed(&self) -> bool {
+        self.turn.is_some()
+    }
+
+    /// How many chunks came before this one in its turn (`None` when not streamed).
+    pub fn previous_chunk_count(&self) -> Option<u32> {
+        self.turn.as_ref().map(|_| self.count)
+    }
+}
+
+impl std::fmt::Debug for ChunkOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.turn {
+            Some(_) => f.debug_struct("ChunkOrigin").field("previous_chunks", &self.count).finish(),
+            None => f.write_str("ChunkOrigin(none)"),
+        }
+    }
+}
+
+impl PartialEq for ChunkOrigin {
+    /// Always equal: the origin is not part of a chunk's value.
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
 }
 
 /// A chunk streamed by a model action.
@@ -400,6 +506,70 @@ impl GenerateResponseChunk {
     pub fn tool_requests(&self) -> Vec<&Part> {
         self.content.iter().filter(|p| p.tool_request.is_some()).collect()
     }
+
+    /// The text of the earlier chunks of this chunk's turn (JS `previousText`).
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` (`Cannot compose accumulated text without previous chunks.`)
+    /// when the chunk was not streamed by `generate` (see [`Self::origin`]).
+    pub fn previous_text(&self) -> Result<String> {
+        match &self.origin.turn {
+            Some(turn) => Ok(turn.prefix(self.origin.start)),
+            None => Err(no_previous_chunks()),
+        }
+    }
+
+    /// The text of the earlier chunks of this turn followed by this chunk's text (JS
+    /// `accumulatedText`).
+    ///
+    /// # Errors
+    /// As [`Self::previous_text`].
+    pub fn accumulated_text(&self) -> Result<String> {
+        let mut s = self.previous_text()?;
+        for p in &self.content {
+            if let Some(t) = &p.text {
+                s.push_str(t);
+            }
+        }
+        Ok(s)
+    }
+
+    /// The structured output streamed so far (JS `chunk.output`): parsed by the request's
+    /// output format (`json` → the partial object, `array`/`jsonl` → the items completed in
+    /// this chunk, `text` → this chunk's text); without a format, the first data part or
+    /// JSON extracted from the accumulated text.
+    pub fn output(&self) -> Option<Value> {
+        let Some(turn) = &self.origin.turn else {
+            return self.data().cloned().or_else(|| crate::extract::extract_json(&self.text()));
+        };
+        let prefix = turn.prefix(self.origin.start);
+        if let Some(parser) = turn.parser.get() {
+            return parser.parse_chunk(ChunkView {
+                chunk: self,
+                previous_text: &prefix,
+                has_previous: self.origin.count > 0,
+            });
+        }
+        if let Some(d) = self.data() {
+            return Some(d.clone());
+        }
+        let mut text = prefix;
+        for p in &self.content {
+            if let Some(t) = &p.text {
+                text.push_str(t);
+            }
+        }
+        crate::extract::extract_json(&text)
+    }
+
+    /// [`Self::output`] deserialized as `T` (`None` while it does not deserialize yet).
+    pub fn output_as<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.output().and_then(|v| serde_json::from_value(v).ok())
+    }
+}
+
+fn no_previous_chunks() -> Error {
+    Error::new(Status::FailedPrecondition, "Cannot compose accumulated text without previous chunks.")
 }
 
 /// What a multipart tool returns: output and/or content parts.
