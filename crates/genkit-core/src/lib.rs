@@ -13,7 +13,8 @@
 //! A flow is an action of type `flow` ([`Flow`]); `run` sub-steps are traced with [`run`].
 //!
 //! # Plugins
-//! A [`Plugin`] contributes actions at init, resolves them on demand and lists them.
+//! A [`Plugin`] contributes actions (and registry values, [`PluginValue`]) at init, resolves
+//! actions on demand and lists them.
 //!
 //! # Context and tracing
 //! [`ActionContext`] carries auth and request data; [`current_context`] reads the ambient
@@ -40,7 +41,7 @@ pub use context::{ActionContext, current_context, in_action_runtime, propagate, 
 pub use error::{Error, Result};
 pub use key::{ActionType, ParsedKey, action_key};
 pub use metadata::ActionMetadata;
-pub use plugin::{DynPlugin, DynamicActionProvider, Plugin};
+pub use plugin::{DynPlugin, DynamicActionProvider, Plugin, PluginValue};
 pub use registry::{Registry, RegistryValue, WeakRegistry};
 pub use schema::{SchemaValidator, schema_for};
 pub use status::Status;

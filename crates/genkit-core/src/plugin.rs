@@ -7,7 +7,34 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::{Action, ActionMetadata, ActionType, Result};
+use crate::{Action, ActionMetadata, ActionType, RegistryValue, Result};
+
+/// A value a plugin contributes to the registry (A12/A16): registered as
+/// `value_type`/`name` when the plugin initializes. JS plugin v2 `middleware()` is the same
+/// thing for generate middleware (value type `middleware`); formats (`format`) and any other
+/// value type work alike.
+///
+/// ```
+/// use genkit_core::{PluginValue, RegistryValue};
+/// let v = PluginValue::new("format", "csv", RegistryValue::new(()));
+/// assert_eq!((v.value_type.as_str(), v.name.as_str()), ("format", "csv"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct PluginValue {
+    /// The value type (`middleware`, `format`, …).
+    pub value_type: String,
+    /// The name it is registered (and looked up) under; used as given, not namespaced.
+    pub name: String,
+    /// The value.
+    pub value: RegistryValue,
+}
+
+impl PluginValue {
+    /// A value of `value_type` named `name`.
+    pub fn new(value_type: impl Into<String>, name: impl Into<String>, value: RegistryValue) -> Self {
+        PluginValue { value_type: value_type.into(), name: name.into(), value }
+    }
+}
 
 /// A Genkit plugin. Implement it with ordinary `async fn`s; every method but `name` has a
 /// default.
@@ -53,6 +80,15 @@ pub trait Plugin: Send + Sync + 'static {
     fn list(&self) -> impl Future<Output = Result<Vec<ActionMetadata>>> + Send {
         async { Ok(Vec::new()) }
     }
+
+    /// Values to register (generate middleware, formats, …). Called once, when the plugin
+    /// initializes, right after [`Plugin::init`]; an error fails the initialization like an
+    /// `init` error. Lookups that initialize plugins (`lookup_value` of a
+    /// `/<type>/<plugin>/<name>` key, `list_values`, running a model-like action) therefore
+    /// see them.
+    fn values(&self) -> impl Future<Output = Result<Vec<PluginValue>>> + Send {
+        async { Ok(Vec::new()) }
+    }
 }
 
 /// The object-safe twin of [`Plugin`], which the registry stores.
@@ -65,6 +101,10 @@ pub trait DynPlugin: Send + Sync + 'static {
     fn resolve<'a>(&'a self, action_type: ActionType, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<dyn Action>>>>;
     /// See [`Plugin::list`].
     fn list(&self) -> BoxFuture<'_, Result<Vec<ActionMetadata>>>;
+    /// See [`Plugin::values`]. The default contributes none.
+    fn values(&self) -> BoxFuture<'_, Result<Vec<PluginValue>>> {
+        async { Ok(Vec::new()) }.boxed()
+    }
 }
 
 impl<P: Plugin> DynPlugin for P {
@@ -79,6 +119,9 @@ impl<P: Plugin> DynPlugin for P {
     }
     fn list(&self) -> BoxFuture<'_, Result<Vec<ActionMetadata>>> {
         Plugin::list(self).boxed()
+    }
+    fn values(&self) -> BoxFuture<'_, Result<Vec<PluginValue>>> {
+        Plugin::values(self).boxed()
     }
 }
 

@@ -187,16 +187,22 @@ impl Registry {
     /// `FAILED_PRECONDITION` when called on a root registry from inside a running action
     /// (`Cannot define new actions at runtime.`).
     pub fn register_action(&self, action: Arc<dyn Action>) -> Result<()> {
+        self.check_not_in_runtime(&action.metadata().key)?;
+        self.insert_action(action);
+        Ok(())
+    }
+
+    /// The guard of A7: a root registry refuses new actions while an action runs (child
+    /// registries, which hold per-call dynamic actions, accept them).
+    fn check_not_in_runtime(&self, key: &str) -> Result<()> {
         if self.0.parent.is_none() && crate::context::in_action_runtime() {
             return Err(Error::new(
                 Status::FailedPrecondition,
                 format!(
-                    "Cannot define new actions at runtime (while defining '{}'). Define actions when the app starts, before running any.",
-                    action.metadata().key
+                    "Cannot define new actions at runtime (while defining '{key}'). Define actions when the app starts, before running any."
                 ),
             ));
         }
-        self.insert_action(action);
         Ok(())
     }
 
@@ -214,18 +220,25 @@ impl Registry {
         let key: Arc<str> = action.metadata().key.clone();
         let old = write(&self.0.actions).insert(key.clone(), Entry::Ready(action));
         if old.is_some() {
-            tracing::error!("{key} already has an entry in the registry. Overwriting.");
+            log_overwrite(&key);
         }
     }
 
-    /// Registers a lazily created action (A8): `make` runs on the first lookup.
+    /// Registers a lazily created action (A8, JS `registerActionAsync`): `make` runs on the
+    /// first lookup. Like [`Registry::register_action`], a duplicate key logs an error and
+    /// overwrites.
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` when called on a root registry from inside a running action
+    /// (`Cannot define new actions at runtime.`); nothing is registered then.
     pub fn register_action_lazy(
         &self,
         action_type: ActionType,
         name: &str,
         make: impl std::future::Future<Output = Result<Arc<dyn Action>>> + Send + 'static,
-    ) {
+    ) -> Result<()> {
         let key: Arc<str> = action_key(action_type, name).into();
+        self.check_not_in_runtime(&key)?;
         let me = self.downgrade();
         let fut = async move {
             let a = make.await?;
@@ -236,7 +249,11 @@ impl Registry {
         }
         .boxed()
         .shared();
-        write(&self.0.actions).insert(key, Entry::Lazy(fut));
+        let old = write(&self.0.actions).insert(key.clone(), Entry::Lazy(fut));
+        if old.is_some() {
+            log_overwrite(&key);
+        }
+        Ok(())
     }
 
     /// Looks an action up by key (A9): DAP children, then the key's plugin (initialized, and
@@ -349,7 +366,9 @@ impl Registry {
     }
 
     /// Metadata of every registered action plus what plugins and DAPs could resolve (A11).
-    /// Plugin `list` errors are logged and skipped.
+    /// Plugins are listed in parallel; a plugin whose `list` fails, or lists an entry without
+    /// a name (`INVALID_ARGUMENT`), is logged at error level (`Error listing actions for
+    /// <plugin>`) and contributes nothing, while the other plugins' entries are kept.
     ///
     /// # Errors
     /// As [`Registry::list_actions`].
@@ -357,29 +376,15 @@ impl Registry {
         let mut out: BTreeMap<String, ActionMetadata> = BTreeMap::new();
         let root = self.root();
         let plugins = root.plugins();
-        let lists = futures::future::join_all(
-            plugins.iter().map(|p| async move { (p.plugin.name().to_owned(), p.plugin.list().await) }),
-        )
+        let lists = futures::future::join_all(plugins.iter().map(|p| async move {
+            let name = p.plugin.name();
+            (name.to_owned(), p.plugin.list().await.and_then(|metas| namespaced_listing(name, metas)))
+        }))
         .await;
         for (plugin, res) in lists {
             match res {
-                Ok(metas) => {
-                    for mut m in metas {
-                        if m.name.is_empty() {
-                            tracing::error!("plugin {plugin} listed an action without a name; skipped");
-                            continue;
-                        }
-                        if !m.name.starts_with(&format!("{plugin}/")) {
-                            let n = format!("{plugin}/{}", m.name);
-                            m.set_name(n);
-                        } else if m.key.is_empty() {
-                            let n = m.name.to_string();
-                            m.set_name(n);
-                        }
-                        out.insert(m.key.to_string(), m);
-                    }
-                }
-                Err(e) => tracing::error!("listing actions of plugin {plugin} failed: {e}"),
+                Ok(metas) => out.extend(metas.into_iter().map(|m| (m.key.to_string(), m))),
+                Err(e) => tracing::error!("Error listing actions for {plugin}: {e}"),
             }
         }
         for (k, a) in self.list_actions().await? {
@@ -478,6 +483,13 @@ impl Registry {
                     let a = namespaced(&name, a)?;
                     self.insert_action(a);
                 }
+                let values = entry.plugin.values().await.map_err(|e| {
+                    Error::new(e.status(), format!("initializing plugin '{name}' failed: {}", e.message()))
+                        .with_source(e)
+                })?;
+                for v in values {
+                    self.register_value(&v.value_type, &v.name, v.value);
+                }
                 Ok(())
             })
             .await
@@ -509,8 +521,12 @@ impl Registry {
         write(&self.0.values).entry(value_type.to_owned()).or_default().insert(name.to_owned(), value);
     }
 
-    /// Looks a value up; initializes the key's plugin first when `key` has the
-    /// `/<x>/<plugin>/<name>` shape; falls back to the parent.
+    /// Looks a value up (JS `lookupValue`). When this registry has no such value and `key`
+    /// has four or more `/`-separated tokens (`/<x>/<plugin>/<name…>`), the plugin named by
+    /// the third token is initialized first (which registers its [`Plugin::values`]); then the
+    /// lookup falls back to the parent.
+    ///
+    /// [`Plugin::values`]: crate::Plugin::values
     ///
     /// # Errors
     /// A plugin's init error.
@@ -520,12 +536,15 @@ impl Registry {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<RegistryValue>>> {
         async move {
-            if let Some(plugin) = plugin_segment(key)
+            let local = || read(&self.0.values).get(value_type).and_then(|m| m.get(key)).cloned();
+            let mut v = local();
+            if v.is_none()
+                && let Some(plugin) = value_key_plugin(key)
                 && let Some(e) = self.root().local_plugin(plugin)
             {
                 self.root().init_plugin(&e).await?;
+                v = local();
             }
-            let v = read(&self.0.values).get(value_type).and_then(|m| m.get(key)).cloned();
             match (v, &self.0.parent) {
                 (Some(v), _) => Ok(Some(v)),
                 (None, Some(p)) => p.lookup_value(value_type, key).await,
@@ -583,8 +602,48 @@ impl Registry {
     }
 }
 
+/// The plugin a value key names (JS `parsePluginName`): the third `/`-token of a key with at
+/// least four.
+fn value_key_plugin(key: &str) -> Option<&str> {
+    let mut tokens = key.split('/');
+    let plugin = tokens.nth(2)?;
+    tokens.next().map(|_| plugin)
+}
+
+/// The A7 duplicate-key log line (JS logs `<key> already has an entry in the registry.
+/// Overwriting.` at error level).
+fn log_overwrite(key: &str) {
+    tracing::error!("{key} already has an entry in the registry. Overwriting.");
+}
+
 fn attach(action: &Arc<dyn Action>, registry: &Registry) {
     crate::action::attach_registry_dyn(action.as_ref(), registry);
+}
+
+/// Checks a plugin's `list` result and puts each entry under `plugin/` unless already there.
+/// One entry without a name rejects the whole list (JS throws `INVALID_ARGUMENT` from inside
+/// its loop over the list and the caller swallows it per plugin; an `actionType` is always
+/// present here, the type guarantees it).
+fn namespaced_listing(plugin: &str, metas: Vec<ActionMetadata>) -> Result<Vec<ActionMetadata>> {
+    if metas.iter().any(|m| m.name.is_empty()) {
+        return Err(Error::invalid_argument(format!(
+            "Invalid metadata when listing actions from {plugin} - name required"
+        )));
+    }
+    let prefix = format!("{plugin}/");
+    Ok(metas
+        .into_iter()
+        .map(|mut m| {
+            if !m.name.starts_with(&prefix) {
+                let n = format!("{prefix}{}", m.name);
+                m.set_name(n);
+            } else if m.key.is_empty() {
+                let n = m.name.to_string();
+                m.set_name(n);
+            }
+            m
+        })
+        .collect())
 }
 
 /// Puts an action under `namespace/` unless already there (A16).

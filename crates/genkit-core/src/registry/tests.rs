@@ -6,10 +6,54 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::{ActionCx, ActionDef, Plugin, RunOptions};
+use crate::{ActionCx, ActionDef, Plugin, PluginValue, RunOptions};
 
 fn echo(t: ActionType, name: &str) -> Arc<dyn Action> {
     ActionDef::builder(t, name).build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) }).as_action()
+}
+
+/// Collects what a `tracing_subscriber::fmt` subscriber writes.
+#[derive(Clone, Default)]
+struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+impl Logs {
+    /// Captures every event on this thread (a `#[tokio::test]` runs on one thread) until the
+    /// guard drops.
+    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        let logs = Logs::default();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        (logs, tracing::subscriber::set_default(sub))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The captured lines at `level` (`ERROR`, `WARN`, …).
+    fn lines_at(&self, level: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(&format!(" {level} "))).map(str::to_owned).collect()
+    }
 }
 
 #[tokio::test]
@@ -173,12 +217,14 @@ async fn lazy_actions_are_created_once_on_first_lookup() {
     r.register_action_lazy(ActionType::Prompt, "p", async move {
         m2.fetch_add(1, Ordering::SeqCst);
         Ok(echo(ActionType::Prompt, "p"))
-    });
+    })
+    .unwrap();
     assert_eq!(made.load(Ordering::SeqCst), 0);
     assert!(r.lookup_action("/prompt/p").await.unwrap().is_some());
     assert!(r.lookup_action("/prompt/p").await.unwrap().is_some());
     assert_eq!(made.load(Ordering::SeqCst), 1);
-    r.register_action_lazy(ActionType::Prompt, "broken", async { Err(Error::invalid_argument("bad frontmatter")) });
+    r.register_action_lazy(ActionType::Prompt, "broken", async { Err(Error::invalid_argument("bad frontmatter")) })
+        .unwrap();
     assert_eq!(r.lookup_action("/prompt/broken").await.unwrap_err().message(), "bad frontmatter");
 }
 
@@ -270,4 +316,254 @@ async fn namespacing_into_a_plugin() {
     assert!(r.lookup_action("/tool/ns/t").await.unwrap().is_some());
     assert!(r.lookup_action("/tool/ns/u").await.unwrap().is_some());
     assert!(r.lookup_action("/tool/ns/ns/u").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn lazy_registration_while_an_action_runs_fails_precondition() {
+    let r = Registry::new();
+    let r2 = r.clone();
+    let definer: Arc<dyn Action> = ActionDef::builder(ActionType::Flow, "lazy-definer")
+        .build(move |_: Value, _cx: ActionCx<()>| {
+            let r = r2.clone();
+            async move {
+                let e = r
+                    .register_action_lazy(ActionType::Prompt, "late", async { Ok(echo(ActionType::Prompt, "late")) })
+                    .unwrap_err();
+                // Child registries (per-call dynamic actions) are fine.
+                let child = r.child();
+                child
+                    .register_action_lazy(ActionType::Prompt, "dyn", async { Ok(echo(ActionType::Prompt, "dyn")) })
+                    .unwrap();
+                assert!(child.lookup_action("/prompt/dyn").await?.is_some());
+                Ok(json!([e.status().as_str(), e.message()]))
+            }
+        })
+        .as_action();
+    r.register_action(definer.clone()).unwrap();
+    let out = definer.run_json(json!(null), RunOptions::new()).await.unwrap().result;
+    assert_eq!(out[0], "FAILED_PRECONDITION");
+    let msg = out[1].as_str().unwrap();
+    assert!(msg.starts_with("Cannot define new actions at runtime"), "{msg}");
+    assert!(msg.contains("/prompt/late"), "{msg}");
+    assert!(r.lookup_action("/prompt/late").await.unwrap().is_none());
+    // Outside any action the same registration works.
+    r.register_action_lazy(ActionType::Prompt, "late", async { Ok(echo(ActionType::Prompt, "late")) }).unwrap();
+    assert!(r.lookup_action("/prompt/late").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn duplicate_keys_log_an_overwrite_error_and_the_last_wins() {
+    fn answering(t: ActionType, name: &str, answer: &'static str) -> Arc<dyn Action> {
+        ActionDef::builder(t, name)
+            .build(move |_: Value, _cx: ActionCx<()>| async move { Ok(json!(answer)) })
+            .as_action()
+    }
+    let (logs, _guard) = Logs::capture();
+    let r = Registry::new();
+    r.register_action(answering(ActionType::Flow, "a", "first")).unwrap();
+    r.register_action_lazy(ActionType::Prompt, "p", async { Ok(answering(ActionType::Prompt, "p", "first")) }).unwrap();
+    assert!(logs.lines_at("ERROR").is_empty(), "{}", logs.text());
+    // Ready over ready, lazy over lazy, lazy over ready.
+    r.register_action(answering(ActionType::Flow, "a", "second")).unwrap();
+    r.register_action_lazy(ActionType::Prompt, "p", async { Ok(answering(ActionType::Prompt, "p", "second")) })
+        .unwrap();
+    r.register_action_lazy(ActionType::Flow, "a", async { Ok(answering(ActionType::Flow, "a", "third")) }).unwrap();
+    let errors = logs.lines_at("ERROR");
+    assert_eq!(errors.len(), 3, "{}", logs.text());
+    for (line, key) in errors.iter().zip(["/flow/a", "/prompt/p", "/flow/a"]) {
+        assert!(line.ends_with(&format!("{key} already has an entry in the registry. Overwriting.")), "{line}");
+    }
+    let run = |key: &'static str| {
+        let r = r.clone();
+        async move { r.require_action(key).await.unwrap().run_json(json!(null), RunOptions::new()).await.unwrap().result }
+    };
+    assert_eq!(run("/flow/a").await, json!("third"));
+    assert_eq!(run("/prompt/p").await, json!("second"));
+    // Resolving a lazy entry replaces it in place: not a duplicate.
+    assert_eq!(logs.lines_at("ERROR").len(), 3, "{}", logs.text());
+}
+
+struct Lister {
+    name: &'static str,
+    list: fn() -> Result<Vec<ActionMetadata>>,
+}
+
+impl Plugin for Lister {
+    fn name(&self) -> &str {
+        self.name
+    }
+    async fn list(&self) -> Result<Vec<ActionMetadata>> {
+        (self.list)()
+    }
+}
+
+#[tokio::test]
+async fn resolvable_listing_skips_failing_plugins_and_invalid_lists_whole() {
+    let (logs, _guard) = Logs::capture();
+    let r = Registry::new();
+    r.register_plugin(Arc::new(Lister {
+        name: "down",
+        list: || Err(Error::new(Status::Unavailable, "list API down")),
+    }))
+    .unwrap();
+    r.register_plugin(Arc::new(Lister {
+        name: "sloppy",
+        list: || {
+            Ok(vec![
+                ActionMetadata::new(ActionType::Model, "fine"),
+                ActionMetadata::new(ActionType::Model, ""),
+                ActionMetadata::new(ActionType::Model, "also-fine"),
+            ])
+        },
+    }))
+    .unwrap();
+    r.register_plugin(Arc::new(Lister {
+        name: "good",
+        list: || {
+            Ok(vec![ActionMetadata::new(ActionType::Model, "m"), ActionMetadata::new(ActionType::Embedder, "good/e")])
+        },
+    }))
+    .unwrap();
+    r.register_action(echo(ActionType::Flow, "f")).unwrap();
+    let listed = r.list_resolvable_actions().await.unwrap();
+    let keys: Vec<&str> = listed.keys().map(String::as_str).collect();
+    assert_eq!(keys, vec!["/embedder/good/e", "/flow/f", "/model/good/m"]);
+    let errors = logs.lines_at("ERROR");
+    assert_eq!(errors.len(), 2, "{}", logs.text());
+    let down = errors.iter().find(|l| l.contains("Error listing actions for down")).unwrap();
+    assert!(down.contains("UNAVAILABLE: list API down"), "{down}");
+    let sloppy = errors.iter().find(|l| l.contains("Error listing actions for sloppy")).unwrap();
+    assert!(
+        sloppy.contains("INVALID_ARGUMENT: Invalid metadata when listing actions from sloppy - name required"),
+        "{sloppy}"
+    );
+}
+
+#[tokio::test]
+async fn a_child_registry_gets_ambient_context_but_not_the_base_context() {
+    let parent = Registry::with_parts(
+        ActionContext::new().with("base", json!(1)).with("who", json!("registry")),
+        Arc::new(crate::Telemetry::new()),
+    );
+    let child = parent.child();
+    assert!(child.context().is_empty());
+    // Registered only in the child, like the dynamic tools of one generate call.
+    let dynamic: ActionDef<(), Value> = ActionDef::builder(ActionType::Tool, "dynamic")
+        .build(|_: (), cx: ActionCx<()>| async move { Ok(Value::Object(cx.context().as_map().clone())) });
+    child.register_action(dynamic.as_action()).unwrap();
+    // A parent action calling it; it sees the base context itself.
+    let d2 = dynamic.clone();
+    let outer: ActionDef<(), Value> =
+        ActionDef::builder(ActionType::Flow, "outer").build(move |_: (), cx: ActionCx<()>| {
+            let d = d2.clone();
+            async move { Ok(json!({"outer": cx.context().as_map(), "dynamic": d.run(()).await?})) }
+        });
+    parent.register_action(outer.as_action()).unwrap();
+
+    // Run directly without context: no base context.
+    assert_eq!(dynamic.run(()).await.unwrap(), json!({}));
+    // Inside a parent action without explicit context: still nothing to inherit.
+    let r = outer.run(()).await.unwrap();
+    assert_eq!(r["outer"], json!({"base": 1, "who": "registry"}));
+    assert_eq!(r["dynamic"], json!({}));
+    // Inside a parent action given explicit context: the ambient context (only that).
+    let caller = ActionContext::new().with("who", json!("caller"));
+    let r = outer.run_with((), RunOptions::new().context(caller)).await.unwrap().result;
+    assert_eq!(r["outer"], json!({"base": 1, "who": "caller"}));
+    assert_eq!(r["dynamic"], json!({"who": "caller"}));
+}
+
+#[tokio::test]
+async fn value_lookups_initialize_the_plugin_named_by_a_four_token_key() {
+    let (r, inits, _) = counting();
+    // Fewer than four `/`-tokens: no plugin initialized.
+    for key in ["cnt", "cnt/x", "/cnt/x", "/x/cnt", "x/cnt/"] {
+        assert!(r.lookup_value("middleware", key).await.unwrap().is_none(), "{key}");
+    }
+    // Four or more, but token 2 is no registered plugin.
+    assert!(r.lookup_value("middleware", "/x/other/y").await.unwrap().is_none());
+    assert_eq!(inits.load(Ordering::SeqCst), 0);
+    // Token 2 names the plugin: it is initialized (once), also through a child registry.
+    assert!(r.child().lookup_value("middleware", "/x/cnt/y").await.unwrap().is_none());
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    assert!(r.lookup_value("middleware", "/x/cnt/z").await.unwrap().is_none());
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    // The rule is JS `parsePluginName`'s: token 2 of any key with four or more tokens.
+    let (r, inits, _) = counting();
+    assert!(r.lookup_value("middleware", "x/y/cnt/z").await.unwrap().is_none());
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+
+    // A value already present is returned without initializing the plugin (as JS).
+    let (r, inits, _) = counting();
+    r.register_value("format", "/f/cnt/x", RegistryValue::new(1u8));
+    assert!(r.lookup_value("format", "/f/cnt/x").await.unwrap().is_some());
+    assert_eq!(inits.load(Ordering::SeqCst), 0);
+    // Listing values initializes every plugin.
+    assert!(r.list_values("middleware").await.unwrap().is_empty());
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+}
+
+struct Valued {
+    name: &'static str,
+    inits: Arc<AtomicUsize>,
+}
+
+impl Plugin for Valued {
+    fn name(&self) -> &str {
+        self.name
+    }
+    async fn init(&self) -> Result<Vec<Arc<dyn Action>>> {
+        self.inits.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![echo(ActionType::Model, "m")])
+    }
+    async fn values(&self) -> Result<Vec<PluginValue>> {
+        Ok(vec![
+            PluginValue::new("middleware", "retry", RegistryValue::with_json(7u32, json!({"name": "retry"}))),
+            PluginValue::new("middleware", format!("/middleware/{}/own", self.name), RegistryValue::new("own")),
+            PluginValue::new("format", "csv", RegistryValue::new("csv")),
+        ])
+    }
+}
+
+#[tokio::test]
+async fn plugin_values_are_registered_when_the_plugin_initializes() {
+    let inits = Arc::new(AtomicUsize::new(0));
+    let r = Registry::new();
+    r.register_plugin(Arc::new(Valued { name: "vals", inits: inits.clone() })).unwrap();
+    // Not before initialization.
+    assert!(r.lookup_value("middleware", "retry").await.unwrap().is_none());
+    assert_eq!(inits.load(Ordering::SeqCst), 0);
+    // A plugin-namespaced key initializes the plugin, which registers all its values.
+    let own = r.lookup_value("middleware", "/middleware/vals/own").await.unwrap().unwrap();
+    assert_eq!(*own.downcast::<&str>().unwrap(), "own");
+    let retry = r.lookup_value("middleware", "retry").await.unwrap().unwrap();
+    assert_eq!(*retry.downcast::<u32>().unwrap(), 7);
+    assert_eq!(retry.json(), Some(&json!({"name": "retry"})));
+    assert!(r.child().lookup_value("format", "csv").await.unwrap().is_some());
+    // Together with init's actions, once.
+    assert!(r.lookup_action("/model/vals/m").await.unwrap().is_some());
+    r.initialize_all_plugins().await.unwrap();
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+
+    // Listing values initializes plugins, so a fresh registry lists them too.
+    let r = Registry::new();
+    r.register_plugin(Arc::new(Valued { name: "vals", inits: Arc::new(AtomicUsize::new(0)) })).unwrap();
+    let names: Vec<String> = r.list_values("middleware").await.unwrap().into_keys().collect();
+    assert_eq!(names, vec!["/middleware/vals/own", "retry"]);
+
+    // A values() error fails the initialization like an init() error.
+    struct BadValues;
+    impl Plugin for BadValues {
+        fn name(&self) -> &str {
+            "badvals"
+        }
+        async fn values(&self) -> Result<Vec<PluginValue>> {
+            Err(Error::new(Status::FailedPrecondition, "no config"))
+        }
+    }
+    let r = Registry::new();
+    r.register_plugin(Arc::new(BadValues)).unwrap();
+    let e = r.list_values("middleware").await.unwrap_err();
+    assert_eq!(e.status(), Status::FailedPrecondition);
+    assert!(e.message().contains("initializing plugin 'badvals' failed: no config"), "{}", e.message());
 }
