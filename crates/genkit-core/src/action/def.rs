@@ -439,7 +439,8 @@ where
     }
     async move {
         let m = inner.middleware[index].clone();
-        let telemetry = Arc::new(OnceLock::new());
+        // The ids of the last successful run `next` made (JS keeps the last `action.run`'s).
+        let telemetry = Arc::new(std::sync::Mutex::new(None));
         let t2 = telemetry.clone();
         let next_inner = inner.clone();
         let next = Next::new(move |i, o| {
@@ -447,7 +448,7 @@ where
             dispatch(next_inner.clone(), index + 1, i, o, None)
                 .map(move |r| {
                     r.map(|r| {
-                        let _ = t2.set(r.telemetry);
+                        *t2.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.telemetry);
                         r.result
                     })
                 })
@@ -455,8 +456,9 @@ where
         });
         let result = m.call(input, opts, next).await?;
         let telemetry = telemetry
-            .get()
-            .cloned()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
             .unwrap_or_else(|| crate::trace::TraceIds { trace_id: String::new(), span_id: String::new() });
         drop(input_json);
         Ok(ActionResult { result, telemetry })
@@ -511,7 +513,7 @@ where
     let ids = span.ids();
     let RunOptions { context: explicit, on_chunk, cancel, on_trace_start, init, call_metadata, .. } = opts;
     if let Some(f) = on_trace_start {
-        f(&ids);
+        f.fire(&ids);
     }
     let recording = span.recording();
     let mut meta_attrs = Vec::new();
@@ -519,6 +521,11 @@ where
         meta_attrs.push(KeyValue::new("genkit:metadata:subtype", meta.action_type.as_str()));
         if let Some(c) = &explicit {
             meta_attrs.push(KeyValue::new("genkit:metadata:context", c.redacted_json()));
+        }
+        if let Some(i) = &init {
+            // JS 1.42 records the validated `init` of bidirectional runs as `genkit:init`,
+            // JSON-stringified like `input` (API keys redacted like `input`).
+            meta_attrs.push(KeyValue::new("genkit:init", crate::trace::redact_api_keys(i.to_string())));
         }
         match (&input, input_json) {
             (_, Some(j)) => Some(j),

@@ -98,15 +98,52 @@ pub struct ActionResult<O> {
 
 type TraceStartFn = Box<dyn FnOnce(&TraceIds) + Send>;
 
+/// The `on_trace_start` callback, shared by clones of the options: it fires once, for the
+/// first run that starts a span.
+#[derive(Clone)]
+pub(crate) struct TraceStart(Arc<std::sync::Mutex<Option<TraceStartFn>>>);
+
+impl TraceStart {
+    fn new(f: TraceStartFn) -> Self {
+        TraceStart(Arc::new(std::sync::Mutex::new(Some(f))))
+    }
+
+    /// Calls the callback unless a clone already did.
+    pub(crate) fn fire(&self, ids: &TraceIds) {
+        let f = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(f) = f {
+            f(ids);
+        }
+    }
+}
+
 /// Options of one action run (JS `ActionRunOptions`). `S` is the chunk type.
+///
+/// Cloning is cheap (the callbacks are shared), so an [`ActionMiddleware`] can call `next`
+/// more than once, e.g. to retry. Clones share the chunk sink, the cancellation token and the
+/// [`RunOptions::on_trace_start`] callback, which fires only for the first run.
 pub struct RunOptions<S = Value> {
     pub(crate) context: Option<ActionContext>,
     pub(crate) on_chunk: StreamSink<S>,
     pub(crate) cancel: Option<CancellationToken>,
     pub(crate) labels: Vec<(String, String)>,
-    pub(crate) on_trace_start: Option<TraceStartFn>,
+    pub(crate) on_trace_start: Option<TraceStart>,
     pub(crate) init: Option<Value>,
     pub(crate) call_metadata: Option<Value>,
+}
+
+impl<S> Clone for RunOptions<S> {
+    fn clone(&self) -> Self {
+        RunOptions {
+            context: self.context.clone(),
+            on_chunk: self.on_chunk.clone(),
+            cancel: self.cancel.clone(),
+            labels: self.labels.clone(),
+            on_trace_start: self.on_trace_start.clone(),
+            init: self.init.clone(),
+            call_metadata: self.call_metadata.clone(),
+        }
+    }
 }
 
 impl<S> Default for RunOptions<S> {
@@ -175,10 +212,11 @@ impl<S: 'static> RunOptions<S> {
         self
     }
 
-    /// Called once with the trace ids as soon as the span starts.
+    /// Called once with the trace ids as soon as the span starts (for the first run only
+    /// when the options are cloned, e.g. by a retrying middleware).
     #[must_use]
     pub fn on_trace_start(mut self, f: impl FnOnce(&TraceIds) + Send + 'static) -> Self {
-        self.on_trace_start = Some(Box::new(f));
+        self.on_trace_start = Some(TraceStart::new(Box::new(f)));
         self
     }
 

@@ -143,12 +143,23 @@ async fn stream_rethrows_the_run_error() {
 async fn cancellation_reaches_the_action_and_ends_the_run() {
     let token = CancellationToken::new();
     let saw = Arc::new(AtomicUsize::new(0));
+    let (seen_tx, seen_rx) = tokio::sync::oneshot::channel::<bool>();
+    let seen_tx = Arc::new(std::sync::Mutex::new(Some(seen_tx)));
     let saw2 = saw.clone();
     let a: ActionDef<(), ()> = ActionDef::builder(ActionType::Custom, "slow").build(move |_: (), cx: ActionCx<()>| {
         let saw = saw2.clone();
+        let seen_tx = seen_tx.lock().unwrap().take();
         async move {
-            cx.cancellation().cancelled().await;
-            saw.fetch_add(1, Ordering::SeqCst);
+            // A task that outlives the run watches the token the action got: only the
+            // caller's token (not a fresh one) is ever cancelled.
+            let tok = cx.cancellation().clone();
+            tokio::spawn(async move {
+                tok.cancelled().await;
+                saw.fetch_add(1, Ordering::SeqCst);
+                if let Some(tx) = seen_tx {
+                    let _ = tx.send(tok.is_cancelled());
+                }
+            });
             std::future::pending::<()>().await;
             Ok(())
         }
@@ -160,6 +171,19 @@ async fn cancellation_reaches_the_action_and_ends_the_run() {
     });
     let e = a.run_with((), RunOptions::new().cancellation(token)).await.unwrap_err();
     assert_eq!(e.status(), Status::Cancelled);
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(5), seen_rx)
+        .await
+        .expect("the action's token was never cancelled: it is not the caller's token")
+        .unwrap();
+    assert!(seen);
+    assert_eq!(saw.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn without_a_caller_token_the_action_gets_one_that_never_fires() {
+    let a: ActionDef<(), bool> = ActionDef::builder(ActionType::Custom, "calm")
+        .build(|_: (), cx: ActionCx<()>| async move { Ok(cx.cancellation().is_cancelled()) });
+    assert!(!a.run(()).await.unwrap());
 }
 
 #[tokio::test]
@@ -288,4 +312,45 @@ async fn renamed_copies_keep_behaviour() {
     assert_eq!(a.key(), "/custom/greet");
     let r = b.run_json(json!({"name": "z", "count": 0}), RunOptions::new()).await.unwrap();
     assert_eq!(r.result, json!("hi z x0"));
+}
+
+#[tokio::test]
+async fn a_middleware_may_call_next_more_than_once() {
+    let attempts = Arc::new(AtomicUsize::new(0));
+    let a2 = attempts.clone();
+    let traced = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (chunks_tx, mut chunks_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    // Retries once on UNAVAILABLE with the same (cloned) options.
+    let flaky: ActionDef<String, String, u32> = ActionDef::builder(ActionType::Custom, "flaky")
+        .middleware(|i: String, o: RunOptions<u32>, next: Next<String, String, u32>| async move {
+            match next.run(i.clone(), o.clone()).await {
+                Err(e) if e.status() == Status::Unavailable => next.run(format!("{i} (retry)"), o).await,
+                r => r,
+            }
+        })
+        .build(move |i: String, cx: ActionCx<u32>| {
+            let n = a2.fetch_add(1, Ordering::SeqCst) as u32;
+            async move {
+                cx.send_chunk(n);
+                assert_eq!(cx.context().get("k"), Some(&json!("v")));
+                if n == 0 { Err(Error::new(Status::Unavailable, "try again")) } else { Ok(i) }
+            }
+        });
+    let t2 = traced.clone();
+    let opts = RunOptions::new()
+        .context(ActionContext::new().with("k", json!("v")))
+        .on_chunk(move |c| {
+            let _ = chunks_tx.send(c);
+        })
+        .on_trace_start(move |ids| t2.lock().unwrap().push(ids.clone()));
+    let r = flaky.run_with("x".into(), opts).await.unwrap();
+    assert_eq!(r.result, "x (retry)");
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
+    // Both runs streamed into the one sink; the trace-start callback fired for the first.
+    assert_eq!((chunks_rx.recv().await, chunks_rx.recv().await), (Some(0), Some(1)));
+    let traced = traced.lock().unwrap().clone();
+    assert_eq!(traced.len(), 1);
+    // The result's ids are those of the successful (last) run.
+    assert_eq!(traced[0].trace_id.len(), 32);
+    assert_ne!(traced[0], r.telemetry);
 }

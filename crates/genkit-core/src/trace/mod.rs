@@ -352,9 +352,11 @@ impl ActiveSpan {
     }
 }
 
-/// Runs `fut` as a named sub-step of the current action (JS `ai.run(name, fn)`): a span of
-/// type `flowStep` with the step's output (and `input`, if given) recorded. Outside any
-/// action it just runs `fut`.
+/// Runs `fut` as a named step (JS `ai.run(name, fn)`): a span of type `flowStep` with the
+/// step's output (and `input`, if given) recorded as JSON. Inside an action the span is a
+/// child of the current span; outside any action it is a root span (`genkit:isRoot`), as in
+/// JS, on the process-wide [`Telemetry::global`] (use [`run_span`] with type `flowStep` to
+/// pick the telemetry of a Genkit instance instead).
 ///
 /// ```no_run
 /// # async fn demo() -> genkit_core::Result<()> {
@@ -369,34 +371,7 @@ where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
 {
-    let frame = Frame::current();
-    let Some(parent) = frame.span.clone() else {
-        return fut.await;
-    };
-    let name: Arc<str> = name.into();
-    let span = parent.telemetry.clone().start(
-        &name,
-        "flowStep",
-        None,
-        vec![KeyValue::new("genkit:type", "flowStep")],
-        Some(&parent),
-    );
-    let recording = span.recording();
-    let mut child = frame;
-    child.span = Some(span.frame.clone());
-    match child.scope(fut).await {
-        Ok(v) => {
-            let (i, o) =
-                if recording { (input.map(|i| i.to_string()), serde_json::to_string(&v).ok()) } else { (None, None) };
-            span.end_ok(i, o, Vec::new());
-            Ok(v)
-        }
-        Err(mut e) => {
-            let i = if recording { input.map(|i| i.to_string()) } else { None };
-            span.end_err(&mut e, i, Vec::new());
-            Err(e)
-        }
-    }
+    run_span(&Telemetry::global(), name, "flowStep", || input.map(serde_json::Value::to_string), fut).await
 }
 
 /// Runs `fut` in a span named `name` of type `span_type` (JS `runInNewSpan`; `generate`

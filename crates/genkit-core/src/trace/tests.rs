@@ -174,9 +174,62 @@ async fn no_processor_means_ids_but_no_recording() {
     r.telemetry().flush().unwrap();
 }
 
+/// An exporter on the process-wide telemetry (shared by every test of this binary: look
+/// spans up by a unique name).
+fn global_exporter() -> InMemorySpanExporter {
+    static EXPORTER: std::sync::OnceLock<InMemorySpanExporter> = std::sync::OnceLock::new();
+    EXPORTER
+        .get_or_init(|| {
+            let exp = InMemorySpanExporter::default();
+            Telemetry::global().add_span_processor(SimpleSpanProcessor::new(exp.clone()));
+            exp
+        })
+        .clone()
+}
+
 #[tokio::test]
-async fn steps_outside_actions_just_run_and_spawned_work_keeps_the_trace() {
-    assert_eq!(crate::run("free", None, async { Ok::<_, Error>(1) }).await.unwrap(), 1);
+async fn steps_outside_actions_open_root_flow_step_spans() {
+    let exp = global_exporter();
+    let out = crate::run("free-step-x5", Some(&json!({"q": 1})), async {
+        // Work inside the step nests under it.
+        assert!(crate::current_trace_ids().is_some());
+        Ok::<_, Error>(json!({"n": 1}))
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, json!({"n": 1}));
+    let spans = exp.get_finished_spans().unwrap();
+    let step = span(&spans, "free-step-x5");
+    assert_eq!(step.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+    let expected: HashMap<String, OtelValue> = [
+        ("genkit:type", s("flowStep")),
+        ("genkit:name", s("free-step-x5")),
+        ("genkit:isRoot", OtelValue::Bool(true)),
+        ("genkit:path", s("/{free-step-x5,t:flowStep}")),
+        ("genkit:input", s("{\"q\":1}")),
+        ("genkit:output", s("{\"n\":1}")),
+        ("genkit:state", s("success")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(attrs(step), expected);
+    assert!(crate::current_trace_ids().is_none());
+
+    // A failing root step is recorded as the failure source; no input when none was given.
+    let e =
+        crate::run("free-fail-x5", None, async { Err::<(), _>(Error::new(Status::Aborted, "no")) }).await.unwrap_err();
+    assert_eq!(e.status(), Status::Aborted);
+    let spans = exp.get_finished_spans().unwrap();
+    let a = attrs(span(&spans, "free-fail-x5"));
+    assert_eq!(a["genkit:state"], s("error"));
+    assert_eq!(a["genkit:isRoot"], OtelValue::Bool(true));
+    assert_eq!(a.get("genkit:isFailureSource"), Some(&OtelValue::Bool(true)));
+    assert!(!a.contains_key("genkit:input") && !a.contains_key("genkit:output"));
+}
+
+#[tokio::test]
+async fn spawned_work_keeps_the_trace() {
     let (r, exp) = setup();
     let a: ActionDef<(), ()> =
         ActionDef::builder(ActionType::Flow, "spawner").build(|_: (), _cx: ActionCx<()>| async move {
@@ -191,7 +244,52 @@ async fn steps_outside_actions_just_run_and_spawned_work_keeps_the_trace() {
     let spans = exp.get_finished_spans().unwrap();
     let t = span(&spans, "in-task");
     assert_eq!(t.parent_span_id, span(&spans, "spawner").span_context.span_id());
-    assert_eq!(attrs(t)["genkit:input"], s("{\"q\":1}"));
+    let ta = attrs(t);
+    assert_eq!(ta["genkit:input"], s("{\"q\":1}"));
+    assert!(!ta.contains_key("genkit:isRoot"));
+}
+
+#[tokio::test]
+async fn bidi_runs_record_init_on_the_span() {
+    use futures::StreamExt;
+    let (r, exp) = setup();
+    let chat: ActionDef<String, usize, String> = ActionDef::builder(ActionType::Flow, "chat")
+        .init_schema(json!({"type": "object", "required": ["prefix"]}))
+        .build_bidi(|mut inputs: crate::InputStream<String>, cx: ActionCx<String>| async move {
+            let mut n = 0;
+            while let Some(i) = inputs.next().await {
+                cx.send_chunk(i?);
+                n += 1;
+            }
+            Ok(n)
+        });
+    r.register_action(chat.as_action()).unwrap();
+    let init = json!({"prefix": "> ", "config": {"apiKey": "sk-SECRET"}});
+    let mut call = chat.stream_bidi(RunOptions::new().init(init));
+    call.send("a".into()).unwrap();
+    assert_eq!(call.next().await.unwrap().unwrap(), "a");
+    assert_eq!(call.output().await.unwrap(), 1);
+    // A unary run of the same action without init records none.
+    assert_eq!(chat.run("b".into()).await.unwrap(), 1);
+    let spans = exp.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 2);
+    let unary = attrs(&spans[1]);
+    assert!(!unary.contains_key("genkit:init"));
+    assert_eq!(unary["genkit:input"], s("\"b\""));
+    let a = attrs(&spans[0]);
+    assert_eq!(a["genkit:init"], s(r#"{"prefix":"> ","config":{"apiKey":"<redacted>"}}"#));
+    assert_eq!(a["genkit:state"], s("success"));
+    assert!(!a.contains_key("genkit:input"));
+    assert!(!format!("{spans:?}").contains("sk-SECRET"));
+    // Through the JSON bidi path too, and also when the run fails.
+    exp.reset();
+    let items = futures::stream::iter(vec![json!("p"), json!(3)]).boxed();
+    let e = chat.as_action().run_bidi_json(items, RunOptions::new().init(json!({"prefix": ""}))).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    let spans = exp.get_finished_spans().unwrap();
+    let a = attrs(&spans[0]);
+    assert_eq!(a["genkit:init"], s(r#"{"prefix":""}"#));
+    assert_eq!(a["genkit:state"], s("error"));
 }
 
 #[tokio::test]
