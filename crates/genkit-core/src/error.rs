@@ -172,8 +172,9 @@ impl Error {
         self.0.retry_after
     }
 
-    /// The HTTP status to answer with: the provider's own if recorded and this is a
-    /// provider error, else the mapping of [`Error::status`] (JS `getHttpStatus`).
+    /// The HTTP status to answer with: the mapping of [`Error::status`] (JS `getHttpStatus`).
+    /// An upstream provider's own HTTP status, if recorded, does not change it; read that
+    /// with [`Error::provider_http_status`].
     pub fn http_status(&self) -> u16 {
         self.0.status.http_status()
     }

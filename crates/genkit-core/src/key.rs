@@ -180,6 +180,11 @@ pub struct ParsedKey {
 impl ParsedKey {
     /// Parses a key with the JS rules (A2).
     ///
+    /// One deliberate difference: in a dynamic-action-provider child key the action name is
+    /// everything after the first `:` and the type, so `/dynamic-action-provider/mcp:tool/a:b`
+    /// names the action `a:b`; JS splits on every `:` and silently drops the rest (`a`). JS
+    /// also accepts an empty host or action name, which this rejects.
+    ///
     /// # Errors
     /// `INVALID_ARGUMENT` when the key has fewer than three `/`-segments, an unknown type,
     /// or a malformed dynamic-action-provider part.
@@ -276,14 +281,85 @@ mod tests {
         assert!(ParsedKey::parse("/dynamic-action-provider/mcp:bogus/x").is_err());
         assert!(ParsedKey::parse("/dynamic-action-provider/mcp:tool").is_err());
         assert!(ParsedKey::parse("/dynamic-action-provider").is_err());
+        // A second `:` stays in the name (JS would truncate the name to `a`).
+        let k = ParsedKey::parse("/dynamic-action-provider/mcp:tool/a:b").unwrap();
+        assert_eq!(k.dynamic_action_host.as_deref(), Some("mcp"));
+        assert_eq!(k.action_type, ActionType::Tool);
+        assert_eq!(k.action_name, "a:b");
+        assert_eq!(k.plugin_name, None);
     }
 
     #[test]
     fn rejects_invalid_keys() {
-        for k in ["", "flow/x", "/flow", "/flow/", "/nope/x", "//x", "x/y/z"] {
+        for k in [
+            "",
+            "flow/x",
+            "/flow",
+            "/flow/",
+            "/nope/x",
+            "//x",
+            "x/y/z",
+            // The host part has fewer than three `/`-tokens.
+            "/dynamic-action-provider:tool/x",
+        ] {
             let e = ParsedKey::parse(k).unwrap_err();
             assert_eq!(e.status(), Status::InvalidArgument, "{k}");
         }
+    }
+
+    /// A tiny deterministic generator (xorshift) of keys built from the characters that
+    /// matter to the parser, plus multi-byte ones (byte slicing must stay on char boundaries).
+    fn generated_keys(n: usize) -> Vec<String> {
+        const PIECES: [&str; 16] = [
+            "/",
+            "/",
+            ":",
+            "*",
+            "model",
+            "tool",
+            "flow",
+            "dynamic-action-provider",
+            "mcp",
+            "a",
+            "é",
+            "😀",
+            "",
+            ".",
+            "/dynamic-action-provider",
+            "/model/",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..n)
+            .map(|_| {
+                let len = (next() % 9) as usize;
+                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parse_never_panics_and_plain_keys_round_trip() {
+        let mut ok = 0;
+        for key in generated_keys(5000) {
+            let Ok(k) = ParsedKey::parse(&key) else { continue };
+            ok += 1;
+            if k.dynamic_action_host.is_none() && k.action_type != ActionType::DynamicActionProvider {
+                assert_eq!(action_key(k.action_type, &k.full_name()), key, "{key:?} → {k:?}");
+                assert_eq!(
+                    plugin_segment(&key).is_some(),
+                    k.plugin_name.as_deref().is_some_and(|p| !p.is_empty()) && !k.action_name.is_empty(),
+                    "{key:?}"
+                );
+            }
+        }
+        // The generator reaches valid keys too, not only rejections.
+        assert!(ok > 50, "only {ok} generated keys parsed");
     }
 
     #[test]

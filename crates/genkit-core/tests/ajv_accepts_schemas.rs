@@ -43,6 +43,32 @@ enum Shape {
     Square { side: u64 },
 }
 
+// Recursive types: the one case where our schemas keep `$ref` (and `definitions`).
+#[allow(dead_code)]
+#[derive(schemars::JsonSchema)]
+struct TreeNode {
+    label: String,
+    children: Vec<TreeNode>,
+}
+
+#[allow(dead_code)]
+#[derive(schemars::JsonSchema)]
+struct Forest {
+    name: String,
+    trees: Vec<TreeNode>,
+}
+
+#[test]
+fn recursive_schemas_keep_definitions_and_refs() {
+    // Recursion at the root refers to the root; deeper recursion goes through `definitions`.
+    let tree = schema_for::<TreeNode>();
+    assert_eq!(tree["properties"]["children"]["items"], json!({"$ref": "#"}), "{tree:#}");
+    let forest = schema_for::<Forest>();
+    let node = &forest["definitions"]["TreeNode"];
+    assert_eq!(node["properties"]["children"]["items"], json!({"$ref": "#/definitions/TreeNode"}), "{forest:#}");
+    assert_eq!(forest["properties"]["trees"]["items"]["required"], json!(["label", "children"]), "{forest:#}");
+}
+
 #[test]
 fn ajv_compiles_our_schemas_and_agrees_on_samples() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/ajv-check");
@@ -68,6 +94,30 @@ fn ajv_compiles_our_schemas_and_agrees_on_samples() {
             "valid": [{"kind": "circle", "radius": 2.0}, {"kind": "square", "side": 3}],
             "invalid": [{"kind": "triangle"}, {"kind": "square"}]
         },
+        {
+            "schema": schema_for::<TreeNode>(),
+            "valid": [
+                {"label": "a", "children": []},
+                {"label": "a", "children": [{"label": "b", "children": [{"label": "c", "children": []}]}]}
+            ],
+            "invalid": [
+                {"label": "a"},
+                {"label": "a", "children": [{"label": 1, "children": []}]},
+                {"label": "a", "children": [{"label": "b", "children": [{"label": "c"}]}]}
+            ]
+        },
+        {
+            "schema": schema_for::<Forest>(),
+            "valid": [
+                {"name": "f", "trees": []},
+                {"name": "f", "trees": [{"label": "a", "children": [{"label": "b", "children": []}]}]}
+            ],
+            "invalid": [
+                {"name": "f", "trees": [{"label": "a"}]},
+                {"name": "f", "trees": [{"label": "a", "children": [{"label": "b", "children": [{"label": 2, "children": []}]}]}]},
+                {"name": "f", "trees": [{"label": "a", "children": [{"label": "b", "children": [{"children": []}]}]}]}
+            ]
+        },
         {"schema": schema_for::<Vec<u8>>(), "valid": [[0, 255]], "invalid": [[256], "x"]},
         {"schema": schema_for::<String>(), "valid": ["s"], "invalid": [1]}
     ]);
@@ -83,7 +133,7 @@ fn ajv_compiles_our_schemas_and_agrees_on_samples() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ajv check failed: {stdout}{stderr}");
-    assert_eq!(stdout.trim(), "ok 4");
+    assert_eq!(stdout.trim(), "ok 6");
 
     // Our own validator agrees on the same samples.
     for case in cases.as_array().unwrap() {
