@@ -6,7 +6,9 @@
 use genkit::ai::ModelCx;
 use genkit::prelude::*;
 use genkit::{FinishReason, ModelOptions, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports};
-use schemars::JsonSchema;
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -17,8 +19,10 @@ pub const STREAM_CHUNKS: usize = 200;
 /// Text of `fake/json`.
 pub const JSON_TEXT: &str = r#"{"name":"Ada","age":36,"tags":["math","engines"]}"#;
 
-/// The structured output type (zod `Person` in JS).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+/// The structured output type (zod `Person` in JS). Its JSON schema is the one Genkit JS
+/// derives from the zod object (`tests::schemas_match_genkit_js` checks it), so the same
+/// schema text reaches the model and the validator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Person {
     /// Name.
     pub name: String,
@@ -28,11 +32,43 @@ pub struct Person {
     pub tags: Vec<String>,
 }
 
-/// Input of the `lookup` tool.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+impl JsonSchema for Person {
+    fn schema_name() -> Cow<'static, str> {
+        "Person".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "properties": {
+                "name": {"type": "string"},
+                "age": {"type": "number"},
+                "tags": {"type": "array", "items": {"type": "string"}}
+            },
+            "required": ["name", "age", "tags"],
+            "additionalProperties": true
+        })
+    }
+}
+
+/// Input of the `lookup` tool (zod `z.object({q: z.string()})` in JS, same schema).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LookupInput {
     /// The query.
     pub q: String,
+}
+
+impl JsonSchema for LookupInput {
+    fn schema_name() -> Cow<'static, str> {
+        "LookupInput".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "properties": {"q": {"type": "string"}},
+            "required": ["q"],
+            "additionalProperties": true
+        })
+    }
 }
 
 /// One of the four micro workloads.
@@ -193,5 +229,21 @@ pub async fn run_op(g: &Genkit, workload: Workload) -> Result<()> {
             });
             check(ok, || format!("output: {o:?}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The schemas Genkit JS 1.42 derives from micro.mjs's zod types (printed by
+    /// `toJsonSchema` in `@genkit-ai/core/schema`).
+    #[test]
+    fn schemas_match_genkit_js() {
+        let person = r#"{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"number"},"tags":{"type":"array","items":{"type":"string"}}},"required":["name","age","tags"],"additionalProperties":true,"$schema":"http://json-schema.org/draft-07/schema#"}"#;
+        let lookup = r#"{"type":"object","properties":{"q":{"type":"string"}},"required":["q"],"additionalProperties":true,"$schema":"http://json-schema.org/draft-07/schema#"}"#;
+        let js = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        assert_eq!(genkit::genkit_core::schema_for::<Person>(), js(person));
+        assert_eq!(genkit::genkit_core::schema_for::<LookupInput>(), js(lookup));
     }
 }
