@@ -6,12 +6,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use genkit_core::{Action, ActionDef, ActionMetadata, ActionType, DynamicActionProvider, Registry, Result};
 use serde_json::{Value, json};
+// Tokio's clock (the system clock outside paused-time tests).
+use tokio::time::Instant;
 
 /// The actions a provider offers, by type.
 pub type DapActions = HashMap<ActionType, Vec<Arc<dyn Action>>>;

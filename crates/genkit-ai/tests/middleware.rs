@@ -392,3 +392,200 @@ async fn dynamic_action_providers_serve_tools_with_a_cache() {
     assert_eq!(dap.list_matching(ActionType::Tool, "al*").await.unwrap().len(), 1);
     assert_eq!(fetches.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn fallback_isolate_config_decides_whether_the_request_config_carries_over() {
+    for (isolate, expected) in [(true, None), (false, Some(json!({"topK": 1})))] {
+        let (reg, pm) = setup();
+        let backup = ProgrammableModel::new("backup");
+        reg.register_action(backup.action().as_action()).unwrap();
+        pm.fail(Error::new(Status::Unavailable, "down"));
+        backup.respond(stop("from backup"));
+        let opts = FallbackOptions {
+            models: vec![ModelReference { name: "backup".into(), config: None }],
+            isolate_config: isolate,
+            ..Default::default()
+        };
+        let r = generate(
+            &reg,
+            GenerateOptions::new().model("m").prompt("x").config(json!({"topK": 1})).use_middleware(fallback(opts)),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.text(), "from backup");
+        assert_eq!(pm.last_request().unwrap().config, Some(json!({"topK": 1})));
+        assert_eq!(backup.last_request().unwrap().config, expected, "isolateConfig={isolate}");
+    }
+}
+
+#[test]
+fn validate_support_rejects_media_and_multiple_messages() {
+    let v = validate_support("m", &ModelSupports { media: Some(false), multiturn: Some(false), ..Default::default() });
+    let media = ModelRequest {
+        messages: vec![Message::new(Role::User, vec![Part::media("https://x/y.png", Some("image/png".into()))])],
+        ..Default::default()
+    };
+    let err = v.apply(media).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert!(err.message().starts_with("Model 'm' does not support media, but media was provided. Request: {"));
+    let two = ModelRequest { messages: vec![Message::user("a"), Message::model("b")], ..Default::default() };
+    let err = v.apply(two).unwrap_err();
+    assert_eq!(err.status(), Status::InvalidArgument);
+    assert!(err.message().starts_with("Model 'm' does not support multiple messages, but 2 were provided. Request: {"));
+    // one text message passes; unset capabilities are not checked (JS semantics)
+    assert!(v.apply(ModelRequest { messages: vec![Message::user("a")], ..Default::default() }).is_ok());
+    let lax = validate_support("m", &ModelSupports::default());
+    let two = ModelRequest { messages: vec![Message::user("a"), Message::model("b")], ..Default::default() };
+    assert!(lax.apply(two).is_ok());
+}
+
+#[tokio::test]
+async fn models_supporting_context_get_docs_unrendered() {
+    let reg = Registry::new();
+    let pm = ProgrammableModel::with_options(
+        genkit_ai::ModelOptions::new("ctx").supports(ModelSupports { context: Some(true), ..Default::default() }),
+    );
+    reg.register_action(pm.action().as_action()).unwrap();
+    pm.respond(stop("ok"));
+    generate(&reg, GenerateOptions::new().model("ctx").prompt("q").docs(vec![DocumentData::from_text("doc1")]))
+        .await
+        .unwrap();
+    let req = pm.last_request().unwrap();
+    assert_eq!(req.messages[0].content, vec![Part::text("q")]);
+    assert_eq!(req.docs, Some(vec![DocumentData::from_text("doc1")]));
+}
+
+#[tokio::test]
+async fn constrained_no_tools_is_simulated_only_when_tools_are_present() {
+    let reg = Registry::new();
+    let pm = ProgrammableModel::with_options(genkit_ai::ModelOptions::new("nt").supports(ModelSupports {
+        tools: Some(true),
+        constrained: Some(genkit_ai::Constrained::NoTools),
+        ..Default::default()
+    }));
+    reg.register_action(pm.action().as_action()).unwrap();
+    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    reg.register_action(t.as_action()).unwrap();
+    let schema = json!({"type": "object", "properties": {"a": {"type": "number"}}});
+    let output = || genkit_ai::OutputOptions::default().with_schema(schema.clone());
+
+    // without tools: native constrained output
+    pm.respond(stop("{\"a\": 1}"));
+    generate(&reg, GenerateOptions::new().model("nt").prompt("x").output(output())).await.unwrap();
+    let req = pm.last_request().unwrap();
+    let out = req.output.unwrap();
+    assert_eq!((out.constrained, out.format.as_deref()), (Some(true), Some("json")));
+    assert_eq!(out.schema.map(Value::Object), Some(schema.clone()));
+    assert_eq!(req.messages[0].content.len(), 1, "no instructions injected");
+
+    // with tools: simulated (instructions injected, constrained output cleared)
+    pm.respond(stop("{\"a\": 1}"));
+    generate(&reg, GenerateOptions::new().model("nt").prompt("x").tool("t").output(output())).await.unwrap();
+    let req = pm.last_request().unwrap();
+    let out = req.output.unwrap();
+    assert_eq!((out.constrained, out.format, out.schema), (Some(false), None, None));
+    let injected = &req.messages[0].content[1];
+    assert_eq!(injected.metadata_value("purpose"), Some(&json!("output")));
+    assert!(
+        injected
+            .text
+            .as_deref()
+            .unwrap()
+            .starts_with("Output should be in JSON format and conform to the following schema:\n\n```\n")
+    );
+}
+
+#[tokio::test]
+async fn resource_output_parts_with_their_own_resource_get_a_parent() {
+    let r = genkit_ai::resource::new(ResourceOptions::template("dir://{name}"), |_, _| async move {
+        Ok(ResourceOutput {
+            content: vec![
+                Part::text("inner").with_metadata("resource", json!({"uri": "file://inner.txt"})),
+                Part::text("kept")
+                    .with_metadata("resource", json!({"uri": "file://kept.txt", "parent": {"uri": "other://p"}})),
+                Part::text("plain"),
+            ],
+        })
+    })
+    .unwrap();
+    let out = r.run(genkit_ai::resource::ResourceInput { uri: "dir://docs".into() }).await.unwrap();
+    assert_eq!(
+        out.content[0].metadata_value("resource"),
+        Some(&json!({"uri": "file://inner.txt", "parent": {"uri": "dir://docs", "template": "dir://{name}"}}))
+    );
+    assert_eq!(
+        out.content[1].metadata_value("resource"),
+        Some(&json!({"uri": "file://kept.txt", "parent": {"uri": "other://p"}}))
+    );
+    assert_eq!(
+        out.content[2].metadata_value("resource"),
+        Some(&json!({"uri": "dir://docs", "template": "dir://{name}"}))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_dap_fetch_surfaces_and_invalidates_the_cache() {
+    use genkit_ai::dap::{CacheTtl, DapActions, define_dynamic_action_provider};
+    use genkit_core::ActionType;
+    let (reg, _pm) = setup();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = calls.clone();
+    let dap = define_dynamic_action_provider(&reg, "flaky", CacheTtl::default(), move || {
+        let n = c2.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 1 {
+                return Err(Error::new(Status::Unavailable, "server down"));
+            }
+            let mut m = DapActions::new();
+            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            m.insert(ActionType::Tool, vec![a.as_action()]);
+            Ok(m)
+        }
+    })
+    .unwrap();
+    assert_eq!(dap.actions().await.unwrap().len(), 1);
+    // a refresh fails: the error surfaces and the cached actions are dropped
+    let err = dap.refresh().await.unwrap_err();
+    assert_eq!((err.status(), err.message()), (Status::Unavailable, "server down"));
+    // the next lookup fetches again (the cache was invalidated) and succeeds
+    assert_eq!(dap.list_matching(ActionType::Tool, "*").await.unwrap().len(), 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    // and is cached again
+    assert!(reg.lookup_action("/dynamic-action-provider/flaky:tool/alpha").await.unwrap().is_some());
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+
+    // a failure through a lookup surfaces as the lookup's error
+    let (reg, _pm) = setup();
+    define_dynamic_action_provider(&reg, "down", CacheTtl::Disabled, || async {
+        Err::<DapActions, _>(Error::new(Status::Unavailable, "unreachable"))
+    })
+    .unwrap();
+    let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("down:tool/*")).await.unwrap_err();
+    assert_eq!(err.status(), Status::Unavailable);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dap_cache_ttls_follow_js() {
+    use genkit_ai::dap::{CacheTtl, DapActions, define_dynamic_action_provider};
+    for (ttl, after_100ms, after_5s) in [
+        (CacheTtl::from_millis(Some(0)), 1, 2),  // 0 → the default 3000 ms
+        (CacheTtl::from_millis(Some(-1)), 2, 3), // negative → no caching
+        (CacheTtl::from_millis(Some(50)), 2, 3),
+    ] {
+        let reg = Registry::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let dap = define_dynamic_action_provider(&reg, "d", ttl, move || {
+            c2.fetch_add(1, Ordering::SeqCst);
+            async { Ok(DapActions::new()) }
+        })
+        .unwrap();
+        dap.actions().await.unwrap();
+        tokio::time::advance(Duration::from_millis(100)).await;
+        dap.actions().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), after_100ms, "{ttl:?} after 100 ms");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        dap.actions().await.unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), after_5s, "{ttl:?} after 5 s");
+    }
+}

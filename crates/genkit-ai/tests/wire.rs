@@ -237,3 +237,42 @@ fn unknown_fields_are_tolerated_and_bad_shapes_rejected() {
 fn the_schema_check_itself_rejects_invalid_parts() {
     assert_valid("Part", &json!({"text": 1}));
 }
+
+#[test]
+fn middleware_descriptions_are_valid_middleware_desc() {
+    use genkit_ai::middleware::{MiddlewareDef, builtin_defs, filesystem_def, skills_def};
+    let mut defs = builtin_defs();
+    defs.push(filesystem_def());
+    defs.push(skills_def());
+    for d in &defs {
+        let v = d.to_json();
+        assert_valid("MiddlewareDesc", &v);
+        assert_eq!(v["name"], json!(d.name()));
+        assert!(v["configSchema"].is_object(), "{v}");
+    }
+    let bare = MiddlewareDef::new("bare", |_| Err(genkit_core::Error::internal("unused")));
+    assert_eq!(bare.to_json(), json!({"name": "bare"}));
+    assert_valid("MiddlewareDesc", &bare.to_json());
+    let full = MiddlewareDef::new("full", |_| Err(genkit_core::Error::internal("unused")))
+        .description("does things")
+        .config_schema(json!({"type": "object", "properties": {"n": {"type": "integer"}}}))
+        .metadata("dynamic", json!(true));
+    assert_eq!(
+        full.to_json(),
+        json!({"name": "full", "description": "does things",
+               "configSchema": {"type": "object", "properties": {"n": {"type": "integer"}}},
+               "metadata": {"dynamic": true}})
+    );
+    assert_valid("MiddlewareDesc", &full.to_json());
+}
+
+#[test]
+fn message_content_may_be_a_string_when_read() {
+    let m: Message = serde_json::from_value(json!({"role": "user", "content": "hi"})).unwrap();
+    assert_eq!(m.content, vec![Part::text("hi")]);
+    let back = serde_json::to_value(&m).unwrap();
+    assert_eq!(back, json!({"role": "user", "content": [{"text": "hi"}]}));
+    assert_valid("Message", &back);
+    assert!(serde_json::from_value::<Message>(json!({"role": "user", "content": 3})).is_err());
+    assert!(serde_json::from_value::<Message>(json!({"role": "user", "content": {"text": "x"}})).is_err());
+}
