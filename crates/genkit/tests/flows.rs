@@ -135,3 +135,58 @@ async fn defining_a_flow_inside_a_flow_panics_with_failed_precondition() {
     let msg = f.run(()).await.unwrap();
     assert!(msg.starts_with("FAILED_PRECONDITION: Cannot define new actions at runtime"), "{msg}");
 }
+
+#[tokio::test]
+async fn bidi_flows_stream_both_ways_and_record_init() {
+    use genkit::genkit_core::InputStream;
+    let exp = InMemorySpanExporter::default();
+    let g = Genkit::builder().span_processor(SimpleSpanProcessor::new(exp.clone())).build().await.unwrap();
+    let init_schema = json!({"type": "object", "properties": {"prefix": {"type": "string"}}, "required": ["prefix"]});
+    let chat = g.define_bidi_flow(
+        FlowOptions::new("chat").init_schema(init_schema.clone()),
+        |mut inputs: InputStream<String>, cx: ActionCx<String>| async move {
+            let prefix = cx.init().and_then(|i| i["prefix"].as_str()).unwrap_or_default().to_owned();
+            let mut seen = Vec::new();
+            while let Some(i) = inputs.next().await {
+                let i = i?;
+                cx.send_chunk(format!("{prefix}{i}"));
+                seen.push(i);
+            }
+            Ok(seen.join(","))
+        },
+    );
+    // The metadata marks it bidirectional, on the handle and in the registry.
+    assert_eq!(chat.metadata().metadata_value("bidi"), Some(&json!(true)));
+    assert_eq!(chat.metadata().init_schema.as_ref(), Some(&init_schema));
+    let registered = g.lookup_action("/flow/chat").await.unwrap().unwrap();
+    assert_eq!(registered.metadata().metadata_value("bidi"), Some(&json!(true)));
+    assert_eq!(registered.metadata().action_type, ActionType::Flow);
+    assert!(g.flows().iter().any(|f| f.key() == "/flow/chat"));
+
+    // Inputs in, chunks out, interleaved; then the output.
+    let mut call = chat.stream_bidi(RunOptions::new().init(json!({"prefix": "> "})));
+    call.send("hi".into()).unwrap();
+    assert_eq!(call.next().await.unwrap().unwrap(), "> hi");
+    call.send("there".into()).unwrap();
+    assert_eq!(call.next().await.unwrap().unwrap(), "> there");
+    call.close();
+    assert_eq!(call.send("late".into()).unwrap_err().status(), Status::FailedPrecondition);
+    assert_eq!(call.output().await.unwrap(), "hi,there");
+
+    // The span is the flow's, with the init recorded.
+    let spans = exp.get_finished_spans().unwrap();
+    let span = spans.iter().find(|s| s.name == "chat").unwrap();
+    let get = |k: &str| span.attributes.iter().find(|kv| kv.key.as_str() == k).map(|kv| kv.value.to_string());
+    assert_eq!(get("genkit:init").as_deref(), Some(r#"{"prefix":"> "}"#));
+    assert_eq!(get("genkit:metadata:subtype").as_deref(), Some("flow"));
+    assert_eq!(get("genkit:state").as_deref(), Some("success"));
+
+    // An init the schema rejects fails the run with INVALID_ARGUMENT.
+    let bad = chat.stream_bidi(RunOptions::new().init(json!({"prefix": 1})));
+    assert_eq!(bad.output().await.unwrap_err().status(), Status::InvalidArgument);
+    // By name with JSON, the bidi path works too.
+    let items = futures::stream::iter(vec![json!("a"), json!("b")]).boxed();
+    let r = registered.run_bidi_json(items, RunOptions::new().init(json!({"prefix": ""}))).await.unwrap();
+    assert_eq!(r.result, json!("a,b"));
+    g.flush_tracing().unwrap();
+}
