@@ -287,14 +287,8 @@ impl Genkit {
     /// # Panics
     /// When called while an action runs (a programmer mistake: define actions when the app
     /// starts); the message is the `FAILED_PRECONDITION` error [`Genkit::try_register`] returns.
-    #[allow(
-        clippy::panic,
-        reason = "a programming error (defining actions while one runs), not input; try_register returns it"
-    )]
     pub fn register(&self, action: Arc<dyn Action>) {
-        if let Err(e) = self.try_register(action) {
-            panic!("{e}");
-        }
+        or_panic(self.try_register(action));
     }
 
     /// Registers an action, returning an error instead of panicking.
@@ -482,5 +476,18 @@ impl Genkit {
     /// `INTERNAL` when an exporter fails.
     pub fn flush_tracing(&self) -> Result<()> {
         self.registry.telemetry().flush()
+    }
+}
+
+/// Unwraps the result of defining an action, panicking with its error: defining actions
+/// while one runs is a programming error, not bad input (the `try_` variants return it).
+#[allow(
+    clippy::panic,
+    reason = "a programming error (defining actions while one runs), not input; the try_ variants return it"
+)]
+pub(crate) fn or_panic<T>(r: Result<T>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
     }
 }

@@ -25,11 +25,14 @@ impl Genkit {
     /// assert_eq!(r.text(), "Echo: Hello Ada!; config: {}");
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Panics
+    /// When called while an action runs, like [`Genkit::register`].
     pub fn define_prompt(&self, config: PromptConfig) -> ExecutablePrompt {
-        prompt::define_prompt(self.registry(), config)
+        crate::genkit::or_panic(prompt::define_prompt(self.registry(), config))
     }
 
-    /// Defines a typed prompt: the input is an `I` and [`ExecutablePrompt::generate_data`]
+    /// Defines a typed prompt (panics like [`Genkit::define_prompt`]): the input is an `I` and [`ExecutablePrompt::generate_data`]
     /// parses the output into an `O`. Unless the config sets them, the input schema comes from
     /// `I` and the output schema (JSON output) from `O`.
     ///
@@ -51,7 +54,7 @@ impl Genkit {
         I: JsonSchema + 'static,
         O: JsonSchema + 'static,
     {
-        prompt::define_typed_prompt(self.registry(), config)
+        crate::genkit::or_panic(prompt::define_typed_prompt(self.registry(), config))
     }
 
     /// A handle on the prompt `name` (defined in code or loaded from a `.prompt` file), looked

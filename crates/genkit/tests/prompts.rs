@@ -623,3 +623,33 @@ async fn embedded_prompts_load_like_a_folder() {
     assert_eq!(r.text(), "Echo: Hi Bo!\n-- sent by the prompt folder\n; config: {}");
     assert_eq!(g.load_embedded_prompts(&[("x.txt", "ignored"), ("y.prompt", "Y")]).unwrap(), 1);
 }
+
+#[tokio::test]
+async fn defining_a_prompt_while_an_action_runs_fails_precondition() {
+    let g = app().await;
+    let g2 = g.clone();
+    let f = g.define_flow("prompt-definer", move |_: (), _cx| {
+        let g = g2.clone();
+        async move {
+            let e = genkit::ai::prompt::define_prompt(g.registry(), PromptConfig::new("late").prompt("hi"))
+                .err()
+                .map(|e| (e.status().as_str().to_owned(), e.message().to_owned()));
+            let h = tokio::spawn(genkit::genkit_core::propagate(async move {
+                g.define_prompt(PromptConfig::new("late2").prompt("hi"));
+            }));
+            let panic = match h.await {
+                Err(e) if e.is_panic() => e.into_panic().downcast_ref::<String>().cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            Ok((e, panic))
+        }
+    });
+    let (err, panic) = f.run(()).await.unwrap();
+    let (status, message) = err.expect("defining a prompt inside a flow fails");
+    assert_eq!(status, "FAILED_PRECONDITION");
+    assert!(message.starts_with("Cannot define new actions at runtime"), "{message}");
+    assert!(panic.starts_with("FAILED_PRECONDITION: Cannot define new actions at runtime"), "{panic}");
+    // Nothing was registered.
+    assert!(g.lookup_action("/prompt/late").await.unwrap().is_none());
+    assert!(g.lookup_action("/prompt/late2").await.unwrap().is_none());
+}

@@ -121,9 +121,13 @@ fn build(state: &Arc<PromptState>, action_type: ActionType) -> Result<Arc<dyn Ac
 }
 
 /// Registers both actions of `state` lazily in `registry`.
-pub(crate) fn register(registry: &Registry, state: &Arc<PromptState>) {
+///
+/// # Errors
+/// As `Registry::register_action_lazy` (`FAILED_PRECONDITION` while an action runs).
+pub(crate) fn register(registry: &Registry, state: &Arc<PromptState>) -> genkit_core::Result<()> {
     for action_type in [ActionType::Prompt, ActionType::ExecutablePrompt] {
         let st = state.clone();
-        registry.register_action_lazy(action_type, &state.key, async move { build(&st, action_type) });
+        registry.register_action_lazy(action_type, &state.key, async move { build(&st, action_type) })?;
     }
+    Ok(())
 }

@@ -136,7 +136,7 @@ fn load_files(registry: &Registry, files: Vec<PromptFile>, namespace: Option<&st
         let source = FileSource { file: f.shown, parsed, name, variant };
         let state = Arc::new(PromptState::from_file(source, compiled, dp.clone()));
         tracing::debug!("loaded prompt {}", state.key);
-        action::register(registry, &state);
+        action::register(registry, &state)?;
         count += 1;
     }
     Ok(count)

@@ -72,16 +72,23 @@ pub fn environment(registry: &Registry) -> Dotprompt {
 /// `/executable-prompt/<name[.variant]>` actions are registered lazily (the metadata is
 /// computed on first lookup), and the returned handle renders and generates with it.
 /// Defining a prompt with the same name again replaces it.
-pub fn define_prompt(registry: &Registry, config: PromptConfig) -> ExecutablePrompt {
+///
+/// # Errors
+/// `FAILED_PRECONDITION` (`Cannot define new actions at runtime.`) when called on a root
+/// registry while an action runs: define prompts when the app starts.
+pub fn define_prompt(registry: &Registry, config: PromptConfig) -> Result<ExecutablePrompt> {
     let state = Arc::new(state::PromptState::from_config(config, environment(registry)));
-    action::register(registry, &state);
-    ExecutablePrompt::defined(registry.clone(), state)
+    action::register(registry, &state)?;
+    Ok(ExecutablePrompt::defined(registry.clone(), state))
 }
 
 /// Defines a typed prompt: input `I`, output `O`. When the config has no input schema, `I`'s
 /// schema is used; when it has no output options, `O`'s schema (JSON output). `Value` adds
 /// no schema.
-pub fn define_typed_prompt<I, O>(registry: &Registry, mut config: PromptConfig) -> ExecutablePrompt<I, O>
+///
+/// # Errors
+/// As [`define_prompt`].
+pub fn define_typed_prompt<I, O>(registry: &Registry, mut config: PromptConfig) -> Result<ExecutablePrompt<I, O>>
 where
     I: schemars::JsonSchema + 'static,
     O: schemars::JsonSchema + 'static,
@@ -93,7 +100,7 @@ where
     if config.output.is_none() && !untyped(std::any::TypeId::of::<O>()) {
         config.output = Some(crate::generate::OutputOptions::of::<O>());
     }
-    define_prompt(registry, config).typed()
+    Ok(define_prompt(registry, config)?.typed())
 }
 
 /// A lazy handle on the prompt `name` (and `variant`) of `registry` (P4): nothing is looked up
