@@ -197,8 +197,10 @@ where
         cache: tokio::sync::Mutex::new(None),
     });
     let d2 = dap.clone();
+    // Made with JS `defineAction`, so plugins are initialized before it runs (A7).
     let action = ActionDef::<Value, Value>::builder(ActionType::DynamicActionProvider, name)
         .metadata("type", json!("dynamic-action-provider"))
+        .initializes_plugins()
         .build(move |_input: Value, _cx| {
             let d = d2.clone();
             async move {

@@ -293,3 +293,39 @@ async fn restarted_tools_get_the_generations_cancellation() {
     settle().await;
     assert!(saw.load(Ordering::SeqCst), "the restarted tool saw the cancellation");
 }
+
+/// Each turn opens a span named `step_name` (default `generate`), type `util` (G10).
+#[tokio::test]
+async fn turns_open_spans_named_after_the_step() {
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = Arc::new(genkit_core::Telemetry::new());
+    telemetry.add_span_processor(SimpleSpanProcessor::new(exporter.clone()));
+    let reg = Registry::with_parts(genkit_core::ActionContext::default(), telemetry);
+    let pm = ProgrammableModel::new("m");
+    reg.register_action(pm.action().as_action()).unwrap();
+    let t = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
+    reg.register_action(t.as_action()).unwrap();
+    pm.respond(tool_call("look", "1"));
+    pm.respond(stop("done"));
+    generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("look").step_name("plan")).await.unwrap();
+    pm.respond(stop("plain"));
+    generate(&reg, GenerateOptions::new().model("m").prompt("y")).await.unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let typed = |name: &str| {
+        spans
+            .iter()
+            .filter(|s| s.name == name)
+            .map(|s| {
+                s.attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == "genkit:type")
+                    .map(|kv| kv.value.to_string())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Two turns of the first call (tool round), one of the second.
+    assert_eq!(typed("plan"), vec!["util", "util"]);
+    assert_eq!(typed("generate"), vec!["util"]);
+}

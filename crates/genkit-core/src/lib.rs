@@ -13,8 +13,8 @@
 //! A flow is an action of type `flow` ([`Flow`]); `run` sub-steps are traced with [`run`].
 //!
 //! # Plugins
-//! A [`Plugin`] contributes actions (and registry values, [`PluginValue`]) at init, resolves
-//! actions on demand and lists them.
+//! A [`Plugin`] contributes registry values ([`PluginValue`], e.g. middlewares) when it is
+//! added, actions when it initializes (lazily), resolves actions on demand and lists them.
 //!
 //! # Context and tracing
 //! [`ActionContext`] carries auth and request data; [`current_context`] reads the ambient

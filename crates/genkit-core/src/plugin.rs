@@ -81,11 +81,11 @@ pub trait Plugin: Send + Sync + 'static {
         async { Ok(Vec::new()) }
     }
 
-    /// Values to register (generate middleware, formats, …). Called once, when the plugin
-    /// initializes, right after [`Plugin::init`]; an error fails the initialization like an
-    /// `init` error. Lookups that initialize plugins (`lookup_value` of a
-    /// `/<type>/<plugin>/<name>` key, `list_values`, running a model-like action) therefore
-    /// see them.
+    /// Values to register (generate middleware, formats, …; JS plugin v2 `middleware()`).
+    /// Called once: when the plugin is added with `Registry::add_plugin` (what
+    /// `Genkit::builder().plugin(…)` does, as JS registers middlewares at `genkit()`), else
+    /// when it initializes, right after [`Plugin::init`]. An error fails `add_plugin`, or
+    /// the initialization like an `init` error.
     fn values(&self) -> impl Future<Output = Result<Vec<PluginValue>>> + Send {
         async { Ok(Vec::new()) }
     }

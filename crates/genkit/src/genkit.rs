@@ -226,7 +226,7 @@ impl GenkitBuilder {
             PromptDir::Default | PromptDir::Disabled => {}
         }
         for p in self.plugins {
-            registry.register_plugin(p)?;
+            registry.add_plugin(p).await?;
         }
         genkit_ai::generate::define_generate_action(&registry)?;
         for d in genkit_ai::middleware::builtin_defs() {
@@ -380,7 +380,8 @@ impl Genkit {
     /// # Errors
     /// Whatever `fut` returns.
     pub async fn run<T: Serialize>(&self, name: &str, fut: impl Future<Output = Result<T>>) -> Result<T> {
-        genkit_core::run(name, None, fut).await
+        // Outside any action the step is a root span of this instance's telemetry.
+        genkit_core::run_span(&self.telemetry(), name, "flowStep", || None, fut).await
     }
 
     /// Runs a traced sub-step and records its input (JS `ai.run(name, input, fn)`).
@@ -396,8 +397,8 @@ impl Genkit {
     where
         Fut: Future<Output = Result<T>>,
     {
-        let json = serde_json::to_value(&input)?;
-        genkit_core::run(name, Some(&json), f(input)).await
+        let json = serde_json::to_string(&input)?;
+        genkit_core::run_span(&self.telemetry(), name, "flowStep", move || Some(json), f(input)).await
     }
 
     /// Looks an action up by key (`/flow/name`, `/model/plugin/name`, …).

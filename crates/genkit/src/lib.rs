@@ -52,7 +52,7 @@ pub use genkit_ai::{
 pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, Error, Flow,
-    Plugin, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
+    Plugin, PluginValue, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
 };
 /// The in-process local models plugin (feature `local`): see [`genkit_local`].
 #[cfg(feature = "local")]

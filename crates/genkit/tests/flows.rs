@@ -190,3 +190,72 @@ async fn bidi_flows_stream_both_ways_and_record_init() {
     assert_eq!(r.result, json!("a,b"));
     g.flush_tracing().unwrap();
 }
+
+#[tokio::test]
+async fn steps_outside_flows_are_root_spans_of_the_instance() {
+    let exp = InMemorySpanExporter::default();
+    let g = Genkit::builder().span_processor(SimpleSpanProcessor::new(exp.clone())).build().await.unwrap();
+    let n = g.run("outline", async { Ok(3) }).await.unwrap();
+    let m = g.run_with_input("double", n, |n| async move { Ok(n * 2) }).await.unwrap();
+    assert_eq!(m, 6);
+    let spans = exp.get_finished_spans().unwrap();
+    let attr = |name: &str, key: &str| {
+        let s = spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name}"));
+        s.attributes.iter().find(|kv| kv.key.as_str() == key).map(|kv| kv.value.to_string())
+    };
+    assert_eq!(attr("outline", "genkit:type").as_deref(), Some("flowStep"));
+    assert_eq!(attr("outline", "genkit:isRoot").as_deref(), Some("true"));
+    assert_eq!(attr("double", "genkit:input").as_deref(), Some("3"));
+    assert_eq!(attr("double", "genkit:output").as_deref(), Some("6"));
+}
+
+#[tokio::test]
+async fn tools_get_a_tool_v2_companion() {
+    let g = Genkit::builder().build().await.unwrap();
+    g.define_tool(genkit::ToolConfig::new("add", "adds"), |s: Sum, _cx| async move { Ok(s.a + s.b) });
+    let v1 = g.run_action("/tool/add", json!({"a": 2, "b": 3}), RunOptions::new()).await.unwrap();
+    assert_eq!(v1.result, json!(5));
+    let v2 = g.lookup_action("/tool.v2/add").await.unwrap().expect("the /tool.v2/ companion is registered");
+    assert_eq!(v2.metadata().metadata.as_ref().and_then(|m| m.get("type")), Some(&json!("tool.v2")));
+    let out = g.run_action("/tool.v2/add", json!({"a": 2, "b": 3}), RunOptions::new()).await.unwrap();
+    assert_eq!(out.result, json!({"output": 5}));
+}
+
+/// A plugin contributing a generate middleware (JS plugin v2 `middleware()`).
+struct Tagging(Arc<std::sync::atomic::AtomicUsize>);
+
+struct NoOp;
+impl genkit::ai::middleware::GenerateMiddleware for NoOp {}
+
+impl Plugin for Tagging {
+    fn name(&self) -> &str {
+        "tagging"
+    }
+    async fn values(&self) -> genkit::Result<Vec<genkit::PluginValue>> {
+        let made = self.0.clone();
+        let def = Arc::new(genkit::ai::middleware::MiddlewareDef::new("tagger", move |_init| {
+            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Arc::new(NoOp) as Arc<dyn genkit::ai::middleware::GenerateMiddleware>)
+        }));
+        Ok(vec![def.plugin_value()])
+    }
+}
+
+#[tokio::test]
+async fn plugins_contribute_middleware_usable_by_name() {
+    let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let g = Genkit::builder().plugin(Tagging(made.clone())).build().await.unwrap();
+    g.register(genkit::ai::model::testing::echo_model("echo").as_action());
+    let listed: Vec<String> = g.registry().list_values("middleware").await.unwrap().into_keys().collect();
+    assert!(listed.contains(&"tagger".to_owned()), "{listed:?}");
+    let out = g
+        .run_action(
+            "/util/generate",
+            json!({"model": "echo", "messages": [{"role": "user", "content": [{"text": "hi"}]}], "use": [{"name": "tagger"}]}),
+            RunOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert!(out.result["message"]["content"][0]["text"].as_str().unwrap().starts_with("Echo: hi"));
+    assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1, "instantiated once for the call");
+}

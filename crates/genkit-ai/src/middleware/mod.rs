@@ -304,11 +304,19 @@ impl MiddlewareDef {
 
     /// Registers it as value `middleware/<name>` (listed by the reflection API).
     pub fn register(self: &Arc<Self>, registry: &Registry) {
-        registry.register_value(
+        let v = self.plugin_value();
+        registry.register_value(&v.value_type, &v.name, v.value);
+    }
+
+    /// The value a plugin returns from [`Plugin::values`](genkit_core::Plugin::values) to
+    /// contribute this middleware (JS plugin v2 `middleware()`): registered as
+    /// `middleware/<name>` when the plugin is added, so `use: [{name}]` finds it.
+    pub fn plugin_value(self: &Arc<Self>) -> genkit_core::PluginValue {
+        genkit_core::PluginValue::new(
             "middleware",
-            &self.name,
+            self.name.clone(),
             RegistryValue::with_json(MiddlewareEntry(self.clone()), self.to_json()),
-        );
+        )
     }
 
     /// Instantiates it.

@@ -26,6 +26,7 @@ enum Entry {
 struct PluginEntry {
     plugin: Arc<dyn DynPlugin>,
     init: tokio::sync::OnceCell<Result<()>>,
+    values: tokio::sync::OnceCell<Result<()>>,
 }
 
 /// A registered value (A12): any Rust value, optionally with a JSON form for the Dev UI.
@@ -459,9 +460,48 @@ impl Registry {
         if ps.iter().any(|p| p.plugin.name() == plugin.name()) {
             return Err(Error::new(Status::AlreadyExists, format!("Plugin {} already registered", plugin.name())));
         }
-        ps.push(Arc::new(PluginEntry { plugin, init: tokio::sync::OnceCell::new() }));
+        ps.push(Arc::new(PluginEntry {
+            plugin,
+            init: tokio::sync::OnceCell::new(),
+            values: tokio::sync::OnceCell::new(),
+        }));
         self.0.all_plugins_ready.store(false, Ordering::Release);
         Ok(())
+    }
+
+    /// Registers a plugin and, right away, the values it contributes
+    /// ([`Plugin::values`](crate::Plugin::values), e.g. generate middlewares), as JS `genkit()`
+    /// registers a plugin's middlewares; its actions still initialize lazily.
+    /// `Genkit::builder().plugin(…)` uses this.
+    ///
+    /// # Errors
+    /// As [`Registry::register_plugin`]; an error from `values` (the plugin stays registered).
+    pub async fn add_plugin(&self, plugin: Arc<dyn DynPlugin>) -> Result<()> {
+        let name = plugin.name().to_owned();
+        self.register_plugin(plugin)?;
+        match self.local_plugin(&name) {
+            Some(entry) => self.plugin_values(&entry).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Registers the plugin's values once (at `add_plugin`, else when it initializes).
+    async fn plugin_values(&self, entry: &PluginEntry) -> Result<()> {
+        entry
+            .values
+            .get_or_init(|| async {
+                let name = entry.plugin.name();
+                let values = entry.plugin.values().await.map_err(|e| {
+                    Error::new(e.status(), format!("initializing plugin '{name}' failed: {}", e.message()))
+                        .with_source(e)
+                })?;
+                for v in values {
+                    self.register_value(&v.value_type, &v.name, v.value);
+                }
+                Ok(())
+            })
+            .await
+            .clone()
     }
 
     /// Names of the registered plugins, in registration order.
@@ -483,14 +523,7 @@ impl Registry {
                     let a = namespaced(&name, a)?;
                     self.insert_action(a);
                 }
-                let values = entry.plugin.values().await.map_err(|e| {
-                    Error::new(e.status(), format!("initializing plugin '{name}' failed: {}", e.message()))
-                        .with_source(e)
-                })?;
-                for v in values {
-                    self.register_value(&v.value_type, &v.name, v.value);
-                }
-                Ok(())
+                self.plugin_values(entry).await
             })
             .await
             .clone()

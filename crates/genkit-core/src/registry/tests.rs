@@ -567,3 +567,22 @@ async fn plugin_values_are_registered_when_the_plugin_initializes() {
     assert_eq!(e.status(), Status::FailedPrecondition);
     assert!(e.message().contains("initializing plugin 'badvals' failed: no config"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn added_plugins_register_their_values_at_once_and_initialize_lazily() {
+    let inits = Arc::new(AtomicUsize::new(0));
+    let r = Registry::new();
+    r.add_plugin(Arc::new(Valued { name: "vals", inits: inits.clone() })).await.unwrap();
+    // Plain names are found right away (JS registers plugin middlewares at `genkit()`)…
+    let retry = r.lookup_value("middleware", "retry").await.unwrap().unwrap();
+    assert_eq!(*retry.downcast::<u32>().unwrap(), 7);
+    // …without initializing the plugin.
+    assert_eq!(inits.load(Ordering::SeqCst), 0);
+    // The actions still come when the plugin initializes.
+    r.initialize_all_plugins().await.unwrap();
+    assert_eq!(inits.load(Ordering::SeqCst), 1);
+    assert!(r.lookup_action("/model/vals/m").await.unwrap().is_some());
+    // A duplicate name is refused before anything is registered.
+    let e = r.add_plugin(Arc::new(Valued { name: "vals", inits })).await.unwrap_err();
+    assert_eq!(e.status(), Status::AlreadyExists);
+}
