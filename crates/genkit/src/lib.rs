@@ -51,8 +51,9 @@ pub use genkit_ai::{
 };
 pub use genkit_core;
 pub use genkit_core::{
-    Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, Error, Flow,
-    Plugin, PluginValue, Registry, Result, RunOptions, Status, TraceIds, current_context, schema_for,
+    Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, BidiStream,
+    Error, Flow, InputStream, Plugin, PluginValue, Registry, Result, RunOptions, Status, TraceIds, current_context,
+    schema_for,
 };
 /// The in-process local models plugin (feature `local`): see [`genkit_local`].
 #[cfg(feature = "local")]
