@@ -2,7 +2,7 @@
 //! resume, chunk indexes — the behaviour of JS `generateActionTurn` and friends.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::{BoxFuture, try_join_all};
@@ -25,10 +25,6 @@ pub(crate) struct Engine {
     pub(crate) registry: Registry,
     pub(crate) middleware: Arc<[Arc<dyn GenerateMiddleware>]>,
     pub(crate) telemetry: Arc<Telemetry>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `/model/<name>`, else `/background-model/<name>`.
@@ -123,28 +119,6 @@ pub(crate) fn call_model(
         serde_json::from_value(out).map_err(|e| Error::internal(format!("model returned an invalid response: {e}")))
     }
     .boxed()
-}
-
-/// Streaming state of one turn (JS `makeChunk`): the message index moves on when the role
-/// changes after earlier chunks.
-struct ChunkState {
-    role: Role,
-    index: u32,
-    turn: Arc<TurnChunks>,
-}
-
-impl ChunkState {
-    fn make(&mut self, role: Role, mut chunk: GenerateResponseChunk) -> GenerateResponseChunk {
-        if role != self.role && self.turn.count() > 0 {
-            self.index += 1;
-        }
-        self.role = role;
-        chunk.index = Some(self.index);
-        chunk.role = Some(role);
-        chunk.aggregated = None;
-        self.turn.record(&mut chunk);
-        chunk
-    }
 }
 
 /// Runs one turn inside its `generate` span (JS `generateHelper`).
@@ -432,14 +406,11 @@ fn generate_action_turn(
         };
 
         turn.set_parser(handler.as_ref());
-        let state = Arc::new(Mutex::new(ChunkState { role: Role::Model, index: message_index, turn }));
+        turn.start_at(message_index);
         let model_sink = cx.on_chunk.as_ref().map(|outer| {
             let outer = outer.clone();
-            let st = state.clone();
-            StreamSink::new(move |c: ModelResponseChunk| {
-                let chunk = lock(&st).make(Role::Model, c);
-                outer.send(chunk);
-            })
+            let turn = turn.clone();
+            StreamSink::new(move |c: ModelResponseChunk| outer.send(turn.make(Role::Model, c)))
         });
         let model_cx =
             ModelHookCx { on_chunk: model_sink, cancellation: cx.cancellation.clone(), context: cx.context.clone() };
@@ -482,13 +453,13 @@ fn generate_action_turn(
                 if let Some(tm) = &tool_message
                     && let Some(sink) = &cx.on_chunk
                 {
-                    let chunk = lock(&state).make(
+                    let chunk = turn.make(
                         Role::Tool,
                         GenerateResponseChunk { content: tm.content.clone(), ..GenerateResponseChunk::default() },
                     );
                     sink.send(chunk);
                 }
-                let next_index = lock(&state).index;
+                let next_index = turn.index();
                 let mut next = request;
                 next.messages.push(generated);
                 if let Some(tm) = tool_message {

@@ -383,16 +383,53 @@ pub(crate) struct TurnChunks {
     parser: std::sync::OnceLock<Arc<dyn FormatHandler>>,
 }
 
-#[derive(Default)]
 struct Streamed {
     text: String,
     count: u32,
+    role: Role,
+    index: u32,
 }
 
 impl TurnChunks {
     /// A new turn with nothing streamed yet.
     pub(crate) fn new() -> Arc<Self> {
-        Arc::new(TurnChunks { streamed: std::sync::Mutex::default(), parser: std::sync::OnceLock::new() })
+        let streamed = Streamed { text: String::new(), count: 0, role: Role::Model, index: 0 };
+        Arc::new(TurnChunks { streamed: std::sync::Mutex::new(streamed), parser: std::sync::OnceLock::new() })
+    }
+
+    /// Starts the turn's chunks at message index `index` (JS `makeChunk`'s `messageIndex`).
+    pub(crate) fn start_at(&self, index: u32) {
+        let mut st = self.streamed();
+        st.index = index;
+        st.role = Role::Model;
+    }
+
+    /// The message index of the turn's latest chunk (its start index before any).
+    pub(crate) fn index(&self) -> u32 {
+        self.streamed().index
+    }
+
+    /// Makes the turn's next chunk (JS `makeChunk`): the message index moves on when the role
+    /// changes after earlier chunks; the chunk gets its index, role and origin.
+    pub(crate) fn make(self: &Arc<Self>, role: Role, mut chunk: GenerateResponseChunk) -> GenerateResponseChunk {
+        let mut st = self.streamed();
+        if role != st.role && st.count > 0 {
+            st.index += 1;
+        }
+        st.role = role;
+        chunk.index = Some(st.index);
+        chunk.role = Some(role);
+        chunk.aggregated = None;
+        let (start, count) = (st.text.len(), st.count);
+        for p in &chunk.content {
+            if let Some(t) = &p.text {
+                st.text.push_str(t);
+            }
+        }
+        st.count += 1;
+        drop(st);
+        chunk.origin = ChunkOrigin { turn: Some(self.clone()), start, count };
+        chunk
     }
 
     /// Sets the turn's output parser (once; later calls are ignored).
@@ -404,11 +441,6 @@ impl TurnChunks {
 
     fn streamed(&self) -> std::sync::MutexGuard<'_, Streamed> {
         self.streamed.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// How many chunks the turn has streamed.
-    pub(crate) fn count(&self) -> u32 {
-        self.streamed().count
     }
 
     /// Records `chunk` as the turn's next chunk: its origin points at what was streamed
