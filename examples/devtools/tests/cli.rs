@@ -107,6 +107,18 @@ impl Runtime {
     }
 }
 
+/// A process leading its own process group; the whole group is stopped on drop.
+struct Group(Child);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill").arg("-TERM").arg(format!("-{}", self.0.id())).status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -346,7 +358,9 @@ fn the_dev_ui_server_sees_and_runs_the_rust_app() {
         .current_dir(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut start = clean_env(&mut cmd).spawn().unwrap();
+    // Its own process group, so a failing test stops the CLI and the app it started.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut start = Group(clean_env(&mut cmd).spawn().unwrap());
     let servers = dir.join(".genkit/servers");
     let mut ui = String::new();
     wait_for("the Dev UI server file", || {
@@ -420,16 +434,13 @@ fn the_dev_ui_server_sees_and_runs_the_rust_app() {
     assert!(st.success());
     let mut exited = false;
     for _ in 0..600 {
-        if start.try_wait().unwrap().is_some() {
+        if start.0.try_wait().unwrap().is_some() {
             exited = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    if !exited {
-        let _ = start.kill();
-        panic!("genkit start did not exit after its app stopped");
-    }
+    assert!(exited, "genkit start did not exit after its app stopped");
     assert!(runtime_files(&dir).is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
