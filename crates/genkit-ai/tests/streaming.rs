@@ -329,3 +329,49 @@ async fn turns_open_spans_named_after_the_step() {
     assert_eq!(typed("plan"), vec!["util", "util"]);
     assert_eq!(typed("generate"), vec!["util"]);
 }
+
+/// G1/G2: parts as the whole argument; history goes between the system message and the prompt.
+#[tokio::test]
+async fn parts_and_history_assemble_in_js_order() {
+    let (reg, pm) = setup("m");
+    pm.respond(stop("ok"));
+    let media = Part::media("https://example.com/cat.png", Some("image/png".into()));
+    let mut opts = GenerateOptions::from(vec![Part::text("what is this?"), media.clone()]);
+    opts = opts.model("m").system("be brief").messages(vec![Message::user("earlier"), Message::model("noted")]);
+    let r = generate(&reg, opts).await.unwrap();
+    let sent = pm.last_request().unwrap();
+    let roles: Vec<Role> = sent.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, vec![Role::System, Role::User, Role::Model, Role::User]);
+    assert_eq!(sent.messages[1].text(), "earlier");
+    assert_eq!(sent.messages[3].content, vec![Part::text("what is this?"), media]);
+    assert_eq!(r.messages().unwrap().len(), 5);
+}
+
+/// G19: a failing generation fails the stream and its output alike.
+#[tokio::test]
+async fn stream_errors_surface_from_the_stream_and_the_output() {
+    let (reg, pm) = setup("m");
+    pm.respond_streaming(vec![text_chunk("partial")], tool_call("ghost", "1"));
+    let mut s = generate_stream(&reg, GenerateOptions::new().model("m").prompt("x").tool("ghost"));
+    let mut items = Vec::new();
+    while let Some(c) = s.next().await {
+        items.push(c.map(|c| c.text()).map_err(|e| e.status()));
+    }
+    // The unresolvable tool fails before the model is called: no chunk, then the error.
+    assert_eq!(items, vec![Err(Status::NotFound)]);
+    assert_eq!(s.output().await.unwrap_err().status(), Status::NotFound);
+
+    let bad = model::new(ModelOptions::new("bad"), |_req, cx| async move {
+        cx.send_chunk(text_chunk("so far"));
+        Err(genkit_core::Error::new(Status::Unavailable, "model down"))
+    });
+    reg.register_action(bad.as_action()).unwrap();
+    let mut s = generate_stream(&reg, GenerateOptions::new().model("bad").prompt("x"));
+    let mut items = Vec::new();
+    while let Some(c) = s.next().await {
+        items.push(c.map(|c| c.text()).map_err(|e| e.status()));
+    }
+    assert_eq!(items, vec![Ok("so far".to_owned()), Err(Status::Unavailable)]);
+    let e = s.output().await.unwrap_err();
+    assert_eq!((e.status(), e.message()), (Status::Unavailable, "model down"));
+}

@@ -396,3 +396,17 @@ impl From<String> for GenerateOptions {
         GenerateOptions::new().prompt(prompt)
     }
 }
+
+impl From<Part> for GenerateOptions {
+    /// A prompt of one part (JS `ai.generate(part)`).
+    fn from(prompt: Part) -> Self {
+        GenerateOptions::new().prompt(prompt)
+    }
+}
+
+impl From<Vec<Part>> for GenerateOptions {
+    /// A prompt of several parts, e.g. text and media (JS `ai.generate([part, …])`).
+    fn from(prompt: Vec<Part>) -> Self {
+        GenerateOptions::new().prompt(prompt)
+    }
+}
