@@ -159,5 +159,27 @@ pub async fn streaming_example() -> Result<Vec<String>> {
         out.push(format!("chunk {} ({:?}): {:?}", c.index.unwrap_or(0), c.role.unwrap_or(Role::Model), c.text()));
     }
     out.push(format!("final: {}", stream.output().await?.text()));
+
+    // Structured streaming: with the `array` format each chunk's `output()` holds the items
+    // completed in that chunk, so a UI can show them as they arrive.
+    g.define_model(ModelOptions::new("demo/planets"), |_req: ModelRequest, cx| async move {
+        let pieces = ["[{\"name\": \"Mercury\"}, {\"na", "me\": \"Venus\"}, ", "{\"name\": \"Earth\"}]"];
+        for p in pieces {
+            cx.send_chunk(ModelResponseChunk { content: vec![Part::text(p)], ..Default::default() });
+        }
+        Ok(reply(pieces.concat()))
+    });
+    let schema = serde_json::json!({"type": "array", "items": {"type": "object"}});
+    let opts = GenerateOptions::new()
+        .model("demo/planets")
+        .prompt("Three planets")
+        .output(genkit::ai::OutputOptions::format("array").with_schema(schema));
+    let mut stream = g.generate_stream(opts);
+    while let Some(chunk) = stream.next().await {
+        let c = chunk?;
+        let items = c.output().unwrap_or_default();
+        out.push(format!("new items: {items} ({} characters so far)", c.accumulated_text()?.len()));
+    }
+    out.push(format!("all items: {}", stream.output().await?.output().unwrap_or_default()));
     Ok(out)
 }

@@ -29,7 +29,11 @@ async fn structured() {
 #[tokio::test]
 async fn streaming() {
     let out = example_generate::streaming_example().await.unwrap();
-    assert_eq!(out.len(), 7);
+    assert_eq!(out.len(), 11);
     assert_eq!(out[0], "chunk 0 (Model): \"Streaming \"");
     assert_eq!(out[6], "final: Streaming one word at a time.");
+    assert_eq!(out[7], r#"new items: [{"name":"Mercury"}] (26 characters so far)"#);
+    assert_eq!(out[8], r#"new items: [{"name":"Venus"}] (41 characters so far)"#);
+    assert_eq!(out[9], r#"new items: [{"name":"Earth"}] (59 characters so far)"#);
+    assert_eq!(out[10], r#"all items: [{"name":"Mercury"},{"name":"Venus"},{"name":"Earth"}]"#);
 }
