@@ -24,7 +24,7 @@ mod v2;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use genkit_core::{Error, Registry, Result, Status};
 use serde_json::Value;
@@ -144,8 +144,14 @@ impl Reflection {
         let addr = listener.local_addr().map_err(|e| Error::new(Status::Internal, e.to_string()))?;
         let pid_port = format!("{}-{}", std::process::id(), addr.port());
         let runtime_id = env_id.unwrap_or_else(|| pid_port.clone());
-        let state = Arc::new(v1::V1 { shared, runtime_id: runtime_id.clone(), pid_port, quit: stop.clone() });
-        let app = v1::router(state);
+        let state = Arc::new(v1::V1 {
+            shared,
+            runtime_id: runtime_id.clone(),
+            pid_port,
+            quit: stop.clone(),
+            seen: std::sync::atomic::AtomicBool::new(false),
+        });
+        let app = v1::router(state.clone());
         // Headers go out before the body: without NODELAY, Nagle and delayed ACKs add ~40 ms.
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
@@ -184,6 +190,7 @@ impl Reflection {
                 format!("cannot write the Genkit runtime file under {}: {e}", root.join(".genkit/runtimes").display()),
             )
         })?;
+        tokio::spawn(reannounce(file.clone(), info, state, stop.clone()));
         tracing::info!(
             "Genkit reflection server listening on http://127.0.0.1:{} (runtime file {})",
             addr.port(),
@@ -284,6 +291,44 @@ async fn bind(port: Option<u16>) -> Result<TcpListener> {
 }
 
 /// On SIGINT/SIGTERM: remove our runtime file, then exit with 0 (as the JS runtime).
+/// When to write the runtime file again while no tool has checked the runtime's health.
+const REANNOUNCE_AFTER: [Duration; 4] =
+    [Duration::from_secs(2), Duration::from_secs(4), Duration::from_secs(8), Duration::from_secs(16)];
+
+/// Writes the runtime file again (same name) a few times until a tool calls `__health`.
+///
+/// The CLI watches `.genkit/runtimes` and health-checks each new file once. A runtime that
+/// starts within milliseconds (as a Rust binary does under `genkit start`) can write its file
+/// while the CLI's watcher is still starting, and the CLI then never sees it. Writing it again
+/// lets the watcher pick it up; a runtime the tools already found is left alone.
+async fn reannounce(file: RuntimeFile, info: RuntimeInfo, state: Arc<v1::V1>, stop: CancellationToken) {
+    for wait in REANNOUNCE_AFTER {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        if state.seen.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let (f, i) = (file.clone(), info.clone());
+        let written = tokio::task::spawn_blocking(move || f.rewrite(&i)).await;
+        if stop.is_cancelled() {
+            // Stopped while writing: the file must not outlive the runtime.
+            file.remove();
+            return;
+        }
+        match written {
+            Ok(Ok(true)) => tracing::debug!("no Genkit tool has found this runtime yet: runtime file written again"),
+            Ok(Ok(false)) => return,
+            Ok(Err(e)) => {
+                tracing::debug!("writing the runtime file again failed: {e}");
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
 async fn exit_on_signal(file: Option<RuntimeFile>) {
     #[cfg(unix)]
     {

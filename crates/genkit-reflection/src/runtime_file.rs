@@ -84,6 +84,28 @@ impl RuntimeFile {
         Ok(RuntimeFile { path })
     }
 
+    /// Writes the file again under the same name (atomically, as [`RuntimeFile::write`]), so a
+    /// watcher that missed its creation sees it now. Does nothing once the file is gone (the
+    /// runtime stopped, or a tool removed it as unhealthy); returns whether it wrote.
+    ///
+    /// # Errors
+    /// The I/O error when the file cannot be written.
+    pub fn rewrite(&self, info: &RuntimeInfo) -> std::io::Result<bool> {
+        let Some(dir) = self.path.parent().and_then(Path::parent) else { return Ok(false) };
+        if !self.path.exists() {
+            return Ok(false);
+        }
+        let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let tmp = dir.join(format!(".rt-{}-{ms}.tmp", info.pid));
+        let json = serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?;
+        std::fs::write(&tmp, json)?;
+        if let Err(e) = std::fs::rename(&tmp, &self.path) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(true)
+    }
+
     /// Where the file is.
     pub fn path(&self) -> &Path {
         &self.path

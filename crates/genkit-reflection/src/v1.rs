@@ -31,6 +31,8 @@ pub(crate) struct V1 {
     pub(crate) pid_port: String,
     /// Fired by `/api/__quitquitquit`.
     pub(crate) quit: tokio_util::sync::CancellationToken,
+    /// Set by the first `__health` check: a Genkit tool has found the runtime file.
+    pub(crate) seen: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn router(state: Arc<V1>) -> Router {
@@ -72,6 +74,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Resp
 }
 
 async fn health(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    s.seen.store(true, std::sync::atomic::Ordering::Relaxed);
     if let Some(id) = q.get("id")
         && *id != s.runtime_id
         && *id != s.pid_port

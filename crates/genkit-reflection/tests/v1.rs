@@ -356,3 +356,31 @@ async fn quitquitquit_stops_the_server_and_removes_the_runtime_file() {
     }
     assert!(!file.exists());
 }
+
+/// A runtime no tool has health-checked writes its file again (same name, new inode), so a
+/// CLI watcher that missed the first write finds it; after a `__health` check it stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_file_is_written_again_until_a_tool_checks_health() {
+    use std::os::unix::fs::MetadataExt;
+    let f = fixture("reannounce", ReflectionOptions::default()).await;
+    let file = f.reflection.runtime_file().expect("runtime file");
+    let first = std::fs::metadata(&file).unwrap().ino();
+    let mut rewritten = false;
+    for _ in 0..300 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if std::fs::metadata(&file).is_ok_and(|m| m.ino() != first) {
+            rewritten = true;
+            break;
+        }
+    }
+    assert!(rewritten, "the runtime file was written again");
+    let info: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(info["pid"], std::process::id());
+    assert_eq!(std::fs::read_dir(file.parent().unwrap()).unwrap().count(), 1, "one file, under the same name");
+    assert!(
+        !std::fs::read_dir(f.root.join(".genkit"))
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
+    );
+    assert_eq!(f.get("/api/__health").await.status(), 200);
+}
