@@ -420,15 +420,7 @@ impl TurnChunks {
         chunk.index = Some(st.index);
         chunk.role = Some(role);
         chunk.aggregated = None;
-        let (start, count) = (st.text.len(), st.count);
-        for p in &chunk.content {
-            if let Some(t) = &p.text {
-                st.text.push_str(t);
-            }
-        }
-        st.count += 1;
-        drop(st);
-        chunk.origin = ChunkOrigin { turn: Some(self.clone()), start, count };
+        self.append(st, &mut chunk);
         chunk
     }
 
@@ -446,7 +438,11 @@ impl TurnChunks {
     /// Records `chunk` as the turn's next chunk: its origin points at what was streamed
     /// before it, then its text is appended.
     pub(crate) fn record(self: &Arc<Self>, chunk: &mut GenerateResponseChunk) {
-        let mut st = self.streamed();
+        self.append(self.streamed(), chunk);
+    }
+
+    /// Appends `chunk`'s text under the held lock and points its origin at what came before.
+    fn append(self: &Arc<Self>, mut st: std::sync::MutexGuard<'_, Streamed>, chunk: &mut GenerateResponseChunk) {
         let (start, count) = (st.text.len(), st.count);
         for p in &chunk.content {
             if let Some(t) = &p.text {
