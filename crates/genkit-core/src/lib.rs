@@ -33,6 +33,8 @@ mod registry;
 pub mod schema;
 mod status;
 pub mod streaming;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod trace;
 
 pub use action::{Action, ActionBuilder, ActionCx, ActionDef, ActionResult, BidiStream, InputStream, RunOptions};

@@ -5,7 +5,7 @@
 // The JSON builders take values to read like the fixtures they build.
 #![allow(clippy::needless_pass_by_value)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -323,20 +323,6 @@ async fn deepseek_reasoning_plain_streamed_and_never_sent_back() {
     assert!(!body.to_string().contains("compare tenths"));
 }
 
-/// Collects formatted `tracing` output.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn deepseek_reasoner_warns_about_ignored_settings() {
     let server = MockServer::start().await;
@@ -347,10 +333,7 @@ async fn deepseek_reasoner_warns_about_ignored_settings() {
         )
         .mount(&server)
         .await;
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || sink.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = genkit_core::testing::LogCapture::start();
     let reg = registry(OpenAiCompat::deepseek().api_key("ds-secret-key").base_url(server.uri()));
     generate(
         &reg,
@@ -367,7 +350,7 @@ async fn deepseek_reasoner_warns_about_ignored_settings() {
     )
     .await
     .unwrap();
-    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let out = logs.text();
     assert!(out.contains("temperature, topP not supported by reasoning model deepseek-reasoner"), "{out}");
     assert_eq!(out.matches("not supported by reasoning model").count(), 1, "{out}");
     assert!(!out.contains("ds-secret-key"));

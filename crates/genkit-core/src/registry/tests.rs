@@ -12,50 +12,6 @@ fn echo(t: ActionType, name: &str) -> Arc<dyn Action> {
     ActionDef::builder(t, name).build(|v: Value, _cx: ActionCx<()>| async move { Ok(v) }).as_action()
 }
 
-/// Collects what a `tracing_subscriber::fmt` subscriber writes.
-#[derive(Clone, Default)]
-struct Logs(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Logs {
-        self.clone()
-    }
-}
-
-impl Logs {
-    /// Captures every event on this thread (a `#[tokio::test]` runs on one thread) until the
-    /// guard drops.
-    fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
-        let logs = Logs::default();
-        let sub = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        (logs, tracing::subscriber::set_default(sub))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// The captured lines at `level` (`ERROR`, `WARN`, …).
-    fn lines_at(&self, level: &str) -> Vec<String> {
-        self.text().lines().filter(|l| l.contains(&format!(" {level} "))).map(str::to_owned).collect()
-    }
-}
-
 #[tokio::test]
 async fn register_lookup_and_not_found() {
     let r = Registry::new();
@@ -358,7 +314,7 @@ async fn duplicate_keys_log_an_overwrite_error_and_the_last_wins() {
             .build(move |_: Value, _cx: ActionCx<()>| async move { Ok(json!(answer)) })
             .as_action()
     }
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = crate::testing::LogCapture::start();
     let r = Registry::new();
     r.register_action(answering(ActionType::Flow, "a", "first")).unwrap();
     r.register_action_lazy(ActionType::Prompt, "p", async { Ok(answering(ActionType::Prompt, "p", "first")) }).unwrap();
@@ -399,7 +355,7 @@ impl Plugin for Lister {
 
 #[tokio::test]
 async fn resolvable_listing_skips_failing_plugins_and_invalid_lists_whole() {
-    let (logs, _guard) = Logs::capture();
+    let (logs, _guard) = crate::testing::LogCapture::start();
     let r = Registry::new();
     r.register_plugin(Arc::new(Lister {
         name: "down",
