@@ -9,13 +9,13 @@ use genkit_core::{Error, Registry, RegistryValue, Result};
 use serde_json::{Map, Value, json};
 
 use crate::extract::{extract_items, extract_json, parse_json5};
-use crate::{GenerateActionOutputConfig, GenerateResponseChunk, Instructions, Message, Part, Role};
+use crate::{GenerateActionOutputConfig, Instructions, Message, ModelResponseChunk, Part, Role};
 
 /// A streamed chunk together with the text of the chunks before it in the same turn.
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkView<'a> {
     /// The chunk.
-    pub chunk: &'a GenerateResponseChunk,
+    pub chunk: &'a ModelResponseChunk,
     /// The concatenated text of the earlier chunks of this turn.
     pub previous_text: &'a str,
     /// Whether there were earlier chunks.

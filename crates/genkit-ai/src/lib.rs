@@ -26,8 +26,11 @@ pub use embedder::{
     EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, EmbedderAction, EmbedderInfo, EmbedderOptions, EmbedderRef,
     Embedding,
 };
-pub use generate::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
-pub use model::{ModelAction, ModelCx, ModelOptions, ModelRef};
+pub use generate::{
+    ChunkOrigin, GenerateOptions, GenerateResponse, GenerateResponseChunk, ModelArg, OutputOptions, ResumeOptions,
+    ToolArg,
+};
+pub use model::{Model, ModelCx, ModelOptions, ModelRef};
 pub use prompt::{ExecutablePrompt, PromptConfig};
 pub use tool::{Tool, ToolConfig, ToolCx};
 pub use types::*;

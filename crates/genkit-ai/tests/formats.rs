@@ -1,12 +1,13 @@
 //! Output formats (F1–F8) and structured output through `generate`.
 
 use futures::StreamExt;
+use genkit_ai::ModelResponseChunk;
 use genkit_ai::format::{ChunkView, FormatConfig, builtin_format, define_format, inject_instructions};
 use genkit_ai::generate::{define_generate_action, generate, generate_data, generate_data_stream, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::{
-    Constrained, FinishReason, GenerateOptions, GenerateResponseChunk, Instructions, Message, ModelOptions,
-    ModelResponse, ModelSupports, OutputOptions, Part, Role,
+    Constrained, FinishReason, GenerateOptions, Instructions, Message, ModelOptions, ModelResponse, ModelSupports,
+    OutputOptions, Part, Role,
 };
 use genkit_core::{Registry, Status};
 use serde::Deserialize;
@@ -86,7 +87,7 @@ fn parsers_follow_js() {
     assert_eq!(jl.parse_message(&m("{\"a\":1}\nnot json\n{\"b\":2}")), Some(json!([{"a": 1}, {"b": 2}])));
 
     // streaming: array yields only newly completed items; jsonl only complete new lines
-    let chunk = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
+    let chunk = |t: &str| ModelResponseChunk::new(vec![Part::text(t)]);
     let c1 = chunk("[{\"a\":1},{\"b\"");
     let c2 = chunk(":2},{\"c\":3}]");
     assert_eq!(
@@ -245,7 +246,7 @@ async fn generate_data_returns_typed_output() {
 #[tokio::test]
 async fn generate_data_stream_yields_partial_output() {
     let (reg, pm) = setup(None);
-    let ch = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
+    let ch = |t: &str| ModelResponseChunk::new(vec![Part::text(t)]);
     pm.respond_streaming(
         vec![ch("{\"name\": \"A"), ch("da\", \"ag"), ch("e\": 36}")],
         reply("{\"name\": \"Ada\", \"age\": 36}"),
@@ -294,7 +295,7 @@ async fn custom_formats_override_and_parse() {
 #[tokio::test]
 async fn text_streaming_chunk_output() {
     let (reg, pm) = setup(None);
-    let ch = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
+    let ch = |t: &str| ModelResponseChunk::new(vec![Part::text(t)]);
     pm.respond_streaming(vec![ch("a"), ch("b")], reply("ab"));
     let mut s =
         generate_stream(&reg, GenerateOptions::new().model("m").prompt("x").output(OutputOptions::format("text")));

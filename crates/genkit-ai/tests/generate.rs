@@ -6,12 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::StreamExt;
+use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::tool::{ToolConfig, respond_tool, restart_tool};
-use genkit_ai::{
-    FinishReason, GenerateOptions, GenerateResponseChunk, Message, ModelResponse, Part, ResumeOptions, Role, Tool,
-};
+use genkit_ai::{FinishReason, GenerateOptions, Message, ModelResponse, Part, ResumeOptions, Role, Tool};
 use genkit_core::{Registry, RunOptions, Status};
 use serde_json::{Value, json};
 
@@ -64,7 +63,7 @@ async fn generate_spec_yaml_cases_pass() {
         let chunks = case["streamChunks"].as_array().cloned().unwrap_or_default();
         for (i, r) in case["modelResponses"].as_array().unwrap().iter().enumerate() {
             let resp: ModelResponse = serde_json::from_value(r.clone()).unwrap();
-            let cs: Vec<GenerateResponseChunk> =
+            let cs: Vec<ModelResponseChunk> =
                 chunks.get(i).map(|c| serde_json::from_value(c.clone()).unwrap()).unwrap_or_default();
             pm.respond_streaming(cs, resp);
         }
@@ -111,7 +110,7 @@ async fn tool_definitions_carry_key_and_void_schemas() {
 async fn chunk_indexes_follow_js_over_two_tool_rounds() {
     let (reg, pm) = setup("m");
     text_tool(&reg, "t", "out");
-    let ch = |t: &str| GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() };
+    let ch = |t: &str| ModelResponseChunk::new(vec![Part::text(t)]);
     pm.respond_streaming(vec![ch("a"), ch("b")], tool_call("t", "1", json!({})));
     pm.respond_streaming(vec![ch("c"), ch("d")], tool_call("t", "2", json!({})));
     pm.respond_streaming(vec![ch("e")], stop("done"));
@@ -446,7 +445,8 @@ async fn return_tool_requests_skips_execution() {
 
 #[tokio::test]
 async fn background_models_return_operations() {
-    use genkit_ai::model::background::{self, cancel_operation, check_operation, generate_operation};
+    use genkit_ai::generate::generate_operation;
+    use genkit_ai::model::background::{self, cancel_operation, check_operation};
     use genkit_ai::{ModelOptions, ModelSupports, Operation};
     let reg = Registry::new();
     define_generate_action(&reg).unwrap();
@@ -616,7 +616,7 @@ async fn a_resumed_tool_message_streams_as_a_tool_chunk_at_the_message_index() {
         ),
     ];
     let reply = respond_tool(&history[1].content[0], json!("answer"), None).unwrap();
-    let ch = GenerateResponseChunk { content: vec![Part::text("done")], ..Default::default() };
+    let ch = ModelResponseChunk::new(vec![Part::text("done")]);
     pm.respond_streaming(vec![ch], stop("done"));
     let mut s = generate_stream(
         &reg,
@@ -721,7 +721,8 @@ async fn string_message_content_is_normalized_to_a_text_part() {
 
 #[tokio::test]
 async fn background_operation_errors_match_js() {
-    use genkit_ai::model::background::{self, cancel_operation, check_operation, generate_operation};
+    use genkit_ai::generate::generate_operation;
+    use genkit_ai::model::background::{self, cancel_operation, check_operation};
     use genkit_ai::{ModelOptions, ModelSupports, Operation};
     let (reg, pm) = setup("plain");
     fn op(action: &str) -> Operation {

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
+use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::tool::ToolConfig;
@@ -26,8 +27,8 @@ fn setup(name: &str) -> (Registry, ProgrammableModel) {
     (reg, pm)
 }
 
-fn text_chunk(t: &str) -> GenerateResponseChunk {
-    GenerateResponseChunk { content: vec![Part::text(t)], ..Default::default() }
+fn text_chunk(t: &str) -> ModelResponseChunk {
+    ModelResponseChunk::new(vec![Part::text(t)])
 }
 
 fn stop(text: &str) -> ModelResponse {
@@ -133,20 +134,20 @@ async fn accumulated_text_restarts_with_each_turn() {
             r(2, Role::Model, "Sunny", "Sunny today."),
         ]
     );
-    assert_eq!(chunks[2].origin.previous_chunk_count(), Some(2));
-    assert_eq!(chunks[3].origin.previous_chunk_count(), Some(0));
+    assert_eq!(chunks[2].origin().previous_chunk_count(), Some(2));
+    assert_eq!(chunks[3].origin().previous_chunk_count(), Some(0));
     // The origin is not part of the chunk's value: the wire form and `==` ignore it.
     let wire = serde_json::to_value(&chunks[1]).unwrap();
     assert_eq!(wire, json!({"role": "model", "index": 0, "content": [{"text": "look."}]}));
     let back: GenerateResponseChunk = serde_json::from_value(wire).unwrap();
     assert_eq!(back, chunks[1]);
-    assert!(!back.origin.is_streamed());
+    assert!(!back.origin().is_streamed());
     // Without its turn a chunk cannot compose accumulated text (JS message and status).
     let err = back.accumulated_text().unwrap_err();
     assert_eq!(err.status(), Status::FailedPrecondition);
     assert_eq!(err.message(), "Cannot compose accumulated text without previous chunks.");
     // …but still parses what it has.
-    assert_eq!(text_chunk("{\"x\": 1}").output(), Some(json!({"x": 1})));
+    assert_eq!(GenerateResponseChunk::from(text_chunk("{\"x\": 1}")).output(), Some(json!({"x": 1})));
 }
 
 #[tokio::test]

@@ -209,12 +209,12 @@ fn emitted_values_from_constructors_are_valid() {
     assert_valid("Message", &serde_json::to_value(&m).unwrap());
     assert_eq!(m.text(), "a");
     assert_eq!(m.tool_requests().count(), 1);
-    let resp = GenerateResponse {
+    let resp = ModelResponse {
         message: Some(Message::model("ok")),
         finish_reason: Some(FinishReason::Stop),
         usage: Some(GenerationUsage { input_tokens: Some(3.0), ..GenerationUsage::default() }),
         latency_ms: Some(1.0),
-        ..GenerateResponse::default()
+        ..ModelResponse::default()
     };
     let v = serde_json::to_value(&resp).unwrap();
     assert_eq!(v["usage"]["inputTokens"], json!(3));
@@ -240,20 +240,22 @@ fn the_schema_check_itself_rejects_invalid_parts() {
 
 #[test]
 fn middleware_descriptions_are_valid_middleware_desc() {
-    use genkit_ai::middleware::{MiddlewareDef, builtin_defs, filesystem_def, skills_def};
-    let mut defs = builtin_defs();
-    defs.push(filesystem_def());
-    defs.push(skills_def());
-    for d in &defs {
-        let v = d.to_json();
-        assert_valid("MiddlewareDesc", &v);
-        assert_eq!(v["name"], json!(d.name()));
-        assert!(v["configSchema"].is_object(), "{v}");
+    use genkit_ai::middleware::{Middleware, MiddlewareDef};
+    struct Noop;
+    impl Middleware for Noop {}
+    #[derive(Default, serde::Deserialize, schemars::JsonSchema)]
+    struct Config {
+        _n: Option<u32>,
     }
-    let bare = MiddlewareDef::new("bare", |_| Err(genkit_core::Error::internal("unused")));
+    let typed = MiddlewareDef::typed("typed", "typed config", |_: Config, _| Ok(Noop));
+    let v = typed.to_json();
+    assert_valid("MiddlewareDesc", &v);
+    assert_eq!(v["name"], json!("typed"));
+    assert!(v["configSchema"].is_object(), "{v}");
+    let bare = MiddlewareDef::new("bare", |_| Ok(Noop));
     assert_eq!(bare.to_json(), json!({"name": "bare"}));
     assert_valid("MiddlewareDesc", &bare.to_json());
-    let full = MiddlewareDef::new("full", |_| Err(genkit_core::Error::internal("unused")))
+    let full = MiddlewareDef::new("full", |_| Ok(Noop))
         .description("does things")
         .config_schema(json!({"type": "object", "properties": {"n": {"type": "integer"}}}))
         .metadata("dynamic", json!(true));

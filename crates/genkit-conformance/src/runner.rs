@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use genkit_ai::GenerateResponse;
+use genkit_ai::ModelResponse;
 use genkit_core::{Action, Registry, RunOptions};
 use serde_json::Value;
 
@@ -145,7 +145,7 @@ fn notify(opts: &ConformanceOptions, o: &TestOutcome) {
 
 /// Runs one test case against a model action: calls it with the case's input (streaming
 /// when `stream` is set, collecting the chunks), requires at least one chunk when
-/// streaming, parses the result as a `GenerateResponse` and runs the validators in order.
+/// streaming, parses the result as a `ModelResponse` and runs the validators in order.
 ///
 /// # Errors
 /// The failure reason: the action's error, `Streaming requested but no chunks received.`,
@@ -163,7 +163,7 @@ pub async fn run_case(model: &dyn Action, case: &TestCase) -> Result<(), String>
     if case.stream && chunks.is_empty() {
         return Err("Streaming requested but no chunks received.".to_owned());
     }
-    let response: GenerateResponse = serde_json::from_value(result.result)
+    let response: ModelResponse = serde_json::from_value(result.result)
         .map_err(|e| format!("the model's result is not a valid GenerateResponse: {e}"))?;
     for v in &case.validators {
         validate(v, &response, &chunks)?;

@@ -3,7 +3,7 @@
 //! "Text" means the text of the **first part** of `response.message` (or of the first legacy
 //! candidate's message). JavaScript truthiness is kept: an empty string counts as no text.
 
-use genkit_ai::{GenerateResponse, Message, Part};
+use genkit_ai::{Message, ModelResponse, Part};
 use serde_json::Value;
 
 /// Every validator name.
@@ -50,13 +50,13 @@ pub fn split_validator(spec: &str) -> (&str, &str) {
 /// name.
 ///
 /// ```
-/// use genkit_ai::{GenerateResponse, Message};
+/// use genkit_ai::{ModelResponse, Message};
 /// use genkit_conformance::validate;
-/// let resp = GenerateResponse { message: Some(Message::model("Hello Genkit")), ..Default::default() };
+/// let resp = ModelResponse { message: Some(Message::model("Hello Genkit")), ..Default::default() };
 /// assert!(validate("text-includes:genkit", &resp, &[]).is_ok());
 /// assert!(validate("text-starts-with:RESPONSE:", &resp, &[]).is_err());
 /// ```
-pub fn validate(spec: &str, response: &GenerateResponse, chunks: &[Value]) -> Result<(), String> {
+pub fn validate(spec: &str, response: &ModelResponse, chunks: &[Value]) -> Result<(), String> {
     let (name, arg) = split_validator(spec);
     let arg = (!arg.is_empty()).then_some(arg);
     match name {
@@ -74,12 +74,12 @@ pub fn validate(spec: &str, response: &GenerateResponse, chunks: &[Value]) -> Re
     }
 }
 
-fn message(response: &GenerateResponse) -> Option<&Message> {
+fn message(response: &ModelResponse) -> Option<&Message> {
     response.message()
 }
 
 /// The first part's text, `None` when missing or empty (JS falsy).
-fn first_text(response: &GenerateResponse) -> Option<&str> {
+fn first_text(response: &ModelResponse) -> Option<&str> {
     message(response)?.content.first()?.text.as_deref().filter(|t| !t.is_empty())
 }
 
@@ -91,14 +91,14 @@ fn pretty<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_default()
 }
 
-fn content(response: &GenerateResponse) -> Result<&[Part], String> {
+fn content(response: &ModelResponse) -> Result<&[Part], String> {
     match message(response) {
         Some(m) => Ok(&m.content),
         None => Err(format!("Response missing message content. Full response: {}", pretty(response))),
     }
 }
 
-fn has_tool_request(response: &GenerateResponse, tool: Option<&str>) -> Result<(), String> {
+fn has_tool_request(response: &ModelResponse, tool: Option<&str>) -> Result<(), String> {
     let content = content(response)?;
     let Some(req) = content.iter().find_map(|p| p.tool_request.as_ref()) else {
         return Err(format!("Model did not return a tool request. Content: {}", pretty(&content)));
@@ -109,7 +109,7 @@ fn has_tool_request(response: &GenerateResponse, tool: Option<&str>) -> Result<(
     }
 }
 
-fn valid_json(response: &GenerateResponse) -> Result<(), String> {
+fn valid_json(response: &ModelResponse) -> Result<(), String> {
     let content = content(response)?;
     let Some(text) = content.iter().find_map(|p| p.text.as_deref().filter(|t| !t.is_empty())) else {
         return Err(format!("Model did not return text content for JSON. Content: {}", pretty(&content)));
@@ -122,7 +122,7 @@ fn is_json(text: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
-fn text_includes(response: &GenerateResponse, expected: Option<&str>) -> Result<(), String> {
+fn text_includes(response: &ModelResponse, expected: Option<&str>) -> Result<(), String> {
     let text = first_text(response);
     let ok = match (text, expected) {
         (None, _) => false,
@@ -173,7 +173,7 @@ fn truthy(v: &Value) -> bool {
     }
 }
 
-fn stream_has_tool_request(response: &GenerateResponse, tool: Option<&str>, chunks: &[Value]) -> Result<(), String> {
+fn stream_has_tool_request(response: &ModelResponse, tool: Option<&str>, chunks: &[Value]) -> Result<(), String> {
     need_chunks(chunks)?;
     let found = chunks.iter().any(|c| {
         c.get("content")
@@ -198,7 +198,7 @@ fn stream_valid_json(chunks: &[Value]) -> Result<(), String> {
     if is_json(&text) { Ok(()) } else { Err(format!("Streamed text is not valid JSON: {text}")) }
 }
 
-fn text_starts_with(response: &GenerateResponse, expected: Option<&str>) -> Result<(), String> {
+fn text_starts_with(response: &ModelResponse, expected: Option<&str>) -> Result<(), String> {
     let text = first_text(response);
     let ok = match (text, expected) {
         (None, _) => false,
@@ -217,14 +217,14 @@ fn js_trim(s: &str) -> &str {
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
-fn text_not_empty(response: &GenerateResponse) -> Result<(), String> {
+fn text_not_empty(response: &ModelResponse) -> Result<(), String> {
     match first_text(response) {
         Some(t) if !js_trim(t).is_empty() => Ok(()),
         _ => Err("Response text is empty".to_owned()),
     }
 }
 
-fn valid_media(response: &GenerateResponse, kind: Option<&str>) -> Result<(), String> {
+fn valid_media(response: &ModelResponse, kind: Option<&str>) -> Result<(), String> {
     let media = message(response).and_then(|m| m.content.iter().find_map(|p| p.media.as_ref()));
     let Some(media) = media else {
         return Err(format!("Model did not return {} part.", kind.unwrap_or("media")));
@@ -288,7 +288,7 @@ fn parses_as_url(url: &str) -> bool {
     }
 }
 
-fn reasoning(response: &GenerateResponse) -> Result<(), String> {
+fn reasoning(response: &ModelResponse) -> Result<(), String> {
     let Some(m) = message(response) else {
         return Err("Response is missing message content".to_owned());
     };

@@ -10,8 +10,8 @@ use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::resource::{ResourceAction, ResourceCx, ResourceInput, ResourceOptions, ResourceOutput};
 use genkit_ai::tool::ToolCx;
 use genkit_ai::{
-    EmbedRequest, EmbedResponse, EmbedderAction, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse,
-    ModelAction, ModelCx, ModelOptions, ModelRequest, ModelResponse, MultipartToolResponse, Tool, ToolConfig,
+    EmbedRequest, EmbedResponse, EmbedderAction, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse, Model,
+    ModelCx, ModelOptions, ModelRequest, ModelResponse, MultipartToolResponse, Tool, ToolConfig,
 };
 use genkit_core::{ActionDef, Result};
 use schemars::JsonSchema;
@@ -26,7 +26,7 @@ impl Genkit {
     ///
     /// # Panics
     /// When called while an action runs (define models at start-up).
-    pub fn define_model<F, Fut>(&self, opts: ModelOptions, f: F) -> ModelAction
+    pub fn define_model<F, Fut>(&self, opts: ModelOptions, f: F) -> Model
     where
         F: Fn(ModelRequest, ModelCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ModelResponse>> + Send + 'static,

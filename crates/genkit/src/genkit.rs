@@ -229,7 +229,7 @@ impl GenkitBuilder {
             registry.add_plugin(p).await?;
         }
         genkit_ai::generate::define_generate_action(&registry)?;
-        for d in genkit_ai::middleware::builtin_defs() {
+        for d in genkit_middleware::builtin_defs() {
             d.register(&registry);
         }
         #[cfg(feature = "reflection")]

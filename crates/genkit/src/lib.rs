@@ -42,6 +42,13 @@ pub use flow::FlowOptions;
 pub use genkit::{Genkit, GenkitBuilder};
 /// The AI layer (models, generate, tools, formats, middleware, resources).
 pub use genkit_ai as ai;
+/// Middleware: the [`Middleware`](middleware::Middleware) trait, definitions and `use`
+/// entries, and the built-in middlewares (retry, fallback, tool approval, filesystem,
+/// skills; `download_request_media` with feature `download-media`).
+pub mod middleware {
+    pub use genkit_ai::middleware::*;
+    pub use genkit_middleware::*;
+}
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
 pub use genkit_ai::prompt::{EmbeddedPrompts, ExecutablePrompt, PromptConfig, PromptCx, PromptRef};
 pub use genkit_ai::{

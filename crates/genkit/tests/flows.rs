@@ -225,7 +225,7 @@ async fn tools_get_a_tool_v2_companion() {
 struct Tagging(Arc<std::sync::atomic::AtomicUsize>);
 
 struct NoOp;
-impl genkit::ai::middleware::GenerateMiddleware for NoOp {}
+impl genkit::middleware::Middleware for NoOp {}
 
 impl Plugin for Tagging {
     fn name(&self) -> &str {
@@ -233,9 +233,9 @@ impl Plugin for Tagging {
     }
     async fn values(&self) -> genkit::Result<Vec<genkit::PluginValue>> {
         let made = self.0.clone();
-        let def = Arc::new(genkit::ai::middleware::MiddlewareDef::new("tagger", move |_init| {
+        let def = Arc::new(genkit::middleware::MiddlewareDef::new("tagger", move |_init| {
             made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(Arc::new(NoOp) as Arc<dyn genkit::ai::middleware::GenerateMiddleware>)
+            Ok(NoOp)
         }));
         Ok(vec![def.plugin_value()])
     }

@@ -280,7 +280,7 @@ impl Local {
         };
         let info = ModelOptions::new(&m.name)
             .label(&m.label)
-            .middleware(genkit_ai::middleware::validate_support(&format!("local/{}", m.name), &supports))
+            .middleware(genkit_ai::model::validate_support(&format!("local/{}", m.name), &supports))
             .supports(supports)
             .config_schema(genkit_core::schema::schema_for::<LocalChatConfig>());
         genkit_ai::model::new(info, move |req, cx| {

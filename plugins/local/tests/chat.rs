@@ -29,7 +29,7 @@ async fn answers_a_simple_factual_question() {
         generate(&registry(), ask("What is the capital of France? Answer in one sentence.", json!({}))).await.unwrap();
     assert!(r.text().contains("Paris"), "{}", r.text());
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
-    let usage = r.usage.unwrap();
+    let usage = r.usage.clone().unwrap();
     assert!(usage.input_tokens.unwrap() > 10.0);
     assert!(usage.output_tokens.unwrap() >= 3.0);
 }
@@ -55,7 +55,7 @@ async fn respects_max_output_tokens() {
         .await
         .unwrap();
     assert_eq!(r.finish_reason, Some(FinishReason::Length));
-    assert_eq!(r.usage.unwrap().output_tokens, Some(7.0));
+    assert_eq!(r.usage.clone().unwrap().output_tokens, Some(7.0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

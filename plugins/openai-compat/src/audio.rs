@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use genkit_ai::model::{ModelAction, ModelOptions};
+use genkit_ai::model::{Model, ModelOptions};
 use genkit_ai::{FinishReason, Message, ModelRequest, ModelResponse, Part, Role};
 use genkit_core::{Error, Result};
 use schemars::JsonSchema;
@@ -137,7 +137,7 @@ pub(crate) fn speech_body(req: &ModelRequest, id: &str) -> Result<(Value, String
 }
 
 /// Builds a speech model action `<plugin>/<id>`.
-pub(crate) fn speech_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> ModelAction {
+pub(crate) fn speech_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
     let opts = ModelOptions::new(format!("{plugin}/{}", spec.id))
         .label(spec.display_label(plugin))
         .supports(spec.supports.clone())
@@ -258,7 +258,7 @@ pub(crate) fn decode_transcription(origin: &str, raw: &[u8], json_body: bool) ->
 }
 
 /// Builds a transcription model action `<plugin>/<id>`.
-pub(crate) fn transcription_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> ModelAction {
+pub(crate) fn transcription_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
     let opts = ModelOptions::new(format!("{plugin}/{}", spec.id))
         .label(spec.display_label(plugin))
         .supports(spec.supports.clone())

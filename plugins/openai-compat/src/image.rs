@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use genkit_ai::model::{ModelAction, ModelOptions};
+use genkit_ai::model::{Model, ModelOptions};
 use genkit_ai::{FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, Part, Role};
 use genkit_core::{Error, Result};
 use schemars::JsonSchema;
@@ -163,7 +163,7 @@ pub(crate) fn decode(origin: &str, raw: &[u8]) -> Result<ModelResponse> {
 }
 
 /// Builds the image model action `<plugin>/<id>`.
-pub(crate) fn image_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> ModelAction {
+pub(crate) fn image_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
     let opts = ModelOptions::new(format!("{plugin}/{}", spec.id))
         .label(spec.display_label(plugin))
         .supports(spec.supports.clone())

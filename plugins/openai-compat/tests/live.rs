@@ -34,7 +34,7 @@ async fn chat_and_stream(r: &Registry, model: &str) {
     .unwrap();
     assert!(resp.text().to_lowercase().contains("pong"), "{}", resp.text());
     assert_eq!(resp.finish_reason, Some(FinishReason::Stop));
-    assert!(resp.usage.unwrap().total_tokens.unwrap() > 0.0);
+    assert!(resp.usage.as_ref().unwrap().total_tokens.unwrap() > 0.0);
     let mut s = generate_stream(r, GenerateOptions::new().model(model).prompt("Count from 1 to 5, comma separated."));
     let mut text = String::new();
     while let Some(c) = s.next().await {

@@ -40,7 +40,7 @@ async fn plain_chat_maps_config_and_usage() {
     assert!(text.contains("User: Hello from Rust"), "{text}");
     assert!(text.contains("messages=2 max_tokens=77 temperature=0.25"), "{text}");
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
-    let u = r.usage.unwrap();
+    let u = r.usage.clone().unwrap();
     assert!(u.input_tokens.unwrap() >= 3.0 && u.output_tokens.unwrap() > 0.0, "{u:?}");
     assert_eq!(u.total_tokens, Some(u.input_tokens.unwrap() + u.output_tokens.unwrap()));
 }
@@ -67,7 +67,7 @@ async fn streamed_chunks_add_up_to_the_final_text() {
     assert!(r.text().ends_with("User: Stream me, please"), "{}", r.text());
     assert!(r.text().contains("max_tokens=5"));
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
-    assert!(r.usage.unwrap().total_tokens.unwrap() > 0.0, "usage comes from the last stream chunk");
+    assert!(r.usage.as_ref().unwrap().total_tokens.unwrap() > 0.0, "usage comes from the last stream chunk");
 }
 
 fn weather_tool() -> Tool<Value, Value> {
@@ -103,7 +103,7 @@ async fn tool_calls_come_back_as_tool_requests_plain_and_streamed() {
     let mut s = generate_stream(&reg, opts());
     let mut streamed = Vec::new();
     while let Some(c) = s.next().await {
-        streamed.extend(c.unwrap().content);
+        streamed.extend(c.unwrap().into_data().content);
     }
     let r = s.output().await.unwrap();
     assert_eq!(r.tool_requests().len(), 1);

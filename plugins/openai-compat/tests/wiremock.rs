@@ -11,10 +11,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use genkit_ai::embedder::{EmbedParams, embed};
 use genkit_ai::generate::{generate, generate_stream};
-use genkit_ai::middleware::{RetryOptions, retry};
 use genkit_ai::tool::{Tool, ToolConfig};
 use genkit_ai::{EmbedContent, EmbedderRef, FinishReason, GenerateOptions, Message, Part, Role};
 use genkit_core::{Registry, Status};
+use genkit_middleware::{RetryOptions, retry};
 use genkit_openai_compat::{OpenAiCompat, openai_compatible};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
@@ -294,7 +294,7 @@ async fn deepseek_reasoning_plain_streamed_and_never_sent_back() {
         generate_stream(&reg, GenerateOptions::new().model("deepseek/deepseek-reasoner").prompt("9.11 or 9.8?"));
     let mut kinds = Vec::new();
     while let Some(c) = s.next().await {
-        for p in c.unwrap().content {
+        for p in c.unwrap().into_data().content {
             kinds.push(if p.reasoning.is_some() { "reasoning" } else { "text" });
         }
     }

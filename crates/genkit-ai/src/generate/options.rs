@@ -60,8 +60,8 @@ impl From<&ModelRef> for ModelArg {
     }
 }
 
-impl From<&crate::ModelAction> for ModelArg {
-    fn from(a: &crate::ModelAction) -> Self {
+impl From<&crate::Model> for ModelArg {
+    fn from(a: &crate::Model) -> Self {
         ModelArg::Action(a.as_action())
     }
 }

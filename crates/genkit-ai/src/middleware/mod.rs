@@ -1,19 +1,37 @@
-//! Generate middleware (M9): hooks around each generate turn, each model call and each tool
-//! call, plus tools a middleware contributes. A [`MiddlewareDef`] is registered by name (as
-//! registry value `middleware/<name>`, so `/util/generate`'s `use: [{name, config}]` finds it)
-//! and instantiated once per `generate` call with its JSON config.
+//! Middleware: hooks around each generate turn, each model call and each tool call, plus
+//! tools a middleware contributes (JS `generateMiddleware`).
 //!
-//! Built-ins: [`retry`], [`fallback`], [`tool_approval`] (the `@genkit-ai/middleware`
-//! package) and the model middlewares [`simulate_system_prompt`], [`augment_with_context`],
-//! [`simulate_constrained_generation`], [`validate_support`].
-
-pub(crate) mod builtin;
-#[cfg(feature = "download-media")]
-mod download;
-mod filesystem;
-mod skills;
+//! There is one trait, [`Middleware`], with three hooks (`wrap_generate`, `wrap_model`,
+//! `wrap_tool`) written as ordinary `async fn`s; each passes through by default, so a
+//! middleware overrides only what it wraps. A hook gets its input and a [`Next`]: the rest of
+//! the chain, which it may call any number of times (retry) or not at all (a cache).
+//!
+//! A [`MiddlewareDef`] is registered by name (as registry value `middleware/<name>`, so
+//! `/util/generate`'s `use: [{name, config}]` finds it) and instantiated once per `generate`
+//! call with its JSON config; [`MiddlewareUse`] is one entry of `generate`'s `use` list.
+//!
+//! ```
+//! use genkit_ai::middleware::{Middleware, ModelNext};
+//! use genkit_ai::{ModelRequest, ModelResponse};
+//!
+//! /// Counts the model calls of a generation.
+//! #[derive(Default)]
+//! struct CountCalls(std::sync::atomic::AtomicU32);
+//!
+//! impl Middleware for CountCalls {
+//!     async fn wrap_model(&self, req: ModelRequest, next: ModelNext<'_>) -> genkit_core::Result<ModelResponse> {
+//!         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!         next.run(req).await
+//!     }
+//! }
+//! ```
+//!
+//! This module depends only on the wire types: the built-in model middlewares
+//! (`simulate_system_prompt`, …) live in [`crate::model`], the `@genkit-ai/middleware`
+//! ports (retry, fallback, tool approval, …) in the `genkit-middleware` crate.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -21,21 +39,7 @@ use genkit_core::{Action, ActionContext, Error, Registry, RegistryValue, Result,
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::{
-    GenerateActionOptions, GenerateResponse, GenerateResponseChunk, MiddlewareRef, ModelRequest, ModelResponse,
-    ModelResponseChunk, Part,
-};
-
-pub use builtin::{
-    AugmentWithContextOptions, CONTEXT_PREFACE, FallbackOptions, ModelMiddleware, RetryOptions,
-    SimulateSystemPromptOptions, ToolApprovalOptions, augment_with_context, builtin_defs, fallback, fallback_def,
-    retry, retry_def, simulate_constrained_generation, simulate_system_prompt, tool_approval, tool_approval_def,
-    validate_support,
-};
-#[cfg(feature = "download-media")]
-pub use download::{DownloadMediaOptions, download_request_media, download_request_media_def};
-pub use filesystem::{ACCESS_DENIED, FilesystemOptions, filesystem, filesystem_def};
-pub use skills::{SKILLS_METADATA_KEY, SkillsOptions, skills, skills_def};
+use crate::{GenerateActionOptions, MiddlewareRef, ModelRequest, ModelResponse, ModelResponseChunk, Part};
 
 /// One generate turn as the `generate` hook sees it.
 #[derive(Debug, Clone)]
@@ -48,25 +52,25 @@ pub struct GenerateEnvelope {
     pub message_index: u32,
 }
 
-/// Options passed along the `generate` hook chain.
+/// What the `generate` hook chain carries besides the turn.
 #[derive(Clone, Default)]
-pub struct HookCx {
-    /// Streamed chunks (absent when not streaming). Chunks without `index`/`role` get the
-    /// turn's message index and `model`.
-    pub on_chunk: Option<StreamSink<GenerateResponseChunk>>,
+pub struct GenerateHookCx {
+    /// Where a middleware streams chunks of its own (absent when not streaming). Chunks
+    /// without `index`/`role` get the turn's message index and `model`.
+    pub on_chunk: Option<StreamSink<ModelResponseChunk>>,
     /// Cancellation of the generation.
     pub cancellation: Option<CancellationToken>,
     /// Action context.
     pub context: Option<ActionContext>,
 }
 
-impl fmt::Debug for HookCx {
+impl fmt::Debug for GenerateHookCx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HookCx").field("streaming", &self.on_chunk.is_some()).finish()
+        f.debug_struct("GenerateHookCx").field("streaming", &self.on_chunk.is_some()).finish()
     }
 }
 
-/// Options passed along the `model` hook chain.
+/// What the `model` hook chain carries besides the request.
 #[derive(Clone, Default)]
 pub struct ModelHookCx {
     /// Streamed model chunks (absent when not streaming).
@@ -83,92 +87,192 @@ impl fmt::Debug for ModelHookCx {
     }
 }
 
-/// Options passed along the `tool` hook chain: the tool request part's metadata.
+/// What the `tool` hook chain carries besides the tool request part.
 #[derive(Debug, Clone, Default)]
 pub struct ToolHookCx {
     /// Metadata of the tool request part (incl. `resumed` on restarts).
     pub metadata: Option<Map<String, Value>>,
 }
 
-type NextFn<I, C, O> = Arc<dyn Fn(I, C) -> BoxFuture<'static, Result<O>> + Send + Sync>;
-
-/// The rest of a hook chain.
-pub struct HookNext<I, C, O> {
-    f: NextFn<I, C, O>,
-}
-
-impl<I, C, O> Clone for HookNext<I, C, O> {
-    fn clone(&self) -> Self {
-        HookNext { f: self.f.clone() }
-    }
-}
-
-impl<I, C, O> fmt::Debug for HookNext<I, C, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("HookNext")
-    }
-}
-
-impl<I, C, O> HookNext<I, C, O> {
-    pub(crate) fn new(f: impl Fn(I, C) -> BoxFuture<'static, Result<O>> + Send + Sync + 'static) -> Self {
-        HookNext { f: Arc::new(f) }
-    }
-
-    /// Calls the rest of the chain.
-    ///
-    /// # Errors
-    /// Whatever the rest of the chain returns.
-    pub fn run(&self, input: I, cx: C) -> BoxFuture<'static, Result<O>> {
-        (self.f)(input, cx)
-    }
-}
-
-/// Next of the `generate` hook.
-pub type GenerateNext = HookNext<GenerateEnvelope, HookCx, GenerateResponse>;
-/// Next of the `model` hook.
-pub type ModelNext = HookNext<ModelRequest, ModelHookCx, ModelResponse>;
-/// Next of the `tool` hook: `Ok(None)` drops the tool's response.
-pub type ToolNext = HookNext<Part, ToolHookCx, Option<Part>>;
-
-/// An instantiated generate middleware (JS `GenerateMiddlewareDef`). Every hook defaults to
-/// calling `next` unchanged.
-pub trait GenerateMiddleware: Send + Sync + 'static {
+/// A middleware: hooks around each generate turn, model call and tool call. Every hook
+/// passes through by default. Implement the hooks as `async fn`s.
+pub trait Middleware: Send + Sync + 'static {
     /// Wraps each generate turn (including tool rounds and resumes).
-    fn generate(
-        self: Arc<Self>,
-        env: GenerateEnvelope,
-        cx: HookCx,
-        next: GenerateNext,
-    ) -> BoxFuture<'static, Result<GenerateResponse>> {
-        next.run(env, cx)
+    fn wrap_generate(
+        &self,
+        envelope: GenerateEnvelope,
+        next: GenerateNext<'_>,
+    ) -> impl Future<Output = Result<ModelResponse>> + Send {
+        next.run(envelope)
     }
 
     /// Wraps each model call.
-    fn model(
-        self: Arc<Self>,
-        req: ModelRequest,
-        cx: ModelHookCx,
-        next: ModelNext,
-    ) -> BoxFuture<'static, Result<ModelResponse>> {
-        next.run(req, cx)
+    fn wrap_model(&self, req: ModelRequest, next: ModelNext<'_>) -> impl Future<Output = Result<ModelResponse>> + Send {
+        next.run(req)
     }
 
-    /// Wraps each tool execution (including restarts). Returns the tool response part, or
+    /// Wraps each tool execution (including restarts): returns the tool response part, or
     /// `None` to drop it.
-    fn tool(self: Arc<Self>, req: Part, cx: ToolHookCx, next: ToolNext) -> BoxFuture<'static, Result<Option<Part>>> {
-        next.run(req, cx)
+    fn wrap_tool(&self, req: Part, next: ToolNext<'_>) -> impl Future<Output = Result<Option<Part>>> + Send {
+        next.run(req)
     }
 
     /// Tools added to every turn's tool list.
     fn tools(&self) -> Vec<Arc<dyn Action>> {
         Vec::new()
     }
+}
 
-    /// Whether [`GenerateMiddleware::generate`] is overridden (lets the engine skip the
-    /// chain when no middleware wraps turns).
-    fn wraps_generate(&self) -> bool {
-        false
+/// The object-safe twin of [`Middleware`] the chain stores; every `Middleware` is one.
+pub(crate) trait ErasedMiddleware: Send + Sync {
+    fn wrap_generate<'a>(&'a self, e: GenerateEnvelope, n: GenerateNext<'a>) -> BoxFuture<'a, Result<ModelResponse>>;
+    fn wrap_model<'a>(&'a self, r: ModelRequest, n: ModelNext<'a>) -> BoxFuture<'a, Result<ModelResponse>>;
+    fn wrap_tool<'a>(&'a self, p: Part, n: ToolNext<'a>) -> BoxFuture<'a, Result<Option<Part>>>;
+    fn tools(&self) -> Vec<Arc<dyn Action>>;
+}
+
+impl<M: Middleware> ErasedMiddleware for M {
+    fn wrap_generate<'a>(&'a self, e: GenerateEnvelope, n: GenerateNext<'a>) -> BoxFuture<'a, Result<ModelResponse>> {
+        Box::pin(Middleware::wrap_generate(self, e, n))
     }
+    fn wrap_model<'a>(&'a self, r: ModelRequest, n: ModelNext<'a>) -> BoxFuture<'a, Result<ModelResponse>> {
+        Box::pin(Middleware::wrap_model(self, r, n))
+    }
+    fn wrap_tool<'a>(&'a self, p: Part, n: ToolNext<'a>) -> BoxFuture<'a, Result<Option<Part>>> {
+        Box::pin(Middleware::wrap_tool(self, p, n))
+    }
+    fn tools(&self) -> Vec<Arc<dyn Action>> {
+        Middleware::tools(self)
+    }
+}
+
+/// An instantiated middleware, as a chain holds it.
+#[derive(Clone)]
+pub struct MiddlewareInstance(pub(crate) Arc<dyn ErasedMiddleware>);
+
+impl MiddlewareInstance {
+    /// Wraps a middleware.
+    pub fn new(m: impl Middleware) -> Self {
+        MiddlewareInstance(Arc::new(m))
+    }
+
+    /// The tools it contributes.
+    pub fn tools(&self) -> Vec<Arc<dyn Action>> {
+        self.0.tools()
+    }
+}
+
+impl fmt::Debug for MiddlewareInstance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MiddlewareInstance")
+    }
+}
+
+type End<'a, I, O, C> = dyn Fn(I, C) -> BoxFuture<'a, Result<O>> + Send + Sync + 'a;
+type HookFn<'a, I, O, C> = fn(&'a dyn ErasedMiddleware, I, Next<'a, I, O, C>) -> BoxFuture<'a, Result<O>>;
+
+/// The rest of a hook chain: the middlewares after this one, then the wrapped call itself.
+/// Cheap to copy around; call [`Next::run`] as often as needed.
+pub struct Next<'a, I, O, C> {
+    rest: &'a [MiddlewareInstance],
+    cx: C,
+    end: &'a End<'a, I, O, C>,
+    hook: HookFn<'a, I, O, C>,
+}
+
+/// The rest of the `generate` hook chain.
+pub type GenerateNext<'a> = Next<'a, GenerateEnvelope, ModelResponse, GenerateHookCx>;
+/// The rest of the `model` hook chain.
+pub type ModelNext<'a> = Next<'a, ModelRequest, ModelResponse, ModelHookCx>;
+/// The rest of the `tool` hook chain: `Ok(None)` drops the tool's response.
+pub type ToolNext<'a> = Next<'a, Part, Option<Part>, ToolHookCx>;
+
+impl<I, O, C: Clone> Clone for Next<'_, I, O, C> {
+    fn clone(&self) -> Self {
+        Next { rest: self.rest, cx: self.cx.clone(), end: self.end, hook: self.hook }
+    }
+}
+
+impl<I, O, C> fmt::Debug for Next<'_, I, O, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Next").field("remaining", &self.rest.len()).finish()
+    }
+}
+
+impl<'a, I, O, C: Clone> Next<'a, I, O, C> {
+    /// What the chain carries (streaming sink, cancellation, context, …).
+    pub fn cx(&self) -> &C {
+        &self.cx
+    }
+
+    /// Calls the rest of the chain with `input`.
+    ///
+    /// # Errors
+    /// Whatever the rest of the chain returns.
+    pub fn run(&self, input: I) -> BoxFuture<'a, Result<O>> {
+        self.run_with(input, self.cx.clone())
+    }
+
+    /// Calls the rest of the chain with `input` and a changed `cx`.
+    ///
+    /// # Errors
+    /// Whatever the rest of the chain returns.
+    pub fn run_with(&self, input: I, cx: C) -> BoxFuture<'a, Result<O>> {
+        match self.rest.split_first() {
+            Some((m, rest)) => (self.hook)(&*m.0, input, Next { rest, cx, end: self.end, hook: self.hook }),
+            None => (self.end)(input, cx),
+        }
+    }
+}
+
+fn generate_hook<'a>(
+    m: &'a dyn ErasedMiddleware,
+    e: GenerateEnvelope,
+    n: GenerateNext<'a>,
+) -> BoxFuture<'a, Result<ModelResponse>> {
+    m.wrap_generate(e, n)
+}
+
+fn model_hook<'a>(
+    m: &'a dyn ErasedMiddleware,
+    r: ModelRequest,
+    n: ModelNext<'a>,
+) -> BoxFuture<'a, Result<ModelResponse>> {
+    m.wrap_model(r, n)
+}
+
+fn tool_hook<'a>(m: &'a dyn ErasedMiddleware, p: Part, n: ToolNext<'a>) -> BoxFuture<'a, Result<Option<Part>>> {
+    m.wrap_tool(p, n)
+}
+
+/// Runs `chain`'s `generate` hooks around `end`.
+pub(crate) fn run_generate<'a>(
+    chain: &'a [MiddlewareInstance],
+    envelope: GenerateEnvelope,
+    cx: GenerateHookCx,
+    end: &'a End<'a, GenerateEnvelope, ModelResponse, GenerateHookCx>,
+) -> BoxFuture<'a, Result<ModelResponse>> {
+    Next { rest: chain, cx: cx.clone(), end, hook: generate_hook }.run_with(envelope, cx)
+}
+
+/// Runs `chain`'s `model` hooks around `end`.
+pub(crate) fn run_model<'a>(
+    chain: &'a [MiddlewareInstance],
+    req: ModelRequest,
+    cx: ModelHookCx,
+    end: &'a End<'a, ModelRequest, ModelResponse, ModelHookCx>,
+) -> BoxFuture<'a, Result<ModelResponse>> {
+    Next { rest: chain, cx: cx.clone(), end, hook: model_hook }.run_with(req, cx)
+}
+
+/// Runs `chain`'s `tool` hooks around `end`.
+pub(crate) fn run_tool<'a>(
+    chain: &'a [MiddlewareInstance],
+    part: Part,
+    cx: ToolHookCx,
+    end: &'a End<'a, Part, Option<Part>, ToolHookCx>,
+) -> BoxFuture<'a, Result<Option<Part>>> {
+    Next { rest: chain, cx: cx.clone(), end, hook: tool_hook }.run_with(part, cx)
 }
 
 /// What a middleware factory receives.
@@ -196,7 +300,7 @@ impl MiddlewareInit<'_> {
     }
 }
 
-type Factory = dyn Fn(MiddlewareInit<'_>) -> Result<Arc<dyn GenerateMiddleware>> + Send + Sync;
+type Factory = dyn Fn(MiddlewareInit<'_>) -> Result<MiddlewareInstance> + Send + Sync;
 
 /// A named, configurable middleware (JS `generateMiddleware({name, configSchema}, factory)`).
 pub struct MiddlewareDef {
@@ -218,9 +322,9 @@ pub(crate) struct MiddlewareEntry(pub(crate) Arc<MiddlewareDef>);
 
 impl MiddlewareDef {
     /// A middleware named `name` built per `generate` call by `factory`.
-    pub fn new(
+    pub fn new<M: Middleware>(
         name: impl Into<String>,
-        factory: impl Fn(MiddlewareInit<'_>) -> Result<Arc<dyn GenerateMiddleware>> + Send + Sync + 'static,
+        factory: impl Fn(MiddlewareInit<'_>) -> Result<M> + Send + Sync + 'static,
     ) -> Self {
         MiddlewareDef {
             name: name.into(),
@@ -228,19 +332,20 @@ impl MiddlewareDef {
             config_schema: None,
             metadata: None,
             plugin_config: None,
-            factory: Arc::new(factory),
+            factory: Arc::new(move |init| factory(init).map(MiddlewareInstance::new)),
         }
     }
 
     /// A middleware whose `use` config is parsed as `C` (`C::default()` when absent; bad config
     /// is `INVALID_ARGUMENT`), with `C`'s JSON schema as its config schema and `description`.
-    pub fn typed<C>(
+    pub fn typed<C, M>(
         name: &str,
         description: &str,
-        factory: impl Fn(C, &MiddlewareInit<'_>) -> Result<Arc<dyn GenerateMiddleware>> + Send + Sync + 'static,
+        factory: impl Fn(C, &MiddlewareInit<'_>) -> Result<M> + Send + Sync + 'static,
     ) -> Self
     where
         C: serde::de::DeserializeOwned + schemars::JsonSchema + Default + 'static,
+        M: Middleware,
     {
         let owned = name.to_owned();
         MiddlewareDef::new(name, move |init| factory(init.config_as::<C>(&owned)?, &init))
@@ -323,7 +428,7 @@ impl MiddlewareDef {
     ///
     /// # Errors
     /// The factory's error (e.g. `INVALID_ARGUMENT` for a bad config).
-    pub fn instantiate(&self, config: Option<&Value>, registry: &Registry) -> Result<Arc<dyn GenerateMiddleware>> {
+    pub fn instantiate(&self, config: Option<&Value>, registry: &Registry) -> Result<MiddlewareInstance> {
         (self.factory)(MiddlewareInit { config, plugin_config: self.plugin_config.as_ref(), registry })
     }
 
@@ -348,24 +453,22 @@ impl MiddlewareUse {
         MiddlewareUse { def: None, name: name.into(), config }
     }
 
-    /// A plain model middleware (JS legacy `use: [fn]`): wrapped as a middleware with only
-    /// a `model` hook.
-    pub fn model_fn(
-        f: impl Fn(ModelRequest, ModelHookCx, ModelNext) -> BoxFuture<'static, Result<ModelResponse>>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Self {
+    /// A middleware value used directly, without registering it by name first (JS `use:
+    /// [mw]`): registered for the call under a generated name.
+    pub fn new(m: impl Middleware) -> Self {
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("dynamic-middleware-{n}");
-        let f: Arc<ModelFn> = Arc::new(f);
-        let def =
-            MiddlewareDef::new(
-                name.clone(),
-                move |_| Ok(Arc::new(ModelOnly(f.clone())) as Arc<dyn GenerateMiddleware>),
-            )
-            .metadata("dynamic", json!(true));
+        let instance = MiddlewareInstance::new(m);
+        let def = MiddlewareDef {
+            name: name.clone(),
+            description: None,
+            config_schema: None,
+            metadata: None,
+            plugin_config: None,
+            factory: Arc::new(move |_| Ok(instance.clone())),
+        }
+        .metadata("dynamic", json!(true));
         MiddlewareUse { def: Some(Arc::new(def)), name, config: None }
     }
 
@@ -375,18 +478,9 @@ impl MiddlewareUse {
     }
 }
 
-type ModelFn = dyn Fn(ModelRequest, ModelHookCx, ModelNext) -> BoxFuture<'static, Result<ModelResponse>> + Send + Sync;
-
-struct ModelOnly(Arc<ModelFn>);
-
-impl GenerateMiddleware for ModelOnly {
-    fn model(
-        self: Arc<Self>,
-        req: ModelRequest,
-        cx: ModelHookCx,
-        next: ModelNext,
-    ) -> BoxFuture<'static, Result<ModelResponse>> {
-        (self.0)(req, cx, next)
+impl<M: Middleware> From<M> for MiddlewareUse {
+    fn from(m: M) -> Self {
+        MiddlewareUse::new(m)
     }
 }
 
@@ -406,10 +500,7 @@ pub(crate) async fn register_uses(registry: &Registry, uses: &[MiddlewareUse]) -
 ///
 /// # Errors
 /// `NOT_FOUND` `Middleware X not found in registry.`; a factory's error.
-pub(crate) async fn resolve_middleware(
-    registry: &Registry,
-    refs: &[MiddlewareRef],
-) -> Result<Vec<Arc<dyn GenerateMiddleware>>> {
+pub(crate) async fn resolve_middleware(registry: &Registry, refs: &[MiddlewareRef]) -> Result<Vec<MiddlewareInstance>> {
     let mut out = Vec::with_capacity(refs.len());
     for r in refs {
         let def = registry

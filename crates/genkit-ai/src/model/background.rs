@@ -11,7 +11,6 @@ use genkit_core::{Action, ActionCx, ActionDef, ActionType, Error, Registry, Resu
 use serde_json::json;
 
 use super::ModelOptions;
-use crate::generate::{GenerateOptions, generate};
 use crate::{ModelRequest, Operation};
 
 type OpFn = dyn Fn(Operation, ActionCx<()>) -> BoxFuture<'static, Result<Operation>> + Send + Sync;
@@ -137,36 +136,4 @@ pub async fn check_operation(registry: &Registry, op: Operation) -> Result<Opera
 /// As [`check_operation`]; `UNIMPLEMENTED` when the model cannot cancel.
 pub async fn cancel_operation(registry: &Registry, op: Operation) -> Result<Operation> {
     run_op(registry, op, "cancel-operation", "cancel").await
-}
-
-/// Starts a generation on a background model and returns its operation (JS
-/// `ai.generateOperation`).
-///
-/// # Errors
-/// `INVALID_ARGUMENT` when the model does not declare `supports.longRunning`;
-/// `FAILED_PRECONDITION` when no operation came back.
-pub async fn generate_operation(registry: &Registry, opts: GenerateOptions) -> Result<Operation> {
-    let model = match &opts.model {
-        Some(crate::ModelArg::Name(n)) => crate::generate::engine::resolve_model(registry, Some(n)).await?,
-        Some(crate::ModelArg::Ref(r)) => crate::generate::engine::resolve_model(registry, Some(r.name())).await?,
-        Some(crate::ModelArg::Action(a)) => a.clone(),
-        None => crate::generate::engine::resolve_model(registry, None).await?,
-    };
-    let long = model
-        .metadata()
-        .metadata_value("model")
-        .and_then(|m| m.get("supports"))
-        .and_then(|s| s.get("longRunning"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    if !long {
-        return Err(Error::invalid_argument(format!(
-            "Model '{}' does not support long running operations.",
-            model.name()
-        )));
-    }
-    let resp = generate(registry, opts).await?;
-    resp.operation.ok_or_else(|| {
-        Error::new(Status::FailedPrecondition, format!("Model '{}' did not return an operation.", model.name()))
-    })
 }

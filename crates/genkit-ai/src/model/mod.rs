@@ -1,25 +1,37 @@
-//! Models (MD1–MD4, MD6): define a model from an async function, refer to models by name
-//! with default config, and count basic usage.
+//! Models: define a model from an async function, refer to models by name with default
+//! config, find and call them, the built-in model middlewares, and basic usage counting.
 
 pub mod background;
+mod call;
 mod reference;
+mod transform;
 mod usage;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Instant;
 
-use std::sync::Arc;
+use futures::FutureExt;
 
 use genkit_core::{Action, ActionBuilder, ActionCx, ActionDef, ActionMetadata, ActionType, DynPlugin, Error, Result};
 use serde_json::{Map, Value, json};
 
+pub use call::{call, lookup, resolve};
+pub(crate) use call::{model_info, run_options};
 pub use reference::ModelRef;
+pub use transform::{
+    AugmentWithContext, AugmentWithContextOptions, CONTEXT_PREFACE, SimulateConstrainedGeneration,
+    SimulateSystemPrompt, SimulateSystemPromptOptions, ValidateSupport, augment_with_context,
+    simulate_constrained_generation, simulate_system_prompt, validate_support,
+};
+pub(crate) use transform::{apply_constrained_simulation, augment_context, needs_constrained_simulation};
 pub use usage::basic_usage_stats;
 
+use crate::middleware::{Middleware, MiddlewareInstance, ModelHookCx, run_model};
 use crate::{ModelInfo, ModelRequest, ModelResponse, ModelResponseChunk, ModelStage, ModelSupports};
 
-/// A model action: `GenerateRequest` in, `GenerateResponse` out, `GenerateResponseChunk`s streamed.
-pub type ModelAction = ActionDef<ModelRequest, ModelResponse, ModelResponseChunk>;
+/// A model: `ModelRequest` in, `ModelResponse` out, `ModelResponseChunk`s streamed.
+pub type Model = ActionDef<ModelRequest, ModelResponse, ModelResponseChunk>;
 
 /// What a model function receives besides the request: `send_chunk`, `streaming_requested`,
 /// `cancellation`, `context`.
@@ -31,7 +43,7 @@ pub struct ModelOptions {
     name: String,
     info: ModelInfo,
     config_schema: Option<Value>,
-    middleware: Vec<crate::middleware::ModelMiddleware>,
+    middleware: Vec<MiddlewareInstance>,
 }
 
 impl ModelOptions {
@@ -87,11 +99,12 @@ impl ModelOptions {
         self
     }
 
-    /// Adds a model middleware (JS `defineModel({use})`), outermost first; it runs before
-    /// the built-in context and constrained-output handling.
+    /// Adds a middleware whose model hook wraps every call of this model (JS
+    /// `defineModel({use})`), outermost first; it runs before the built-in context and
+    /// constrained-output handling. Its generate and tool hooks do not apply here.
     #[must_use]
-    pub fn middleware(mut self, m: crate::middleware::ModelMiddleware) -> Self {
-        self.middleware.push(m);
+    pub fn middleware(mut self, m: impl Middleware) -> Self {
+        self.middleware.push(MiddlewareInstance::new(m));
         self
     }
 
@@ -140,7 +153,7 @@ impl ModelOptions {
 /// assert!(resp.latency_ms.is_some());
 /// # Ok(()) }
 /// ```
-pub fn new<F, Fut>(opts: ModelOptions, f: F) -> ModelAction
+pub fn new<F, Fut>(mut opts: ModelOptions, f: F) -> Model
 where
     F: Fn(ModelRequest, ModelCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ModelResponse>> + Send + 'static,
@@ -148,31 +161,44 @@ where
     let supports = opts.info.supports.clone();
     // JS `getModelMiddleware`: context augmentation unless the model reads `docs` itself, then
     // the constrained-output simulator when the model lacks native support.
-    let augment = (!supports.as_ref().and_then(|s| s.context).unwrap_or(false))
-        .then(crate::middleware::AugmentWithContextOptions::default);
-    let mut b = model_builder::<ModelResponse, ModelResponseChunk>(&opts, ActionType::Model);
-    for m in opts.middleware {
-        b = b.middleware(m);
-    }
-    b.build(move |mut req: ModelRequest, cx: ModelCx| {
+    let augment =
+        (!supports.as_ref().and_then(|s| s.context).unwrap_or(false)).then(AugmentWithContextOptions::default);
+    let defaults = Arc::new(move |mut req: ModelRequest| {
         if let Some(a) = &augment
             && req.docs.as_ref().is_some_and(|d| !d.is_empty())
         {
-            req = crate::middleware::builtin::augment_context(req, a);
+            req = augment_context(req, a);
         }
-        if crate::middleware::builtin::needs_constrained_simulation(supports.as_ref(), &req) {
-            req = crate::middleware::builtin::apply_constrained_simulation(req);
+        if needs_constrained_simulation(supports.as_ref(), &req) {
+            req = apply_constrained_simulation(req);
         }
-        let fut = f(req, cx);
-        async move {
-            let start = Instant::now();
-            let mut resp = fut.await?;
-            if resp.latency_ms.is_none() {
-                resp.latency_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
+        req
+    });
+    let f = Arc::new(f);
+    let chain: Arc<[MiddlewareInstance]> = std::mem::take(&mut opts.middleware).into();
+    model_builder::<ModelResponse, ModelResponseChunk>(&opts, ActionType::Model).build(
+        move |req: ModelRequest, cx: ModelCx| {
+            let (f, defaults, chain) = (f.clone(), defaults.clone(), chain.clone());
+            async move {
+                let start = Instant::now();
+                let mut resp = if chain.is_empty() {
+                    f(defaults(req), cx).await?
+                } else {
+                    let hook_cx = ModelHookCx {
+                        on_chunk: cx.streaming_requested().then(|| cx.sink().clone()),
+                        cancellation: Some(cx.cancellation().clone()),
+                        context: Some(cx.context().clone()),
+                    };
+                    let end = |req: ModelRequest, _: ModelHookCx| f(defaults(req), cx.clone()).boxed();
+                    run_model(&chain, req, hook_cx, &end).await?
+                };
+                if resp.latency_ms.is_none() {
+                    resp.latency_ms = Some(start.elapsed().as_secs_f64() * 1000.0);
+                }
+                Ok(resp)
             }
-            Ok(resp)
-        }
-    })
+        },
+    )
 }
 
 /// The builder every model action starts from: type, name, description (the label) and

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use genkit_core::{Error, Result, Status};
 
-use super::{ModelAction, ModelCx, ModelOptions};
+use super::{Model, ModelCx, ModelOptions};
 use crate::{
     FinishReason, Message, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, concat_text,
 };
@@ -38,7 +38,7 @@ fn all_supported() -> ModelSupports {
 /// assert_eq!(echo.run(req).await?.text(), "Echo: hi");
 /// # Ok(()) }
 /// ```
-pub fn echo_model(name: &str) -> ModelAction {
+pub fn echo_model(name: &str) -> Model {
     super::new(
         ModelOptions::new(name).label("Echo model").supports(all_supported()),
         |req: ModelRequest, cx: ModelCx| async move {
@@ -90,7 +90,7 @@ type Handler = Arc<dyn Fn(&ModelRequest, &ModelCx) -> Result<ModelResponse> + Se
 #[derive(Clone)]
 pub struct ProgrammableModel {
     state: Arc<Mutex<State>>,
-    action: ModelAction,
+    action: Model,
 }
 
 impl std::fmt::Debug for ProgrammableModel {
@@ -141,7 +141,7 @@ impl ProgrammableModel {
     }
 
     /// The model action (register it, or run it directly).
-    pub fn action(&self) -> ModelAction {
+    pub fn action(&self) -> Model {
         self.action.clone()
     }
 

@@ -169,12 +169,6 @@ impl Message {
     pub fn tool_responses(&self) -> impl Iterator<Item = &Part> {
         self.content.iter().filter(|p| p.tool_response.is_some())
     }
-
-    /// Structured output of the message: its first data part, else JSON extracted from its
-    /// text (JS `Message.output` without a format parser).
-    pub fn output(&self) -> Option<Value> {
-        self.data().cloned().or_else(|| crate::extract::extract_json(&self.text()))
-    }
 }
 
 /// Message content: what `generate`'s `prompt`, `system` and messages accept — a string, one

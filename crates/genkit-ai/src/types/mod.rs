@@ -1,4 +1,6 @@
-//! Wire types of the model layer, serialized exactly as `genkit-schema.json`.
+//! Wire types of the model layer, serialized exactly as `genkit-schema.json`: plain serde
+//! data with accessors, importing nothing else of the crate (the runtime wrappers around
+//! them, such as `GenerateResponse`, live in `generate`).
 
 mod message;
 mod model_info;
@@ -15,8 +17,7 @@ pub use request::{
     GenerateActionOptions, GenerateActionOutputConfig, GenerateRequest, Instructions, MiddlewareRef, ModelRequest,
     OutputConfig, Resume, ToolChoice, ToolDefinition,
 };
-pub(crate) use response::TurnChunks;
 pub use response::{
-    Candidate, ChunkOrigin, FinishReason, GenerateResponse, GenerateResponseChunk, GenerationUsage, ModelResponse,
-    ModelResponseChunk, MultipartToolResponse, Operation, OutputParser, RuntimeError,
+    Candidate, FinishReason, GenerationUsage, ModelResponse, ModelResponseChunk, MultipartToolResponse, Operation,
+    RuntimeError,
 };

@@ -1,25 +1,25 @@
-use genkit_ai::{Candidate, FinishReason, GenerateResponse, Message, Part, Role};
+use genkit_ai::{Candidate, FinishReason, Message, ModelResponse, Part, Role};
 use serde_json::{Value, json};
 
 use super::*;
 
-fn resp(parts: Vec<Part>) -> GenerateResponse {
-    GenerateResponse { message: Some(Message::new(Role::Model, parts)), ..Default::default() }
+fn resp(parts: Vec<Part>) -> ModelResponse {
+    ModelResponse { message: Some(Message::new(Role::Model, parts)), ..Default::default() }
 }
 
-fn text(t: &str) -> GenerateResponse {
+fn text(t: &str) -> ModelResponse {
     resp(vec![Part::text(t)])
 }
 
-fn empty() -> GenerateResponse {
-    GenerateResponse::default()
+fn empty() -> ModelResponse {
+    ModelResponse::default()
 }
 
 fn chunks(texts: &[&str]) -> Vec<Value> {
     texts.iter().map(|t| json!({"content": [{"text": t}]})).collect()
 }
 
-fn err(spec: &str, r: &GenerateResponse, c: &[Value]) -> String {
+fn err(spec: &str, r: &ModelResponse, c: &[Value]) -> String {
     validate(spec, r, c).unwrap_err()
 }
 
@@ -94,7 +94,7 @@ fn text_includes_is_case_insensitive_on_the_first_part() {
 
 #[test]
 fn legacy_candidates_are_read() {
-    let r = GenerateResponse {
+    let r = ModelResponse {
         candidates: Some(vec![Candidate {
             index: 0,
             message: Message::model("from a candidate"),

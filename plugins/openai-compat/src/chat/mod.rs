@@ -10,7 +10,7 @@ pub(crate) mod wire;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use genkit_ai::model::{ModelAction, ModelCx, ModelOptions};
+use genkit_ai::model::{Model, ModelCx, ModelOptions};
 use genkit_ai::{ModelRequest, ModelResponse, ModelResponseChunk};
 use genkit_core::{Error, Result};
 
@@ -30,7 +30,7 @@ pub(crate) struct ChatBehaviour {
 }
 
 /// Builds the model action `<plugin>/<id>`.
-pub(crate) fn chat_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec, b: ChatBehaviour) -> ModelAction {
+pub(crate) fn chat_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec, b: ChatBehaviour) -> Model {
     let opts = ModelOptions::new(format!("{plugin}/{}", spec.id))
         .label(spec.display_label(plugin))
         .supports(spec.supports.clone())

@@ -1,18 +1,16 @@
-//! The `filesystem` and `skills` generate middleware (M10) and `downloadRequestMedia` (M2).
+//! The `filesystem` and `skills` generate middleware and `downloadRequestMedia`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
+use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
-use genkit_ai::middleware::{
-    ACCESS_DENIED, FilesystemOptions, MiddlewareUse, SkillsOptions, filesystem, filesystem_def, skills,
-};
+use genkit_ai::middleware::MiddlewareUse;
 use genkit_ai::model::testing::ProgrammableModel;
-use genkit_ai::{
-    FinishReason, GenerateOptions, GenerateResponseChunk, Message, ModelRequest, ModelResponse, Part, Role,
-};
+use genkit_ai::{FinishReason, GenerateOptions, Message, ModelRequest, ModelResponse, Part, Role};
 use genkit_core::{Registry, RunOptions, Status};
+use genkit_middleware::{ACCESS_DENIED, FilesystemOptions, SkillsOptions, filesystem, filesystem_def, skills};
 use serde_json::{Value, json};
 
 fn setup() -> (Registry, ProgrammableModel) {
@@ -160,13 +158,10 @@ async fn queued_messages_are_streamed_with_the_next_message_index() {
     dir.write("a.txt", b"A");
     let (reg, pm) = setup();
     pm.respond_streaming(
-        vec![GenerateResponseChunk { content: vec![Part::text("reading")], ..Default::default() }],
+        vec![ModelResponseChunk::new(vec![Part::text("reading")])],
         calls(&[("read_file", json!({"filePath": "a.txt"}))]),
     );
-    pm.respond_streaming(
-        vec![GenerateResponseChunk { content: vec![Part::text("ok")], ..Default::default() }],
-        stop("ok"),
-    );
+    pm.respond_streaming(vec![ModelResponseChunk::new(vec![Part::text("ok")])], stop("ok"));
     let mut s = generate_stream(
         &reg,
         GenerateOptions::new().model("m").prompt("go").use_middleware(filesystem(FilesystemOptions::new(dir.root()))),
@@ -433,7 +428,7 @@ fn middleware_refs_carry_camel_case_config() {
 #[cfg(feature = "download-media")]
 mod download {
     use super::*;
-    use genkit_ai::middleware::{DownloadMediaOptions, download_request_media};
+    use genkit_middleware::{DownloadMediaOptions, download_request_media};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -544,7 +539,7 @@ mod download {
 
         // the size limit is generous enough otherwise (and also works by name)
         pm.respond(stop("ok"));
-        genkit_ai::middleware::download_request_media_def().register(&reg);
+        genkit_middleware::download_request_media_def().register(&reg);
         let action = reg.lookup_action("/util/generate").await.unwrap().unwrap();
         action
             .run_json(

@@ -1,25 +1,25 @@
-//! Generate middleware (M1–M10) and resources (X2, X3).
+//! The built-in middlewares (retry, fallback, tool approval, the model middlewares), custom
+//! middleware by value and by name, and resources expanded before the model call.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use genkit_ai::generate::{define_generate_action, generate};
-use genkit_ai::middleware::{
-    AugmentWithContextOptions, FallbackOptions, GenerateEnvelope, GenerateMiddleware, GenerateNext, HookCx,
-    MiddlewareDef, MiddlewareUse, RetryOptions, SimulateSystemPromptOptions, ToolApprovalOptions, augment_with_context,
-    fallback, retry, simulate_system_prompt, tool_approval, validate_support,
-};
+use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse, ModelNext};
 use genkit_ai::model::testing::ProgrammableModel;
+use genkit_ai::model::{
+    AugmentWithContextOptions, SimulateSystemPromptOptions, augment_with_context, simulate_system_prompt,
+    validate_support,
+};
 use genkit_ai::resource::{ResourceOptions, ResourceOutput};
 use genkit_ai::tool::{ToolConfig, restart_tool};
 use genkit_ai::{
-    DocumentData, FinishReason, GenerateOptions, GenerateResponse, Message, ModelReference, ModelRequest,
-    ModelResponse, ModelSupports, Part, ResumeOptions, Role, Tool,
+    DocumentData, FinishReason, GenerateOptions, Message, ModelReference, ModelRequest, ModelResponse, ModelSupports,
+    Part, ResumeOptions, Role, Tool,
 };
 use genkit_core::{Error, Registry, RunOptions, Status};
+use genkit_middleware::{FallbackOptions, RetryOptions, ToolApprovalOptions, fallback, retry, tool_approval};
 use serde_json::{Value, json};
 
 fn setup() -> (Registry, ProgrammableModel) {
@@ -242,7 +242,7 @@ async fn docs_are_rendered_into_the_last_user_message() {
     );
     assert_eq!(part.metadata_value("purpose"), Some(&json!("context")));
     // copy-on-write: the returned history does not carry the context part
-    assert_eq!(resp.request.unwrap().messages[0].content.len(), 1);
+    assert_eq!(resp.request.as_ref().unwrap().messages[0].content.len(), 1);
 
     let custom =
         augment_with_context(AugmentWithContextOptions { preface: None, no_citations: true, ..Default::default() });
@@ -256,18 +256,20 @@ async fn docs_are_rendered_into_the_last_user_message() {
 
 struct Counting(Arc<AtomicUsize>);
 
-impl GenerateMiddleware for Counting {
-    fn generate(
-        self: Arc<Self>,
-        env: GenerateEnvelope,
-        cx: HookCx,
-        next: GenerateNext,
-    ) -> BoxFuture<'static, genkit_core::Result<GenerateResponse>> {
+impl Middleware for Counting {
+    async fn wrap_generate(&self, env: GenerateEnvelope, next: GenerateNext<'_>) -> genkit_core::Result<ModelResponse> {
         self.0.fetch_add(1, Ordering::SeqCst);
-        next.run(env, cx)
+        next.run(env).await
     }
-    fn wraps_generate(&self) -> bool {
-        true
+}
+
+/// Appends a user message to every model request.
+struct Tag;
+
+impl Middleware for Tag {
+    async fn wrap_model(&self, mut req: ModelRequest, next: ModelNext<'_>) -> genkit_core::Result<ModelResponse> {
+        req.messages.push(Message::user("tagged"));
+        next.run(req).await
     }
 }
 
@@ -276,9 +278,7 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
     let (reg, pm) = setup();
     let count = Arc::new(AtomicUsize::new(0));
     let c2 = count.clone();
-    let def = Arc::new(MiddlewareDef::new("counting", move |_| {
-        Ok(Arc::new(Counting(c2.clone())) as Arc<dyn GenerateMiddleware>)
-    }));
+    let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone()))));
     def.register(&reg);
     let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
@@ -305,13 +305,11 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
         .unwrap_err();
     assert_eq!((err.status(), err.message()), (Status::NotFound, "Middleware nope not found in registry."));
 
-    // a plain model function in `use`
+    // a middleware value in `use`, not registered by name
     pm.respond(stop("ok"));
-    let tag = MiddlewareUse::model_fn(|mut req, cx, next| {
-        req.messages.push(Message::user("tagged"));
-        next.run(req, cx).boxed()
-    });
-    generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(tag)).await.unwrap();
+    generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(MiddlewareUse::new(Tag)))
+        .await
+        .unwrap();
     assert_eq!(pm.last_request().unwrap().messages.last().unwrap().text(), "tagged");
 }
 
@@ -587,5 +585,18 @@ async fn dap_cache_ttls_follow_js() {
         tokio::time::advance(Duration::from_secs(5)).await;
         dap.actions().await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), after_5s, "{ttl:?} after 5 s");
+    }
+}
+
+#[test]
+fn every_builtin_describes_its_config() {
+    let mut defs = genkit_middleware::builtin_defs();
+    defs.push(genkit_middleware::filesystem_def());
+    defs.push(genkit_middleware::skills_def());
+    for d in &defs {
+        let v = d.to_json();
+        assert_eq!(v["name"], json!(d.name()));
+        assert!(v["description"].is_string(), "{v}");
+        assert!(v["configSchema"].is_object(), "{v}");
     }
 }

@@ -1,21 +1,19 @@
-//! The `skills` generate middleware (M10, JS `@genkit-ai/middleware` `skills`): lists the
+//! The `skills` generate middleware (JS `@genkit-ai/middleware` `skills`): lists the
 //! skills found under the skill directories in the system prompt and offers a `use_skill`
 //! tool that returns a skill's `SKILL.md`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use genkit_core::{Action, Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::filesystem::blocking;
-use super::{GenerateEnvelope, GenerateMiddleware, GenerateNext, HookCx, MiddlewareDef, MiddlewareUse};
-use crate::tool::ToolConfig;
-use crate::{GenerateResponse, Message, Part, Role, Tool};
+use crate::filesystem::blocking;
+use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse};
+use genkit_ai::tool::ToolConfig;
+use genkit_ai::{Message, ModelResponse, Part, Role, Tool};
 
 /// The metadata key marking the injected `<skills>` part.
 pub const SKILLS_METADATA_KEY: &str = "skills-instructions";
@@ -240,29 +238,17 @@ impl Skills {
     }
 }
 
-impl GenerateMiddleware for Skills {
-    fn generate(
-        self: Arc<Self>,
-        mut env: GenerateEnvelope,
-        cx: HookCx,
-        next: GenerateNext,
-    ) -> BoxFuture<'static, Result<GenerateResponse>> {
-        async move {
-            let skills = self.state.skills().await?;
-            if !skills.is_empty() {
-                inject(&mut env.request.messages, &skills_prompt(&skills));
-            }
-            next.run(env, cx).await
+impl Middleware for Skills {
+    async fn wrap_generate(&self, mut env: GenerateEnvelope, next: GenerateNext<'_>) -> Result<ModelResponse> {
+        let skills = self.state.skills().await?;
+        if !skills.is_empty() {
+            inject(&mut env.request.messages, &skills_prompt(&skills));
         }
-        .boxed()
+        next.run(env).await
     }
 
     fn tools(&self) -> Vec<Arc<dyn Action>> {
         vec![self.tool.clone()]
-    }
-
-    fn wraps_generate(&self) -> bool {
-        true
     }
 }
 
@@ -273,20 +259,20 @@ pub fn skills_def() -> Arc<MiddlewareDef> {
         Arc::new(MiddlewareDef::typed(
             "skills",
             "Injects system instructions and tools for using skills.",
-            |options: SkillsOptions, _| Ok(Arc::new(Skills::new(options)) as Arc<dyn GenerateMiddleware>),
+            |options: SkillsOptions, _| Ok(Skills::new(options)),
         ))
     })
     .clone()
 }
 
-/// Offers the skills found under `skill_paths` (M10): every non-hidden sub-directory with a
+/// Offers the skills found under `skill_paths`: every non-hidden sub-directory with a
 /// `SKILL.md` is a skill named after the directory, described by the `description:` of the
 /// file's `---` frontmatter. A `<skills>…</skills>` text part listing them (metadata
 /// `{"skills-instructions": true}`) is added to the system message (or a new leading system
 /// message) of every turn, and the tool `use_skill {skillName}` returns a skill's `SKILL.md`.
 ///
 /// ```
-/// use genkit_ai::middleware::{skills, SkillsOptions};
+/// use genkit_middleware::{skills, SkillsOptions};
 /// let mw = skills(SkillsOptions { skill_paths: vec!["./my-skills".into()] });
 /// assert_eq!(mw.to_ref().name, "skills");
 /// ```

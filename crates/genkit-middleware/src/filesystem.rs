@@ -1,4 +1,4 @@
-//! The `filesystem` generate middleware (M10, JS `@genkit-ai/middleware` `filesystem`): tools
+//! The `filesystem` generate middleware (JS `@genkit-ai/middleware` `filesystem`): tools
 //! that list, read and (optionally) write files below one root directory.
 //!
 //! File contents read by `read_file` do not travel in the tool response: they are queued and
@@ -11,17 +11,13 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use futures::FutureExt;
-use futures::future::BoxFuture;
 use genkit_core::{Action, Error, Result, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::{
-    GenerateEnvelope, GenerateMiddleware, GenerateNext, HookCx, MiddlewareDef, MiddlewareUse, ToolHookCx, ToolNext,
-};
-use crate::tool::{ToolConfig, as_interrupt};
-use crate::{GenerateResponse, GenerateResponseChunk, Message, Part, Role, Tool};
+use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse, ToolNext};
+use genkit_ai::tool::{ToolConfig, as_interrupt};
+use genkit_ai::{Message, ModelResponse, ModelResponseChunk, Part, Role, Tool};
 
 /// The error message of a path that resolves outside the root directory.
 pub const ACCESS_DENIED: &str = "Access denied: Path is outside of root directory.";
@@ -89,7 +85,7 @@ pub(super) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + 
 const BASE64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 (RFC 4648 alphabet, with padding).
-pub(super) fn base64_encode(data: &[u8]) -> String {
+pub(crate) fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     let sym = |n: u32, shift: u32| char::from(BASE64_ALPHABET[((n >> shift) & 63) as usize]);
     for chunk in data.chunks(3) {
@@ -572,57 +568,45 @@ impl Filesystem {
     }
 }
 
-impl GenerateMiddleware for Filesystem {
-    fn generate(
-        self: Arc<Self>,
-        mut env: GenerateEnvelope,
-        cx: HookCx,
-        next: GenerateNext,
-    ) -> BoxFuture<'static, Result<GenerateResponse>> {
+impl Middleware for Filesystem {
+    async fn wrap_generate(&self, mut env: GenerateEnvelope, next: GenerateNext<'_>) -> Result<ModelResponse> {
         let queued = std::mem::take(&mut *lock(&self.shared.queue));
         if !queued.is_empty() {
             // Like JS, the message index only moves on when streaming.
-            if let Some(sink) = &cx.on_chunk {
+            if let Some(sink) = &next.cx().on_chunk {
                 for m in &queued {
-                    sink.send(GenerateResponseChunk {
+                    sink.send(ModelResponseChunk {
                         role: Some(m.role),
                         index: Some(env.message_index),
                         content: m.content.clone(),
-                        ..GenerateResponseChunk::default()
+                        ..ModelResponseChunk::default()
                     });
                     env.message_index += 1;
                 }
             }
             env.request.messages.extend(queued);
         }
-        next.run(env, cx)
+        next.run(env).await
     }
 
-    fn tool(self: Arc<Self>, req: Part, cx: ToolHookCx, next: ToolNext) -> BoxFuture<'static, Result<Option<Part>>> {
+    async fn wrap_tool(&self, req: Part, next: ToolNext<'_>) -> Result<Option<Part>> {
         let name = match &req.tool_request {
             Some(t) if self.tool_names.contains(&t.name) => t.name.clone(),
-            _ => return next.run(req, cx),
+            _ => return next.run(req).await,
         };
-        async move {
-            match next.run(req, cx).await {
-                // Interrupts and cancellation are not tool failures the model can fix.
-                Err(e) if as_interrupt(&e).is_none() && e.status() != Status::Cancelled => {
-                    let part = Part::text(format!("Tool '{name}' failed: {}", e.message()));
-                    self.shared.enqueue(vec![part], None);
-                    Ok(None)
-                }
-                other => other,
+        match next.run(req).await {
+            // Interrupts and cancellation are not tool failures the model can fix.
+            Err(e) if as_interrupt(&e).is_none() && e.status() != Status::Cancelled => {
+                let part = Part::text(format!("Tool '{name}' failed: {}", e.message()));
+                self.shared.enqueue(vec![part], None);
+                Ok(None)
             }
+            other => other,
         }
-        .boxed()
     }
 
     fn tools(&self) -> Vec<Arc<dyn Action>> {
         self.tools.clone()
-    }
-
-    fn wraps_generate(&self) -> bool {
-        true
     }
 }
 
@@ -634,7 +618,7 @@ pub fn filesystem_def() -> Arc<MiddlewareDef> {
         Arc::new(
             MiddlewareDef::new("filesystem", |init| {
                 let options = parse_options(init.config)?;
-                Ok(Arc::new(Filesystem::new(options)?) as Arc<dyn GenerateMiddleware>)
+                Filesystem::new(options)
             })
             .description("Injects tools for reading, writing, and searching files in a directory.")
             .config_schema(genkit_core::schema_for::<FilesystemOptions>()),
@@ -643,7 +627,7 @@ pub fn filesystem_def() -> Arc<MiddlewareDef> {
     .clone()
 }
 
-/// Gives the model access to the files below `root_directory` (M10): tools `list_files`
+/// Gives the model access to the files below `root_directory` : tools `list_files`
 /// (`{dirPath = "", recursive = false}` → `[{path, isDirectory}]`) and `read_file`
 /// (`{filePath}`; the contents are added to the next request as a user message), plus with
 /// write access `write_file` (`{filePath, content}`, creating parent directories) and
@@ -652,7 +636,7 @@ pub fn filesystem_def() -> Arc<MiddlewareDef> {
 /// are reported to the model as a user message `Tool '<name>' failed: <message>`.
 ///
 /// ```
-/// use genkit_ai::middleware::{filesystem, FilesystemOptions};
+/// use genkit_middleware::{filesystem, FilesystemOptions};
 /// let mw = filesystem(FilesystemOptions::new("./workspace").allow_write_access(true));
 /// assert_eq!(mw.to_ref().name, "filesystem");
 /// ```

@@ -1,20 +1,19 @@
-//! The `downloadRequestMedia` model middleware (M2): fetches `http(s)` media of a model
+//! The `downloadRequestMedia` model middleware : fetches `http(s)` media of a model
 //! request and inlines it as `data:` URIs, for models that cannot fetch URLs themselves.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use futures::FutureExt;
-use futures::future::{BoxFuture, try_join_all};
+use futures::future::try_join_all;
 use genkit_core::{Error, Result, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::filesystem::base64_encode;
-use super::{GenerateMiddleware, MiddlewareDef, MiddlewareUse, ModelHookCx, ModelNext};
-use crate::{ModelRequest, ModelResponse, Part};
+use crate::filesystem::base64_encode;
+use genkit_ai::middleware::{Middleware, MiddlewareDef, MiddlewareUse, ModelNext};
+use genkit_ai::{ModelRequest, ModelResponse, Part};
 
 type Filter = dyn Fn(&Part) -> bool + Send + Sync;
 
@@ -160,13 +159,8 @@ async fn cancellable<T>(token: Option<CancellationToken>, fut: impl Future<Outpu
     }
 }
 
-impl GenerateMiddleware for DownloadMedia {
-    fn model(
-        self: Arc<Self>,
-        mut req: ModelRequest,
-        cx: ModelHookCx,
-        next: ModelNext,
-    ) -> BoxFuture<'static, Result<ModelResponse>> {
+impl Middleware for DownloadMedia {
+    async fn wrap_model(&self, mut req: ModelRequest, next: ModelNext<'_>) -> Result<ModelResponse> {
         let mut jobs = Vec::new();
         for (mi, m) in req.messages.iter().enumerate() {
             for (pi, p) in m.content.iter().enumerate() {
@@ -178,21 +172,20 @@ impl GenerateMiddleware for DownloadMedia {
             }
         }
         if jobs.is_empty() {
-            return next.run(req, cx);
+            return next.run(req).await;
         }
         let max = self.max_bytes.filter(|m| *m > 0);
-        async move {
+        {
             let places: Vec<(usize, usize)> = jobs.iter().map(|(mi, pi, ..)| (*mi, *pi)).collect();
             let fetches = jobs.into_iter().map(|(_, _, url, ct)| download(url, ct, max));
-            let parts = cancellable(cx.cancellation.clone(), try_join_all(fetches)).await?;
+            let parts = cancellable(next.cx().cancellation.clone(), try_join_all(fetches)).await?;
             for ((mi, pi), part) in places.into_iter().zip(parts) {
                 if let Some(slot) = req.messages.get_mut(mi).and_then(|m| m.content.get_mut(pi)) {
                     *slot = part;
                 }
             }
-            next.run(req, cx).await
+            next.run(req).await
         }
-        .boxed()
     }
 }
 
@@ -204,15 +197,13 @@ pub fn download_request_media_def() -> Arc<MiddlewareDef> {
         Arc::new(MiddlewareDef::typed(
             "downloadRequestMedia",
             "Downloads http(s) media of model requests and inlines it as data URIs.",
-            |c: DownloadConfig, _| {
-                Ok(Arc::new(DownloadMedia { max_bytes: c.max_bytes, filter: None }) as Arc<dyn GenerateMiddleware>)
-            },
+            |c: DownloadConfig, _| Ok(DownloadMedia { max_bytes: c.max_bytes, filter: None }),
         ))
     })
     .clone()
 }
 
-/// Downloads the media of model requests (M2, JS `downloadRequestMedia`): every media part
+/// Downloads the media of model requests (JS `downloadRequestMedia`): every media part
 /// whose URL starts with `http` (and that `filter` accepts) is fetched and replaced by
 /// `{media: {contentType, url: "data:<contentType>;base64,<body>"}}`, the content type being
 /// the part's, else the response's `Content-Type`, else empty (other part fields are dropped).
@@ -221,7 +212,7 @@ pub fn download_request_media_def() -> Arc<MiddlewareDef> {
 /// larger than `max_bytes` fails with `INVALID_ARGUMENT`. Downloads run in parallel.
 ///
 /// ```
-/// use genkit_ai::middleware::{download_request_media, DownloadMediaOptions};
+/// use genkit_middleware::{download_request_media, DownloadMediaOptions};
 /// let mw = download_request_media(DownloadMediaOptions::default().max_bytes(10 << 20));
 /// assert_eq!(mw.to_ref().name, "downloadRequestMedia");
 /// ```
@@ -235,7 +226,7 @@ pub fn download_request_media(options: DownloadMediaOptions) -> MiddlewareUse {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let max_bytes = options.max_bytes;
     let def = MiddlewareDef::new(format!("downloadRequestMedia-{n}"), move |_| {
-        Ok(Arc::new(DownloadMedia { max_bytes, filter: Some(filter.clone()) }) as Arc<dyn GenerateMiddleware>)
+        Ok(DownloadMedia { max_bytes, filter: Some(filter.clone()) })
     })
     .description("Downloads http(s) media of model requests and inlines it as data URIs.")
     .metadata("dynamic", json!(true));
