@@ -260,6 +260,22 @@ pub struct ActionCx<S = Value> {
     pub(crate) call_metadata: Option<Value>,
 }
 
+/// A copy for work the action fans out (an evaluator scoring its data points concurrently):
+/// the same sink, context, trace ids, cancellation token and registry.
+impl<S> Clone for ActionCx<S> {
+    fn clone(&self) -> Self {
+        ActionCx {
+            sink: self.sink.clone(),
+            context: self.context.clone(),
+            trace: self.trace.clone(),
+            cancel: self.cancel.clone(),
+            registry: self.registry.clone(),
+            init: self.init.clone(),
+            call_metadata: self.call_metadata.clone(),
+        }
+    }
+}
+
 impl<S> fmt::Debug for ActionCx<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActionCx").field("streaming_requested", &self.sink).field("trace", &self.trace).finish()
