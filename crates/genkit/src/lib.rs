@@ -42,10 +42,14 @@ pub use flow::FlowOptions;
 pub use genkit::{Genkit, GenkitBuilder};
 /// The AI layer (models, generate, tools, formats, middleware, resources).
 pub use genkit_ai as ai;
+pub use genkit_ai::evaluator::{EvaluateOptions, Evaluator, EvaluatorCx, EvaluatorOptions, EvaluatorRef};
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
+pub use genkit_ai::indexer::{IndexOptions, Indexer, IndexerCx, IndexerOptions, IndexerRef};
 pub use genkit_ai::prompt::{EmbeddedPrompts, ExecutablePrompt, PromptConfig, PromptCx, PromptRef};
+pub use genkit_ai::reranker::{RerankOptions, Reranker, RerankerCx, RerankerOptions, RerankerRef};
+pub use genkit_ai::retriever::{RetrieveOptions, Retriever, RetrieverCx, RetrieverOptions, RetrieverRef};
 pub use genkit_ai::{
-    Content, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
+    Content, Document, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
     ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool,
     ToolConfig, ToolCx,
 };
@@ -77,8 +81,9 @@ pub use {opentelemetry, opentelemetry_sdk};
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionCx, Error, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit, Message,
-        OutputOptions, Part, PromptConfig, Result, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ActionContext, ActionCx, Error, EvaluateOptions, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit,
+        IndexOptions, Message, OutputOptions, Part, PromptConfig, RerankOptions, Result, RetrieveOptions, Role,
+        RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }
