@@ -68,8 +68,9 @@ pub struct EmbedderInfo {
     pub dimensions: Option<usize>,
 }
 
-/// An embedder action.
-pub type EmbedderAction = ActionDef<EmbedRequest, EmbedResponse>;
+/// An embedder (JS `EmbedderAction`): a typed handle, cheap to clone. Build one with [`new`],
+/// or define it with `Genkit::define_embedder`.
+pub type Embedder = ActionDef<EmbedRequest, EmbedResponse>;
 
 /// What an embedder function receives besides the request.
 pub type EmbedderCx = ActionCx<()>;
@@ -125,7 +126,7 @@ fn embedder_builder(opts: EmbedderOptions) -> genkit_core::ActionBuilder<EmbedRe
 
 /// Builds an embedder action (JS `embedder()`); register it with `Genkit::define_embedder` or
 /// return it from a plugin. Metadata follows JS: `{type: "embedder", info, embedder: {customOptions}}`.
-pub fn new<F, Fut>(opts: EmbedderOptions, f: F) -> EmbedderAction
+pub fn new<F, Fut>(opts: EmbedderOptions, f: F) -> Embedder
 where
     F: Fn(EmbedRequest, EmbedderCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<EmbedResponse>> + Send + 'static,
@@ -181,8 +182,8 @@ impl From<String> for EmbedderRef {
     }
 }
 
-impl From<&EmbedderAction> for EmbedderRef {
-    fn from(a: &EmbedderAction) -> Self {
+impl From<&Embedder> for EmbedderRef {
+    fn from(a: &Embedder) -> Self {
         EmbedderRef::new(a.name())
     }
 }
@@ -249,7 +250,7 @@ async fn lookup(registry: &Registry, name: &str) -> Result<Arc<dyn genkit_core::
 }
 
 async fn call(action: &dyn genkit_core::Action, req: EmbedRequest) -> Result<EmbedResponse> {
-    if let Some(typed) = action.as_any().downcast_ref::<EmbedderAction>() {
+    if let Some(typed) = action.as_any().downcast_ref::<Embedder>() {
         return typed.run(req).await;
     }
     let input = serde_json::to_value(req).map_err(|e| Error::internal(e.to_string()))?;

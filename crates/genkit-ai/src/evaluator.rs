@@ -1,14 +1,17 @@
 //! Evaluators (R7): `/evaluator/<name>` scores a dataset of `{input, output, context,
 //! reference}` data points, one span per test case, as the Dev UI and `genkit eval:*` expect.
+//! [`new`] and [`new_batch`] build one; [`evaluate`] calls one by name, reference or handle.
 
 use std::future::Future;
 use std::sync::Arc;
 
 use futures::future::join_all;
-use genkit_core::{ActionCx, ActionDef, ActionType, Error, Registry, Result, RunOptions, Status};
+use genkit_core::{ActionCx, ActionDef, ActionType, Error, Registry, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+
+use crate::action_ref::{action_ref, call, lookup, merge_options};
 
 /// A data point to evaluate (JS `BaseDataPoint`); `test_case_id` is filled with a UUID when absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -137,8 +140,23 @@ impl EvalFnResponse {
     }
 }
 
-/// An evaluator action.
-pub type EvaluatorAction = ActionDef<EvalRequest, Vec<EvalFnResponse>>;
+/// An evaluator (JS `EvaluatorAction`): a typed handle, cheap to clone. Build one with [`new`]
+/// or [`new_batch`], or define it with `Genkit::define_evaluator`.
+pub type Evaluator = ActionDef<EvalRequest, Vec<EvalFnResponse>>;
+
+/// What an evaluator function receives besides the request: the registry it is registered in
+/// (`cx.registry()`, e.g. to reach a judge model), the action context and the cancellation token.
+pub type EvaluatorCx = ActionCx<()>;
+
+/// What the function of a per-data-point evaluator ([`new`]) gets: one data point (its
+/// `test_case_id` filled) and the evaluator options of the run (JS `EvaluatorFn` arguments).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DataPointRequest {
+    /// The data point to score.
+    pub data_point: BaseDataPoint,
+    /// The options of the evaluation run.
+    pub options: Option<Value>,
+}
 
 /// Options of an evaluator (JS `defineEvaluator` options).
 #[derive(Debug, Clone)]
@@ -183,7 +201,7 @@ impl EvaluatorOptions {
 }
 
 type CaseFn = Arc<
-    dyn Fn(BaseDataPoint, Option<Value>) -> futures::future::BoxFuture<'static, Result<EvalFnResponse>> + Send + Sync,
+    dyn Fn(DataPointRequest, EvaluatorCx) -> futures::future::BoxFuture<'static, Result<EvalFnResponse>> + Send + Sync,
 >;
 
 fn builder(opts: EvaluatorOptions) -> genkit_core::ActionBuilder<EvalRequest, Vec<EvalFnResponse>, ()> {
@@ -235,6 +253,7 @@ pub(crate) fn uuid() -> String {
 
 async fn run_case(
     f: &CaseFn,
+    cx: &EvaluatorCx,
     tel: &Arc<genkit_core::Telemetry>,
     d: BaseDataPoint,
     sample_index: usize,
@@ -259,7 +278,7 @@ async fn run_case(
     };
     let fut = async {
         let ids = genkit_core::current_trace_ids();
-        Ok::<_, Error>(match f(d, options).await {
+        Ok::<_, Error>(match f(DataPointRequest { data_point: d, options }, cx.clone()).await {
             Ok(mut resp) => {
                 if let Some(i) = ids {
                     resp.trace_id = Some(i.trace_id);
@@ -277,8 +296,8 @@ async fn run_case(
         .unwrap_or_else(|e| failed(&id, &e, None))
 }
 
-fn build(opts: EvaluatorOptions, f: CaseFn) -> EvaluatorAction {
-    builder(opts).build(move |req: EvalRequest, cx: ActionCx<()>| {
+fn build(opts: EvaluatorOptions, f: CaseFn) -> Evaluator {
+    builder(opts).build(move |req: EvalRequest, cx: EvaluatorCx| {
         let f = f.clone();
         async move {
             let tel = cx.registry().map_or_else(genkit_core::Telemetry::global, Registry::telemetry);
@@ -291,7 +310,7 @@ fn build(opts: EvaluatorOptions, f: CaseFn) -> EvaluatorAction {
             for (bi, batch) in dataset.chunks(size).enumerate() {
                 let cases = batch.iter().enumerate().map(|(i, d)| {
                     let sample = if req.batch_size.is_some() { size * bi + i } else { bi };
-                    run_case(&f, &tel, d.clone(), sample, &req.eval_run_id, req.options.clone())
+                    run_case(&f, &cx, &tel, d.clone(), sample, &req.eval_run_id, req.options.clone())
                 });
                 if batch.len() == 1 {
                     out.extend(join_all(cases).await);
@@ -320,53 +339,117 @@ fn build(opts: EvaluatorOptions, f: CaseFn) -> EvaluatorAction {
 
 /// Builds an evaluator that scores one data point at a time (JS `evaluator()`); data points of a
 /// batch run concurrently, each in a `Test Case <id>` span. A failing data point yields an
-/// `evaluation.error` for that case; the others are still scored.
-pub fn new<F, Fut>(opts: EvaluatorOptions, f: F) -> EvaluatorAction
+/// `evaluation.error` for that case; the others are still scored. The function gets a
+/// [`DataPointRequest`] and an [`EvaluatorCx`] (through which it reaches, e.g., a judge model).
+///
+/// ```
+/// use genkit_ai::evaluator::{self, EvalFnResponse, EvaluatorOptions, Score, ScoreValue};
+/// let opts = EvaluatorOptions::new("exact", "Exact match", "Output equals reference").not_billed();
+/// let exact = evaluator::new(opts, |req, _cx| async move {
+///     let d = req.data_point;
+///     let score = Score { score: Some(ScoreValue::Bool(d.output == d.reference)), ..Score::default() };
+///     Ok(EvalFnResponse::new(d.test_case_id.unwrap_or_default(), score))
+/// });
+/// assert_eq!(exact.name(), "exact");
+/// ```
+pub fn new<F, Fut>(opts: EvaluatorOptions, f: F) -> Evaluator
 where
-    F: Fn(BaseDataPoint, Option<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(DataPointRequest, EvaluatorCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<EvalFnResponse>> + Send + 'static,
 {
-    let f: CaseFn = Arc::new(move |d, o| Box::pin(f(d, o)));
+    let f: CaseFn = Arc::new(move |req, cx| Box::pin(f(req, cx)));
     build(opts, f)
 }
 
-/// Builds an evaluator that scores the whole dataset in one call (Go `DefineBatchEvaluator`).
-pub fn new_batch<F, Fut>(opts: EvaluatorOptions, f: F) -> EvaluatorAction
+/// Builds an evaluator that scores the whole dataset in one call (Go `DefineBatchEvaluator`);
+/// the function gets the request with every `test_case_id` filled, and an [`EvaluatorCx`].
+pub fn new_batch<F, Fut>(opts: EvaluatorOptions, f: F) -> Evaluator
 where
-    F: Fn(Vec<BaseDataPoint>, Option<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(EvalRequest, EvaluatorCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Vec<EvalFnResponse>>> + Send + 'static,
 {
     let f = Arc::new(f);
-    builder(opts).build(move |req: EvalRequest, _cx: ActionCx<()>| {
+    builder(opts).build(move |mut req: EvalRequest, cx: EvaluatorCx| {
         let f = f.clone();
         async move {
-            let mut dataset = req.dataset;
-            for d in &mut dataset {
+            for d in &mut req.dataset {
                 d.test_case_id.get_or_insert_with(uuid);
             }
-            f(dataset, req.options).await
+            f(req, cx).await
         }
     })
 }
 
-/// Runs the evaluator `name` on a dataset (JS `ai.evaluate`); `eval_run_id` defaults to a UUID.
+action_ref!("evaluator", EvaluatorRef, EvaluatorArg, Evaluator, "genkitEval/faithfulness");
+
+/// What [`evaluate`] takes (JS `EvaluatorParams`): the evaluator, the dataset, the run id
+/// (default: a UUID) and its options.
+///
+/// ```
+/// use genkit_ai::evaluator::{BaseDataPoint, EvaluateOptions};
+/// let point = BaseDataPoint { output: Some("Paris".into()), ..Default::default() };
+/// let opts = EvaluateOptions::new("genkitEval/regex").dataset(vec![point]).eval_run_id("run-1");
+/// assert_eq!(opts.eval_run_id.as_deref(), Some("run-1"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct EvaluateOptions {
+    /// The evaluator: a name, an [`EvaluatorRef`] or an [`Evaluator`] handle.
+    pub evaluator: EvaluatorArg,
+    /// The data points.
+    pub dataset: Vec<BaseDataPoint>,
+    /// Id of the run (default: a random UUID).
+    pub eval_run_id: Option<String>,
+    /// Evaluator options, merged over the reference's defaults.
+    pub options: Option<Value>,
+}
+
+impl EvaluateOptions {
+    /// Evaluate with `evaluator`.
+    pub fn new(evaluator: impl Into<EvaluatorArg>) -> Self {
+        EvaluateOptions { evaluator: evaluator.into(), dataset: Vec::new(), eval_run_id: None, options: None }
+    }
+
+    /// Sets the data points.
+    #[must_use]
+    pub fn dataset(mut self, dataset: Vec<BaseDataPoint>) -> Self {
+        self.dataset = dataset;
+        self
+    }
+
+    /// Sets the id of the run.
+    #[must_use]
+    pub fn eval_run_id(mut self, id: impl Into<String>) -> Self {
+        self.eval_run_id = Some(id.into());
+        self
+    }
+
+    /// Sets the evaluator options.
+    #[must_use]
+    pub fn options(mut self, options: Value) -> Self {
+        self.options = Some(options);
+        self
+    }
+}
+
+/// Runs an evaluator on a dataset (JS `ai.evaluate`). A reference's default options are merged
+/// under the call's; a handle is called directly.
 ///
 /// # Errors
-/// `NOT_FOUND` `Unable to utilize the provided evaluator: …` when it does not exist.
-pub async fn evaluate(
-    registry: &Registry,
-    name: &str,
-    dataset: Vec<BaseDataPoint>,
-    eval_run_id: Option<String>,
-    options: Option<Value>,
-) -> Result<Vec<EvalFnResponse>> {
-    let action = registry.lookup_action(&format!("/evaluator/{name}")).await?.ok_or_else(|| {
-        Error::new(Status::NotFound, format!("Unable to utilize the provided evaluator: /evaluator/{name} not found"))
-    })?;
-    let req = EvalRequest { dataset, eval_run_id: eval_run_id.unwrap_or_else(uuid), options, batch_size: None };
-    if let Some(typed) = action.as_any().downcast_ref::<EvaluatorAction>() {
-        return typed.run(req).await;
+/// `NOT_FOUND` `Unable to utilize the provided evaluator: …` when there is no such evaluator.
+pub async fn evaluate(registry: &Registry, opts: EvaluateOptions) -> Result<Vec<EvalFnResponse>> {
+    let EvaluateOptions { evaluator, dataset, eval_run_id, options } = opts;
+    let req = EvalRequest {
+        dataset,
+        eval_run_id: eval_run_id.unwrap_or_else(uuid),
+        options: merge_options(evaluator.config(), options),
+        batch_size: None,
+    };
+    match &evaluator {
+        EvaluatorArg::Handle(h) => h.run(req).await,
+        EvaluatorArg::Name(_) | EvaluatorArg::Ref(_) => {
+            let name = evaluator.name();
+            let action = lookup(registry, "evaluator", name, "Unable to utilize the provided evaluator").await?;
+            call(action.as_ref(), req, |e| Error::internal(format!("evaluator {name} returned: {e}"))).await
+        }
     }
-    let out = action.run_json(serde_json::to_value(req).map_err(Error::internal)?, RunOptions::default()).await?;
-    serde_json::from_value(out.result).map_err(|e| Error::internal(format!("evaluator {name} returned: {e}")))
 }

@@ -3,6 +3,7 @@
 //! resources; prompts (Dotprompt templates and `.prompt` files).
 #![deny(unsafe_code)]
 
+mod action_ref;
 pub mod dap;
 mod document;
 pub mod embedder;
@@ -10,6 +11,7 @@ pub mod evaluator;
 pub mod extract;
 pub mod format;
 pub mod generate;
+pub mod indexer;
 pub mod middleware;
 pub mod model;
 pub mod prompt;
@@ -22,8 +24,10 @@ mod types;
 pub mod uri_template;
 
 pub use document::Document;
+/// The old name of [`Embedder`], kept only until `genkit`'s `ai_api.rs` (being rewritten
+/// elsewhere) names the handle `Embedder`; remove it then.
 pub use embedder::{
-    EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, EmbedderAction, EmbedderInfo, EmbedderOptions, EmbedderRef,
+    EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, Embedder, EmbedderInfo, EmbedderOptions, EmbedderRef,
     Embedding,
 };
 pub use generate::{

@@ -1,14 +1,15 @@
-//! Rerankers (R6): `/reranker/<name>` scores documents against a query; [`rerank`] calls one.
+//! Rerankers (R6): `/reranker/<name>` scores documents against a query. [`new`] builds one;
+//! [`rerank`] calls one by name, reference or handle.
 
 use std::future::Future;
-use std::sync::Arc;
 
-use genkit_core::{ActionCx, ActionDef, ActionType, Error, Registry, Result, RunOptions, Status};
+use genkit_core::{ActionCx, ActionDef, ActionType, Error, Registry, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::retriever::{Query, RetrieverInfo, RetrieverOptions, request_schema};
+use crate::action_ref::{action_ref, call, lookup, merge_options};
+use crate::retriever::{Query, RetrieverInfo, custom_options, request_schema};
 use crate::{Document, DocumentData, Part};
 
 /// Input of a reranker action: `{query, documents, options?}`.
@@ -63,52 +64,163 @@ pub struct RerankerResponse {
     pub documents: Vec<RankedDocumentData>,
 }
 
-/// A reranker action.
-pub type RerankerAction = ActionDef<RerankerRequest, RerankerResponse>;
+/// A reranker (JS `RerankerAction`): a typed handle, cheap to clone. Build one with [`new`],
+/// or define it with `Genkit::define_reranker`.
+pub type Reranker = ActionDef<RerankerRequest, RerankerResponse>;
 
-/// Builds a reranker action (JS `reranker()`): metadata `{type: "reranker", info, reranker:
-/// {customOptions}}`. `opts.info` is used as the reranker info.
-pub fn new<F, Fut>(opts: RetrieverOptions, f: F) -> RerankerAction
+/// What a reranker function receives besides the request: the registry it is registered in
+/// (`cx.registry()`), the action context and the cancellation token.
+pub type RerankerCx = ActionCx<()>;
+
+/// Descriptive information about a reranker (JS `RerankerInfo`, the shape of [`RetrieverInfo`]).
+pub type RerankerInfo = RetrieverInfo;
+
+/// Options of a reranker: name, JSON schema of its options, info.
+#[derive(Debug, Clone, Default)]
+pub struct RerankerOptions {
+    /// Action name.
+    pub name: String,
+    /// JSON schema of `options`: validated on input and shown as `customOptions`.
+    pub config_schema: Option<Value>,
+    /// Reranker info.
+    pub info: Option<RerankerInfo>,
+}
+
+impl RerankerOptions {
+    /// Options for `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        RerankerOptions { name: name.into(), ..Self::default() }
+    }
+
+    /// Sets the options schema.
+    #[must_use]
+    pub fn config_schema(mut self, schema: Value) -> Self {
+        self.config_schema = Some(schema);
+        self
+    }
+
+    /// Sets the options schema from a Rust type.
+    #[must_use]
+    pub fn config_type<T: JsonSchema>(self) -> Self {
+        self.config_schema(genkit_core::schema::schema_for::<T>())
+    }
+
+    /// Sets the info (label, what it supports).
+    #[must_use]
+    pub fn info(mut self, info: RerankerInfo) -> Self {
+        self.info = Some(info);
+        self
+    }
+}
+
+/// Builds a reranker (JS `reranker()`): metadata `{type: "reranker", info, reranker:
+/// {customOptions}}`. The function gets the request (`{query, documents, options}`) and a
+/// [`RerankerCx`]; register it with `Genkit::define_reranker` or return it from a plugin.
+///
+/// ```
+/// use genkit_ai::reranker::{self, RankedDocumentData, RerankerOptions, RerankerResponse};
+/// let first_wins = reranker::new(RerankerOptions::new("first-wins"), |req, _cx| async move {
+///     let n = req.documents.len() as f64;
+///     let documents = req.documents.into_iter().enumerate().map(|(i, d)| {
+///         let mut ranked = RankedDocumentData { content: d.content, ..Default::default() };
+///         ranked.metadata.score = n - i as f64;
+///         ranked
+///     });
+///     Ok(RerankerResponse { documents: documents.collect() })
+/// });
+/// assert_eq!(first_wins.name(), "first-wins");
+/// ```
+pub fn new<F, Fut>(opts: RerankerOptions, f: F) -> Reranker
 where
-    F: Fn(Document, Vec<Document>, Option<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(RerankerRequest, RerankerCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<RerankerResponse>> + Send + 'static,
 {
-    let RetrieverOptions { name, config_schema, info, .. } = opts;
-    let mut custom = Map::new();
-    if let Some(c) = &config_schema {
-        custom.insert("customOptions".into(), c.clone());
-    }
+    let RerankerOptions { name, config_schema, info } = opts;
     let mut b = ActionDef::<RerankerRequest, RerankerResponse>::builder(ActionType::Reranker, name)
         .input_schema(request_schema::<RerankerRequest>(config_schema.as_ref()))
         .metadata("type", json!("reranker"))
-        .metadata("reranker", Value::Object(custom));
+        .metadata("reranker", custom_options(config_schema.as_ref()));
     if let Some(info) = &info {
-        b = b.metadata("info", serde_json::to_value::<&RetrieverInfo>(info).unwrap_or(Value::Null));
+        b = b.metadata("info", serde_json::to_value(info).unwrap_or(Value::Null));
     }
-    let f = Arc::new(f);
-    b.build(move |req: RerankerRequest, _cx: ActionCx<()>| f(req.query, req.documents, req.options))
+    b.build(f)
 }
 
-/// Reranks documents with the reranker `name` (JS `ai.rerank`).
+action_ref!("reranker", RerankerRef, RerankerArg, Reranker, "vertexai/semantic-ranker-512");
+
+/// What [`rerank`] takes (JS `RerankerParams`): the reranker, the query, the documents and
+/// its options.
+///
+/// ```
+/// use genkit_ai::Document;
+/// use genkit_ai::reranker::RerankOptions;
+/// let opts = RerankOptions::new("by-length").query("xyz").documents(vec![Document::from_text("abc")]);
+/// assert_eq!(opts.query.text(), "xyz");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RerankOptions {
+    /// The reranker: a name, a [`RerankerRef`] or a [`Reranker`] handle.
+    pub reranker: RerankerArg,
+    /// The query (default: an empty document).
+    pub query: DocumentData,
+    /// The documents to score.
+    pub documents: Vec<Document>,
+    /// Reranker-specific options (commonly `{k}`), merged over the reference's defaults.
+    pub options: Option<Value>,
+}
+
+impl RerankOptions {
+    /// Rerank with `reranker`.
+    pub fn new(reranker: impl Into<RerankerArg>) -> Self {
+        RerankOptions {
+            reranker: reranker.into(),
+            query: DocumentData::default(),
+            documents: Vec::new(),
+            options: None,
+        }
+    }
+
+    /// Sets the query: a text or a document.
+    #[must_use]
+    pub fn query(mut self, query: impl Into<Query>) -> Self {
+        self.query = query.into().0;
+        self
+    }
+
+    /// Sets the documents to score.
+    #[must_use]
+    pub fn documents(mut self, documents: Vec<Document>) -> Self {
+        self.documents = documents;
+        self
+    }
+
+    /// Sets the options.
+    #[must_use]
+    pub fn options(mut self, options: Value) -> Self {
+        self.options = Some(options);
+        self
+    }
+}
+
+/// Reranks documents against a query (JS `ai.rerank`). A reference's default options are
+/// merged under the call's; a handle is called directly.
 ///
 /// # Errors
-/// `NOT_FOUND` `Unable to resolve the reranker: …` when it does not exist, and the reranker's errors.
-pub async fn rerank(
-    registry: &Registry,
-    name: &str,
-    query: impl Into<Query>,
-    documents: Vec<Document>,
-    options: Option<Value>,
-) -> Result<Vec<RankedDocumentData>> {
-    let action = registry.lookup_action(&format!("/reranker/{name}")).await?.ok_or_else(|| {
-        Error::new(Status::NotFound, format!("Unable to resolve the reranker: /reranker/{name} not found"))
-    })?;
-    let req = RerankerRequest { query: query.into().0, documents, options };
-    if let Some(typed) = action.as_any().downcast_ref::<RerankerAction>() {
-        return Ok(typed.run(req).await?.documents);
-    }
-    let out = action.run_json(serde_json::to_value(req).map_err(Error::internal)?, RunOptions::default()).await?;
-    let resp: RerankerResponse = serde_json::from_value(out.result)
-        .map_err(|e| Error::internal(format!("reranker {name} returned an invalid response: {e}")))?;
+/// `NOT_FOUND` `Unable to resolve the reranker: …` when there is no such reranker, and the
+/// reranker's errors.
+pub async fn rerank(registry: &Registry, opts: RerankOptions) -> Result<Vec<RankedDocumentData>> {
+    let RerankOptions { reranker, query, documents, options } = opts;
+    let req = RerankerRequest { query, documents, options: merge_options(reranker.config(), options) };
+    let resp = match &reranker {
+        RerankerArg::Handle(h) => h.run(req).await?,
+        RerankerArg::Name(_) | RerankerArg::Ref(_) => {
+            let name = reranker.name();
+            let action = lookup(registry, "reranker", name, "Unable to resolve the reranker").await?;
+            call(action.as_ref(), req, |e| {
+                Error::internal(format!("reranker {name} returned an invalid response: {e}"))
+            })
+            .await?
+        }
+    };
     Ok(resp.documents)
 }

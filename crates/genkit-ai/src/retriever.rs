@@ -1,17 +1,15 @@
-//! Retrievers (R3, R5) and indexers (R4): `/retriever/<name>` takes a query document and returns
-//! documents; `/indexer/<name>` stores documents. [`retrieve`] and [`index`] call them by name.
+//! Retrievers (R3, R5): `/retriever/<name>` takes a query document and returns documents.
+//! [`new`] and [`new_simple`] build one; [`retrieve`] calls one by name, reference or handle.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use genkit_core::{
-    Action, ActionBuilder, ActionCx, ActionDef, ActionType, Error, Registry, Result, RunOptions, Status,
-};
+use genkit_core::{ActionBuilder, ActionCx, ActionDef, ActionType, Error, Registry, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::embedder::EmbedderInfo;
+use crate::action_ref::{action_ref, call, lookup, merge_options};
 use crate::{Document, DocumentData, Part};
 
 /// Input of a retriever action: `{query, options?}`.
@@ -29,16 +27,6 @@ pub struct RetrieverRequest {
 pub struct RetrieverResponse {
     /// The documents found, best first.
     pub documents: Vec<DocumentData>,
-}
-
-/// Input of an indexer action: `{documents, options?}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct IndexerRequest {
-    /// The documents to store.
-    pub documents: Vec<DocumentData>,
-    /// Indexer-specific options.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub options: Option<Value>,
 }
 
 /// Options every retriever understands (JS `CommonRetrieverOptionsSchema`).
@@ -60,22 +48,23 @@ pub struct RetrieverInfo {
     pub supports: Option<Map<String, Value>>,
 }
 
-/// A retriever action.
-pub type RetrieverAction = ActionDef<RetrieverRequest, RetrieverResponse>;
-/// An indexer action (no output).
-pub type IndexerAction = ActionDef<IndexerRequest, ()>;
+/// A retriever (JS `RetrieverAction`): a typed handle, cheap to clone. Build one with [`new`]
+/// or [`new_simple`], or define it with `Genkit::define_retriever`.
+pub type Retriever = ActionDef<RetrieverRequest, RetrieverResponse>;
 
-/// Options of a retriever or indexer: name, JSON schema of its options, info.
+/// What a retriever function receives besides the request: the registry it is registered in
+/// (`cx.registry()`), the action context and the cancellation token.
+pub type RetrieverCx = ActionCx<()>;
+
+/// Options of a retriever: name, JSON schema of its options, info.
 #[derive(Debug, Clone, Default)]
 pub struct RetrieverOptions {
     /// Action name.
     pub name: String,
     /// JSON schema of `options`: validated on input and shown as `customOptions`.
     pub config_schema: Option<Value>,
-    /// Retriever info (retrievers only).
+    /// Retriever info.
     pub info: Option<RetrieverInfo>,
-    /// Info of the embedder used (indexers only).
-    pub embedder_info: Option<EmbedderInfo>,
 }
 
 impl RetrieverOptions {
@@ -96,6 +85,13 @@ impl RetrieverOptions {
     pub fn config_type<T: JsonSchema>(self) -> Self {
         self.config_schema(genkit_core::schema::schema_for::<T>())
     }
+
+    /// Sets the info (label, what it supports).
+    #[must_use]
+    pub fn info(mut self, info: RetrieverInfo) -> Self {
+        self.info = Some(info);
+        self
+    }
 }
 
 /// The request schema with `options` replaced by the config schema (JS `.extend({options})`).
@@ -111,7 +107,7 @@ pub(crate) fn request_schema<R: JsonSchema>(config: Option<&Value>) -> Value {
     s
 }
 
-fn custom_options(config: Option<&Value>) -> Value {
+pub(crate) fn custom_options(config: Option<&Value>) -> Value {
     let mut m = Map::new();
     if let Some(c) = config {
         m.insert("customOptions".into(), c.clone());
@@ -120,9 +116,9 @@ fn custom_options(config: Option<&Value>) -> Value {
 }
 
 /// The builder of a retriever action with its schemas and JS metadata set (`{type: "retriever",
-/// info, retriever: {customOptions}}`); for plugins whose function needs the action context.
-pub fn retriever_builder(opts: RetrieverOptions) -> ActionBuilder<RetrieverRequest, RetrieverResponse, ()> {
-    let RetrieverOptions { name, config_schema, info, .. } = opts;
+/// info, retriever: {customOptions}}`).
+fn builder(opts: RetrieverOptions) -> ActionBuilder<RetrieverRequest, RetrieverResponse, ()> {
+    let RetrieverOptions { name, config_schema, info } = opts;
     let mut b = ActionDef::<RetrieverRequest, RetrieverResponse>::builder(ActionType::Retriever, name)
         .input_schema(request_schema::<RetrieverRequest>(config_schema.as_ref()))
         .metadata("type", json!("retriever"))
@@ -133,38 +129,23 @@ pub fn retriever_builder(opts: RetrieverOptions) -> ActionBuilder<RetrieverReque
     b
 }
 
-/// The builder of an indexer action with its schemas and JS metadata set (`{type: "indexer",
-/// embedderInfo, indexer: {customOptions}}`).
-pub fn indexer_builder(opts: RetrieverOptions) -> ActionBuilder<IndexerRequest, (), ()> {
-    let RetrieverOptions { name, config_schema, embedder_info, .. } = opts;
-    let mut b = ActionDef::<IndexerRequest, ()>::builder(ActionType::Indexer, name)
-        .input_schema(request_schema::<IndexerRequest>(config_schema.as_ref()))
-        .metadata("type", json!("indexer"))
-        .metadata("indexer", custom_options(config_schema.as_ref()));
-    if let Some(info) = &embedder_info {
-        b = b.metadata("embedderInfo", serde_json::to_value(info).unwrap_or(Value::Null));
-    }
-    b
-}
-
-/// Builds a retriever action (JS `retriever()`); the function gets the query document and the options.
-pub fn new_retriever<F, Fut>(opts: RetrieverOptions, f: F) -> RetrieverAction
+/// Builds a retriever (JS `retriever()`); register it with `Genkit::define_retriever` or return
+/// it from a plugin. The function gets the request (`{query, options}`) and a [`RetrieverCx`].
+///
+/// ```
+/// use genkit_ai::retriever::{self, RetrieverOptions, RetrieverResponse};
+/// let words = retriever::new(RetrieverOptions::new("words"), |req, _cx| async move {
+///     let documents = req.query.text().split(' ').map(genkit_ai::Document::from_text).collect();
+///     Ok(RetrieverResponse { documents })
+/// });
+/// assert_eq!(words.name(), "words");
+/// ```
+pub fn new<F, Fut>(opts: RetrieverOptions, f: F) -> Retriever
 where
-    F: Fn(Document, Option<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(RetrieverRequest, RetrieverCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<RetrieverResponse>> + Send + 'static,
 {
-    let f = Arc::new(f);
-    retriever_builder(opts).build(move |req: RetrieverRequest, _cx: ActionCx<()>| f(req.query, req.options))
-}
-
-/// Builds an indexer action (JS `indexer()`); the function gets the documents and the options.
-pub fn new_indexer<F, Fut>(opts: RetrieverOptions, f: F) -> IndexerAction
-where
-    F: Fn(Vec<Document>, Option<Value>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-{
-    let f = Arc::new(f);
-    indexer_builder(opts).build(move |req: IndexerRequest, _cx: ActionCx<()>| f(req.documents, req.options))
+    builder(opts).build(f)
 }
 
 /// How a simple retriever turns an item into a document's content (R5).
@@ -215,7 +196,7 @@ impl std::fmt::Debug for ItemMetadata {
     }
 }
 
-/// Options of [`new_simple_retriever`] (JS `defineSimpleRetriever`).
+/// Options of [`new_simple`] (JS `defineSimpleRetriever`).
 #[derive(Debug, Clone, Default)]
 pub struct SimpleRetrieverOptions {
     /// Name and options schema.
@@ -224,6 +205,27 @@ pub struct SimpleRetrieverOptions {
     pub content: Option<ItemContent>,
     /// How to get metadata; default: the whole item minus the content key.
     pub metadata: Option<ItemMetadata>,
+}
+
+impl SimpleRetrieverOptions {
+    /// Options for a simple retriever named `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        SimpleRetrieverOptions { retriever: RetrieverOptions::new(name), ..Self::default() }
+    }
+
+    /// Sets how the content of object items is found.
+    #[must_use]
+    pub fn content(mut self, content: ItemContent) -> Self {
+        self.content = Some(content);
+        self
+    }
+
+    /// Sets how the metadata of items is found.
+    #[must_use]
+    pub fn metadata(mut self, metadata: ItemMetadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
 }
 
 fn item_to_document(item: &Value, opts: &SimpleRetrieverOptions) -> Result<Document> {
@@ -269,32 +271,25 @@ fn item_to_document(item: &Value, opts: &SimpleRetrieverOptions) -> Result<Docum
 }
 
 /// A retriever whose handler returns plain items (strings or JSON objects) that are turned
-/// into documents by the `content` and `metadata` options (R5).
-pub fn new_simple_retriever<F, Fut>(opts: SimpleRetrieverOptions, handler: F) -> RetrieverAction
+/// into documents by the `content` and `metadata` options (R5, JS `defineSimpleRetriever`).
+pub fn new_simple<F, Fut>(opts: SimpleRetrieverOptions, handler: F) -> Retriever
 where
-    F: Fn(Document, Option<Value>) -> Fut + Send + Sync + 'static,
+    F: Fn(RetrieverRequest, RetrieverCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Vec<Value>>> + Send + 'static,
 {
     let conv = Arc::new(opts.clone());
     let handler = Arc::new(handler);
-    new_retriever(opts.retriever, move |q, o| {
+    new(opts.retriever, move |req, cx| {
         let (conv, handler) = (conv.clone(), handler.clone());
         async move {
-            let items = handler(q, o).await?;
+            let items = handler(req, cx).await?;
             let documents = items.iter().map(|i| item_to_document(i, &conv)).collect::<Result<Vec<_>>>()?;
             Ok(RetrieverResponse { documents })
         }
     })
 }
 
-async fn lookup(registry: &Registry, kind: &str, name: &str) -> Result<Arc<dyn Action>> {
-    let what = if kind == "retriever" { "the retriever" } else { "the provided indexer" };
-    let verb = if kind == "retriever" { "resolve" } else { "utilize" };
-    registry
-        .lookup_action(&format!("/{kind}/{name}"))
-        .await?
-        .ok_or_else(|| Error::new(Status::NotFound, format!("Unable to {verb} {what}: /{kind}/{name} not found")))
-}
+action_ref!("retriever", RetrieverRef, RetrieverArg, Retriever, "devLocalVectorstore/facts");
 
 /// What to retrieve with: a query string or document.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,43 +307,76 @@ impl From<String> for Query {
     }
 }
 
+impl From<&String> for Query {
+    fn from(s: &String) -> Self {
+        Query(Document::from_text(s.as_str()))
+    }
+}
+
 impl From<DocumentData> for Query {
     fn from(d: DocumentData) -> Self {
         Query(d)
     }
 }
 
-/// Retrieves documents with the retriever `name` (JS `ai.retrieve`).
+/// What [`retrieve`] takes (JS `RetrieverParams`): the retriever, the query and its options.
 ///
-/// # Errors
-/// `NOT_FOUND` `Unable to resolve the retriever: …` when it does not exist (JS throws a plain
-/// error with the first part of that message), invalid options, and the retriever's errors.
-pub async fn retrieve(
-    registry: &Registry,
-    name: &str,
-    query: impl Into<Query>,
-    options: Option<Value>,
-) -> Result<Vec<Document>> {
-    let action = lookup(registry, "retriever", name).await?;
-    let req = RetrieverRequest { query: query.into().0, options };
-    if let Some(typed) = action.as_any().downcast_ref::<RetrieverAction>() {
-        return Ok(typed.run(req).await?.documents);
-    }
-    let out = action.run_json(serde_json::to_value(req).map_err(Error::internal)?, RunOptions::default()).await?;
-    let resp: RetrieverResponse = serde_json::from_value(out.result)
-        .map_err(|e| Error::internal(format!("retriever {name} returned an invalid response: {e}")))?;
-    Ok(resp.documents)
+/// ```
+/// use genkit_ai::retriever::{RetrieveOptions, RetrieverRef};
+/// let facts = RetrieverRef::new("facts").with_config(serde_json::json!({"k": 3}));
+/// let opts = RetrieveOptions::new(&facts).query("Where is Paris?").options(serde_json::json!({"k": 5}));
+/// assert_eq!(opts.retriever.name(), "facts");
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetrieveOptions {
+    /// The retriever: a name, a [`RetrieverRef`] or a [`Retriever`] handle.
+    pub retriever: RetrieverArg,
+    /// The query (default: an empty document).
+    pub query: DocumentData,
+    /// Retriever-specific options (commonly `{k}`), merged over the reference's defaults.
+    pub options: Option<Value>,
 }
 
-/// Stores documents with the indexer `name` (JS `ai.index`).
+impl RetrieveOptions {
+    /// Retrieve with `retriever`.
+    pub fn new(retriever: impl Into<RetrieverArg>) -> Self {
+        RetrieveOptions { retriever: retriever.into(), query: DocumentData::default(), options: None }
+    }
+
+    /// Sets the query: a text or a document.
+    #[must_use]
+    pub fn query(mut self, query: impl Into<Query>) -> Self {
+        self.query = query.into().0;
+        self
+    }
+
+    /// Sets the options (e.g. `{"k": 3}`).
+    #[must_use]
+    pub fn options(mut self, options: Value) -> Self {
+        self.options = Some(options);
+        self
+    }
+}
+
+/// Retrieves documents (JS `ai.retrieve`). A reference's default options are merged under
+/// the call's; a handle is called directly.
 ///
 /// # Errors
-/// `NOT_FOUND` when it does not exist, invalid options, and the indexer's errors.
-pub async fn index(registry: &Registry, name: &str, documents: Vec<Document>, options: Option<Value>) -> Result<()> {
-    let action = lookup(registry, "indexer", name).await?;
-    let req = IndexerRequest { documents, options };
-    if let Some(typed) = action.as_any().downcast_ref::<IndexerAction>() {
-        return typed.run(req).await;
-    }
-    action.run_json(serde_json::to_value(req).map_err(Error::internal)?, RunOptions::default()).await.map(|_| ())
+/// `NOT_FOUND` `Unable to resolve the retriever: …` when there is no such retriever (JS throws
+/// a plain error with the first part of that message), invalid options, and the retriever's errors.
+pub async fn retrieve(registry: &Registry, opts: RetrieveOptions) -> Result<Vec<Document>> {
+    let RetrieveOptions { retriever, query, options } = opts;
+    let req = RetrieverRequest { query, options: merge_options(retriever.config(), options) };
+    let resp = match &retriever {
+        RetrieverArg::Handle(h) => h.run(req).await?,
+        RetrieverArg::Name(_) | RetrieverArg::Ref(_) => {
+            let name = retriever.name();
+            let action = lookup(registry, "retriever", name, "Unable to resolve the retriever").await?;
+            call(action.as_ref(), req, |e| {
+                Error::internal(format!("retriever {name} returned an invalid response: {e}"))
+            })
+            .await?
+        }
+    };
+    Ok(resp.documents)
 }

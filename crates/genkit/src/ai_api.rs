@@ -10,7 +10,7 @@ use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::resource::{ResourceAction, ResourceCx, ResourceInput, ResourceOptions, ResourceOutput};
 use genkit_ai::tool::ToolCx;
 use genkit_ai::{
-    EmbedRequest, EmbedResponse, EmbedderAction, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse, Model,
+    EmbedRequest, EmbedResponse, Embedder, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse, Model,
     ModelCx, ModelOptions, ModelRequest, ModelResponse, MultipartToolResponse, Tool, ToolConfig,
 };
 use genkit_core::{ActionDef, Result};
@@ -173,7 +173,7 @@ impl Genkit {
     ///
     /// # Panics
     /// When called while an action runs (define embedders at start-up).
-    pub fn define_embedder<F, Fut>(&self, opts: EmbedderOptions, f: F) -> EmbedderAction
+    pub fn define_embedder<F, Fut>(&self, opts: EmbedderOptions, f: F) -> Embedder
     where
         F: Fn(EmbedRequest, EmbedderCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<EmbedResponse>> + Send + 'static,

@@ -49,10 +49,14 @@ pub mod middleware {
     pub use genkit_ai::middleware::*;
     pub use genkit_middleware::*;
 }
+pub use genkit_ai::evaluator::{EvaluateOptions, Evaluator, EvaluatorCx, EvaluatorOptions, EvaluatorRef};
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
+pub use genkit_ai::indexer::{IndexOptions, Indexer, IndexerCx, IndexerOptions, IndexerRef};
 pub use genkit_ai::prompt::{EmbeddedPrompts, ExecutablePrompt, PromptConfig, PromptCx, PromptRef};
+pub use genkit_ai::reranker::{RerankOptions, Reranker, RerankerCx, RerankerOptions, RerankerRef};
+pub use genkit_ai::retriever::{RetrieveOptions, Retriever, RetrieverCx, RetrieverOptions, RetrieverRef};
 pub use genkit_ai::{
-    Content, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
+    Content, Document, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
     ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool,
     ToolConfig, ToolCx,
 };
@@ -84,8 +88,9 @@ pub use {opentelemetry, opentelemetry_sdk};
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionCx, Error, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit, Message,
-        OutputOptions, Part, PromptConfig, Result, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ActionContext, ActionCx, Error, EvaluateOptions, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit,
+        IndexOptions, Message, OutputOptions, Part, PromptConfig, RerankOptions, Result, RetrieveOptions, Role,
+        RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }

@@ -11,16 +11,16 @@
 //!
 //! The setup lives in [`build_app`] so that the integration tests can call it.
 
-use genkit::ai::evaluator::{BaseDataPoint, EvalFnResponse, EvalStatus, EvaluatorOptions, Score, ScoreValue};
+use genkit::ai::evaluator::{BaseDataPoint, DataPointRequest, EvalFnResponse, EvalStatus, Score, ScoreValue};
 use genkit::ai::model::testing::echo_model;
 use genkit::ai::model::{ModelCx, ModelOptions};
-use genkit::ai::retriever::{RetrieverOptions, RetrieverResponse};
+use genkit::ai::retriever::{RetrieverRequest, RetrieverResponse};
 use genkit::ai::{
     Constrained, Document, FinishReason, Message, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part,
     Role,
 };
 use genkit::prelude::*;
-use genkit::{EmbeddedPrompts, Error, Status};
+use genkit::{EmbeddedPrompts, Error, EvaluatorOptions, RetrieverOptions, Status};
 use serde_json::{Map, Value, json};
 
 /// The facts the `devtools/facts` retriever searches.
@@ -78,8 +78,8 @@ pub async fn build_app() -> Result<Genkit> {
         }
     });
 
-    g.define_retriever(RetrieverOptions::new("devtools/facts"), |query: Document, _opts| async move {
-        let q = words(&query.text());
+    g.define_retriever(RetrieverOptions::new("devtools/facts"), |req: RetrieverRequest, _cx| async move {
+        let q = words(&req.query.text());
         let mut scored: Vec<(usize, &str)> =
             FACTS.iter().map(|f| (words(f).iter().filter(|w| q.contains(w)).count(), *f)).collect();
         scored.sort_by_key(|s| std::cmp::Reverse(s.0));
@@ -91,7 +91,7 @@ pub async fn build_app() -> Result<Genkit> {
     g.define_flow("qa", move |question: String, _cx| {
         let g = g2.clone();
         async move {
-            let docs = g.retrieve("devtools/facts", question.as_str(), None).await?;
+            let docs = g.retrieve(RetrieveOptions::new("devtools/facts").query(question.as_str())).await?;
             let fact = docs.first().map(Document::text).unwrap_or_default();
             let answer = g.generate(GenerateOptions::new().model("test/scripted").prompt(fact)).await?;
             Ok(answer.text())
@@ -110,7 +110,7 @@ pub async fn build_app() -> Result<Genkit> {
             "Whether the output uses a word (4+ letters) of the retrieved context",
         )
         .not_billed(),
-        |d: BaseDataPoint, _| async move { Ok(grounded(&d)) },
+        |req: DataPointRequest, _cx| async move { Ok(grounded(&req.data_point)) },
     );
     Ok(g)
 }

@@ -11,11 +11,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use genkit::ai::evaluator::{BaseDataPoint, EvalFnResponse, EvalStatus, EvaluatorOptions, Score, ScoreValue};
+use genkit::ai::evaluator::{BaseDataPoint, DataPointRequest, EvalFnResponse, EvalStatus, Score, ScoreValue};
 use genkit::opentelemetry_sdk::error::OTelSdkResult;
 use genkit::opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use genkit::prelude::*;
-use genkit::{ActionContext, EmbeddedPrompts, Flow, local};
+use genkit::{ActionContext, EmbeddedPrompts, EvaluatorOptions, Flow, local};
 use genkit_dev_local_vectorstore::{DevLocalVectorStore, IndexConfig};
 use serde::{Deserialize, Serialize};
 
@@ -184,12 +184,15 @@ pub async fn build_app() -> Result<App> {
     // RAG: the facts go into a file-backed vector store (indexing is idempotent: documents are
     // keyed by content), embedded with the local embedder.
     let index = genkit_dev_local_vectorstore::index_ref("facts");
-    g.index(&index, FACTS.iter().map(|f| genkit::ai::Document::from_text(*f)).collect(), None).await?;
+    g.index(IndexOptions::new(&index).documents(FACTS.iter().map(|f| genkit::ai::Document::from_text(*f)).collect()))
+        .await?;
     let g4 = g.clone();
     let rag = g.define_flow("rag", move |question: String, _cx| {
         let (g, index) = (g4.clone(), index.clone());
         async move {
-            let docs = g.retrieve(&index, question.as_str(), Some(serde_json::json!({"k": 1}))).await?;
+            let docs = g
+                .retrieve(RetrieveOptions::new(&index).query(question.as_str()).options(serde_json::json!({"k": 1})))
+                .await?;
             let sources: Vec<String> = docs.iter().map(genkit::ai::Document::text).collect();
             // A 135M model follows a plain "Context / Question" layout better than the generic
             // context section that `docs` adds; a larger model can take `.docs(docs)` instead.
@@ -206,7 +209,7 @@ pub async fn build_app() -> Result<App> {
     g.define_evaluator(
         EvaluatorOptions::new("hello/grounded", "Grounded", "Share of the context's key words found in the answer")
             .not_billed(),
-        |d: BaseDataPoint, _| async move { Ok(grounded(&d)) },
+        |req: DataPointRequest, _cx| async move { Ok(grounded(&req.data_point)) },
     );
 
     // `prompts/greeting.prompt` runs on the default model; its frontmatter sets the config.
@@ -325,7 +328,7 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
         context: Some(rag.sources.iter().map(|s| serde_json::json!(s)).collect()),
         ..BaseDataPoint::default()
     };
-    let eval = app.genkit.evaluate("hello/grounded", vec![case], None).await?;
+    let eval = app.genkit.evaluate(EvaluateOptions::new("hello/grounded").dataset(vec![case])).await?;
     out.push(format!("evaluate hello/grounded -> {}", serde_json::to_string(&eval[0].evaluation).unwrap_or_default()));
 
     match app.genkit.run_action("/flow/greet", serde_json::json!({"excitement": 2}), RunOptions::new()).await {

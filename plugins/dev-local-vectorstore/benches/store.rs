@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use genkit_ai::Document;
 use genkit_ai::embedder::{EmbedResponse, EmbedderOptions, Embedding};
-use genkit_ai::{Document, retriever};
+use genkit_ai::indexer::{self, IndexOptions};
+use genkit_ai::retriever::{self, RetrieveOptions};
 use genkit_core::Registry;
 use genkit_dev_local_vectorstore::{DevLocalVectorStore, IndexConfig, index_ref};
 
@@ -49,14 +51,17 @@ fn bench(c: &mut Criterion) {
     let r = setup(&dir, "big");
     rt.block_on(async {
         for chunk in 0..10 {
-            retriever::index(&r, &index_ref("big"), docs(1000, chunk * 1000), None).await.unwrap();
+            indexer::index(&r, IndexOptions::new(index_ref("big")).documents(docs(1000, chunk * 1000))).await.unwrap();
         }
     });
     c.bench_function("retrieve top 10 of 10,000 (384 dims)", |b| {
         b.to_async(&rt).iter(|| async {
-            let d = retriever::retrieve(&r, &index_ref("big"), "topic 42", Some(serde_json::json!({"k": 10})))
-                .await
-                .unwrap();
+            let d = retriever::retrieve(
+                &r,
+                RetrieveOptions::new(index_ref("big")).query("topic 42").options(serde_json::json!({"k": 10})),
+            )
+            .await
+            .unwrap();
             assert_eq!(d.len(), 10);
         });
     });
@@ -68,7 +73,7 @@ fn bench(c: &mut Criterion) {
             n += 1;
             let sub = dir.join(format!("fresh-{n}"));
             let r = setup(&sub, "fresh");
-            rt.block_on(retriever::index(&r, &index_ref("fresh"), docs(1000, 0), None)).unwrap();
+            rt.block_on(indexer::index(&r, IndexOptions::new(index_ref("fresh")).documents(docs(1000, 0)))).unwrap();
         });
     });
     g.finish();

@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 use futures::future::try_join_all;
 use genkit_ai::embedder::{EmbedParams, EmbedderRef, embed};
+use genkit_ai::indexer::{self, IndexerCx, IndexerOptions, IndexerRequest};
 use genkit_ai::retriever::{
-    CommonRetrieverOptions, IndexerRequest, RetrieverInfo, RetrieverOptions, RetrieverRequest, RetrieverResponse,
-    indexer_builder, retriever_builder,
+    self, CommonRetrieverOptions, RetrieverCx, RetrieverInfo, RetrieverOptions, RetrieverRequest, RetrieverResponse,
 };
 use genkit_core::{Action, ActionCx, Error, Plugin, Registry, Result};
 use serde_json::{Map, Value};
@@ -108,17 +108,13 @@ fn actions(cfg: &IndexConfig) -> Vec<Arc<dyn Action>> {
     let store = Arc::new(FileStore::new(&cfg.index_name, cfg.file()));
     let cfg = Arc::new(cfg.clone());
 
-    let ropts = RetrieverOptions {
-        name: cfg.index_name.clone(),
-        config_schema: Some(genkit_core::schema::schema_for::<CommonRetrieverOptions>()),
-        info: Some(RetrieverInfo {
+    let ropts =
+        RetrieverOptions::new(cfg.index_name.clone()).config_type::<CommonRetrieverOptions>().info(RetrieverInfo {
             label: Some(format!("Local file-based Retriever - {}", cfg.index_name)),
             supports: None,
-        }),
-        embedder_info: None,
-    };
+        });
     let (s, c) = (store.clone(), cfg.clone());
-    let retriever = retriever_builder(ropts).build(move |req: RetrieverRequest, cx: ActionCx<()>| {
+    let retriever = retriever::new(ropts, move |req: RetrieverRequest, cx: RetrieverCx| {
         let (store, cfg) = (s.clone(), c.clone());
         async move {
             let k = req
@@ -137,23 +133,23 @@ fn actions(cfg: &IndexConfig) -> Vec<Arc<dyn Action>> {
         }
     });
 
-    let iopts = RetrieverOptions { name: cfg.index_name.clone(), ..RetrieverOptions::default() };
-    let indexer = indexer_builder(iopts).build(move |req: IndexerRequest, cx: ActionCx<()>| {
-        let (store, cfg) = (store.clone(), cfg.clone());
-        async move {
-            let registry = registry_of(&cx)?;
-            let embedded = try_join_all(req.documents.into_iter().map(|d| {
-                let cfg = cfg.clone();
-                async move {
-                    let e = embed_one(registry, &cfg, d.clone()).await?;
-                    Ok::<_, Error>(d.embedding_documents(&e).into_iter().zip(e).collect::<Vec<_>>())
-                }
-            }))
-            .await?;
-            store.add_all(embedded.into_iter().flatten().collect()).await?;
-            Ok(())
-        }
-    });
+    let indexer =
+        indexer::new(IndexerOptions::new(cfg.index_name.clone()), move |req: IndexerRequest, cx: IndexerCx| {
+            let (store, cfg) = (store.clone(), cfg.clone());
+            async move {
+                let registry = registry_of(&cx)?;
+                let embedded = try_join_all(req.documents.into_iter().map(|d| {
+                    let cfg = cfg.clone();
+                    async move {
+                        let e = embed_one(registry, &cfg, d.clone()).await?;
+                        Ok::<_, Error>(d.embedding_documents(&e).into_iter().zip(e).collect::<Vec<_>>())
+                    }
+                }))
+                .await?;
+                store.add_all(embedded.into_iter().flatten().collect()).await?;
+                Ok(())
+            }
+        });
     vec![retriever.as_action(), indexer.as_action()]
 }
 

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use genkit_ai::Document;
 use genkit_ai::embedder::{EmbedResponse, EmbedderOptions, Embedding};
-use genkit_ai::{Document, retriever};
+use genkit_ai::indexer::{self, IndexOptions};
+use genkit_ai::retriever::{self, RetrieveOptions};
 use genkit_core::{Registry, Status};
 use genkit_dev_local_vectorstore::{DevLocalVectorStore, IndexConfig, document_id, index_ref};
 use serde_json::json;
@@ -53,7 +55,7 @@ const GOLDEN: &str = include_str!("data/__db_golden.json");
 async fn writes_the_same_file_as_the_js_plugin() {
     let dir = temp("golden-write");
     let r = golden_registry(&dir, 3);
-    retriever::index(&r, &index_ref("golden"), golden_docs(), None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(golden_docs())).await.unwrap();
     let ours = std::fs::read_to_string(dir.join("__db_golden.json")).unwrap();
     // Same ids, documents and embeddings, in the same layout (JS keeps insertion order of a
     // concurrent map fill, so compare as JSON values, and the formatting of one entry exactly).
@@ -71,14 +73,17 @@ async fn reads_a_store_written_by_the_js_plugin() {
     std::fs::write(dir.join("__db_golden.json"), GOLDEN).unwrap();
     let r = golden_registry(&dir, 3);
     // JS returned these two for the query "hello" with k = 2.
-    let docs = retriever::retrieve(&r, &index_ref("golden"), "hello", Some(json!({"k": 2}))).await.unwrap();
+    let docs =
+        retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("hello").options(json!({"k": 2})))
+            .await
+            .unwrap();
     let got = serde_json::to_value(&docs).unwrap();
     assert_eq!(
         got,
         json!([{"content":[{"text":"hello world"}]},{"content":[{"text":"with metadata"}],"metadata":{"source":"a.txt","page":2,"tags":["x","y"]}}])
     );
     // Indexing the same documents again adds nothing.
-    retriever::index(&r, &index_ref("golden"), golden_docs(), None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(golden_docs())).await.unwrap();
     let again: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("__db_golden.json")).unwrap()).unwrap();
     assert_eq!(again.as_object().unwrap().len(), 4);
@@ -88,8 +93,8 @@ async fn reads_a_store_written_by_the_js_plugin() {
 async fn default_k_is_three_and_metadata_is_declared() {
     let dir = temp("k");
     let r = golden_registry(&dir, 3);
-    retriever::index(&r, &index_ref("golden"), golden_docs(), None).await.unwrap();
-    assert_eq!(retriever::retrieve(&r, &index_ref("golden"), "x", None).await.unwrap().len(), 3);
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(golden_docs())).await.unwrap();
+    assert_eq!(retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("x")).await.unwrap().len(), 3);
     let a = r.lookup_action("/retriever/devLocalVectorstore/golden").await.unwrap().unwrap();
     let md = serde_json::to_value(a.metadata()).unwrap();
     assert_eq!(md["metadata"]["info"]["label"], "Local file-based Retriever - golden");
@@ -110,7 +115,7 @@ async fn parallel_indexing_loses_nothing() {
         tasks.push(tokio::spawn(async move {
             for i in 0..5 {
                 let d = Document::from_text(format!("task {t} doc {i}"));
-                retriever::index(&reg, &index_ref("golden"), vec![d], None).await.unwrap();
+                indexer::index(&reg, IndexOptions::new(index_ref("golden")).documents(vec![d])).await.unwrap();
             }
         }));
     }
@@ -133,13 +138,15 @@ async fn parallel_indexing_loses_nothing() {
 async fn an_interrupted_write_leaves_the_store_intact() {
     let dir = temp("crash");
     let r = golden_registry(&dir, 3);
-    retriever::index(&r, &index_ref("golden"), golden_docs(), None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(golden_docs())).await.unwrap();
     let before = std::fs::read_to_string(dir.join("__db_golden.json")).unwrap();
     // A writer that died mid-write leaves only its temporary file; the store is untouched and
     // the next write succeeds.
     std::fs::write(dir.join("__db_golden.json.tmp-999999"), "{\"half\": ").unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("__db_golden.json")).unwrap(), before);
-    retriever::index(&r, &index_ref("golden"), vec![Document::from_text("after the crash")], None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(vec![Document::from_text("after the crash")]))
+        .await
+        .unwrap();
     let after: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("__db_golden.json")).unwrap()).unwrap();
     assert_eq!(after.as_object().unwrap().len(), 5);
@@ -149,12 +156,14 @@ async fn an_interrupted_write_leaves_the_store_intact() {
 async fn dimension_mismatch_is_a_clear_error() {
     let dir = temp("dims");
     let r = golden_registry(&dir, 3);
-    retriever::index(&r, &index_ref("golden"), golden_docs(), None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(golden_docs())).await.unwrap();
     let other = golden_registry(&dir, 5);
-    let e = retriever::retrieve(&other, &index_ref("golden"), "hello", None).await.unwrap_err();
+    let e = retriever::retrieve(&other, RetrieveOptions::new(index_ref("golden")).query("hello")).await.unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("stores 3-dimensional vectors"), "{e}");
-    let e = retriever::index(&other, &index_ref("golden"), vec![Document::from_text("new")], None).await.unwrap_err();
+    let e = indexer::index(&other, IndexOptions::new(index_ref("golden")).documents(vec![Document::from_text("new")]))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
 }
 
@@ -162,10 +171,10 @@ async fn dimension_mismatch_is_a_clear_error() {
 async fn unknown_index_or_corrupt_file_are_clear_errors() {
     let dir = temp("bad");
     let r = golden_registry(&dir, 3);
-    let e = retriever::retrieve(&r, &index_ref("nope"), "x", None).await.unwrap_err();
+    let e = retriever::retrieve(&r, RetrieveOptions::new(index_ref("nope")).query("x")).await.unwrap_err();
     assert_eq!(e.status(), Status::NotFound);
     std::fs::write(dir.join("__db_golden.json"), "not json").unwrap();
-    let e = retriever::retrieve(&r, &index_ref("golden"), "x", None).await.unwrap_err();
+    let e = retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("x")).await.unwrap_err();
     assert_eq!(e.status(), Status::DataLoss);
     assert!(e.message().contains("not a valid vector store file"), "{e}");
 }
@@ -187,7 +196,7 @@ async fn finds_the_semantically_closest_document_with_real_embeddings() {
         "Cats sleep for most of the day.",
     ];
     let docs = facts.iter().map(|f| Document::from_text(*f)).collect();
-    retriever::index(&r, &index_ref("facts"), docs, None).await.unwrap();
+    indexer::index(&r, IndexOptions::new(index_ref("facts")).documents(docs)).await.unwrap();
     let cases = [
         ("Which programming language is memory safe?", 2),
         ("What is the biggest sea on the planet?", 3),
@@ -195,7 +204,9 @@ async fn finds_the_semantically_closest_document_with_real_embeddings() {
         ("What city is France's capital?", 0),
     ];
     for (q, want) in cases {
-        let got = retriever::retrieve(&r, &index_ref("facts"), q, Some(json!({"k": 1}))).await.unwrap();
+        let got = retriever::retrieve(&r, RetrieveOptions::new(index_ref("facts")).query(q).options(json!({"k": 1})))
+            .await
+            .unwrap();
         assert_eq!(got[0].text(), facts[want], "query {q:?}");
     }
 }

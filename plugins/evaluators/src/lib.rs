@@ -16,7 +16,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> genkit_core::Result<()> {
-//! use genkit_ai::evaluator::{BaseDataPoint, evaluate};
+//! use genkit_ai::evaluator::{BaseDataPoint, EvaluateOptions, evaluate};
 //! use genkit_evaluators::{GenkitEval, Metric, MetricConfig};
 //! use serde_json::json;
 //!
@@ -32,7 +32,7 @@
 //!     reference: Some(json!(r"#\d{4}\b")),
 //!     ..Default::default()
 //! }];
-//! let results = evaluate(&registry, "genkitEval/regex", dataset, None, None).await?;
+//! let results = evaluate(&registry, EvaluateOptions::new("genkitEval/regex").dataset(dataset)).await?;
 //! # let _ = results; Ok(()) }
 //! ```
 //!
@@ -43,7 +43,6 @@
 
 mod answer_accuracy;
 mod answer_relevancy;
-mod bound;
 mod config;
 mod data;
 mod deep_equal;
@@ -57,14 +56,14 @@ mod score;
 
 use std::sync::Arc;
 
-use genkit_ai::evaluator::{self, BaseDataPoint, EvalFnResponse, EvalStatus, EvaluatorOptions, Score};
-use genkit_core::{Action, Plugin, Result};
-use serde_json::Value;
+use genkit_ai::evaluator::{
+    self, BaseDataPoint, DataPointRequest, EvalFnResponse, EvalStatus, EvaluatorCx, EvaluatorOptions, Score,
+};
+use genkit_core::{Action, Error, Plugin, Registry, Result, Status};
 
 pub use config::{GenkitEval, MetricConfig, StatusOverride};
 pub use metric::Metric;
 
-use bound::{Bound, RegistrySlot};
 use config::Resolved;
 use judge::Judge;
 
@@ -102,19 +101,15 @@ impl Scorer {
 struct Evaluator {
     config: Resolved,
     scorer: Scorer,
-    slot: RegistrySlot,
 }
 
 impl Evaluator {
-    async fn score(&self, d: &BaseDataPoint) -> Result<Score> {
-        let judge_model = self.config.judge.as_ref();
-        let registry = match judge_model {
-            Some(_) => Some(self.slot.registry(&self.config.metric.evaluator_name())?),
+    /// Scores `d`; a judge metric reaches its judge model (and embedder) through `registry`,
+    /// the registry the evaluator action is registered in.
+    async fn score(&self, registry: Option<&Registry>, d: &BaseDataPoint) -> Result<Score> {
+        let judge = match self.config.judge.as_ref() {
+            Some(model) => Some(Judge { registry: self.registry(registry)?, model }),
             None => None,
-        };
-        let judge = match (&registry, judge_model) {
-            (Some(registry), Some(model)) => Some(Judge { registry, model }),
-            _ => None,
         };
         let judge = || judge.as_ref().ok_or_else(|| genkit_core::Error::internal("genkitEval: no judge model"));
         match &self.scorer {
@@ -135,8 +130,22 @@ impl Evaluator {
         }
     }
 
-    async fn evaluate(&self, d: BaseDataPoint) -> Result<EvalFnResponse> {
-        let mut score = self.score(&d).await?;
+    /// The registry of a registered evaluator.
+    ///
+    /// # Errors
+    /// `FAILED_PRECONDITION` when the evaluator was never registered.
+    fn registry<'a>(&self, registry: Option<&'a Registry>) -> Result<&'a Registry> {
+        registry.ok_or_else(|| {
+            let evaluator = self.config.metric.evaluator_name();
+            Error::new(
+                Status::FailedPrecondition,
+                format!("{evaluator} must be registered (through the genkitEval plugin) to reach its judge model"),
+            )
+        })
+    }
+
+    async fn evaluate(&self, d: BaseDataPoint, cx: &EvaluatorCx) -> Result<EvalFnResponse> {
+        let mut score = self.score(cx.registry(), &d).await?;
         if let Some(f) = &self.config.status_override
             && score.status != Some(EvalStatus::Unknown)
         {
@@ -149,14 +158,13 @@ impl Evaluator {
 /// The evaluator action of one metric.
 fn evaluator_action(config: Resolved) -> Result<Arc<dyn Action>> {
     let metric = config.metric;
-    let slot = RegistrySlot::default();
-    let ev = Arc::new(Evaluator { scorer: Scorer::new(metric)?, config, slot: slot.clone() });
+    let ev = Arc::new(Evaluator { scorer: Scorer::new(metric)?, config });
     let opts = EvaluatorOptions::new(metric.evaluator_name(), metric.display_name(), metric.definition());
-    let action = evaluator::new(opts, move |d: BaseDataPoint, _options: Option<Value>| {
+    let action = evaluator::new(opts, move |req: DataPointRequest, cx: EvaluatorCx| {
         let ev = ev.clone();
-        async move { ev.evaluate(d).await }
+        async move { ev.evaluate(req.data_point, &cx).await }
     });
-    Ok(Bound::wrap(action.as_action(), slot))
+    Ok(action.as_action())
 }
 
 impl Plugin for GenkitEval {

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use genkit_ai::evaluator::{BaseDataPoint, EvalFnResponse, EvalStatus, Evaluation, Score, ScoreValue, evaluate};
+use genkit_ai::evaluator::{
+    BaseDataPoint, EvalFnResponse, EvalStatus, EvaluateOptions, Evaluation, Score, ScoreValue, evaluate,
+};
 use genkit_core::{ActionType, Registry, Status};
 use genkit_evaluators::{GenkitEval, Metric, MetricConfig};
 use serde_json::{Value, json};
@@ -62,7 +64,8 @@ async fn regex() {
         point("no-output", None, Some(json!("a"))),
         point("no-reference", Some(json!("a")), None),
     ];
-    let out = evaluate(&r, "genkitEval/regex", dataset, Some("run-1".into()), None).await.unwrap();
+    let out =
+        evaluate(&r, EvaluateOptions::new("genkitEval/regex").dataset(dataset).eval_run_id("run-1")).await.unwrap();
     assert_eq!(out.len(), 9);
     let ids: Vec<&str> = out.iter().map(|o| o.test_case_id.as_str()).collect();
     assert_eq!(
@@ -117,7 +120,7 @@ async fn deep_equal() {
         point("false-output", Some(json!(false)), Some(json!(false))),
         point("no-reference", Some(json!("Foo bar")), None),
     ];
-    let out = evaluate(&r, "genkitEval/deep_equal", dataset, None, None).await.unwrap();
+    let out = evaluate(&r, EvaluateOptions::new("genkitEval/deep_equal").dataset(dataset)).await.unwrap();
     assert_eq!(scored(&out[0]), PASS);
     assert_eq!(scored(&out[1]), FAIL);
     assert_eq!(
@@ -151,7 +154,7 @@ async fn jsonata() {
         point("not-a-string", Some(bob.clone()), Some(json!(123456))),
         point("syntax-error", Some(bob), Some(json!("age >"))),
     ];
-    let out = evaluate(&r, "genkitEval/jsonata", dataset, None, None).await.unwrap();
+    let out = evaluate(&r, EvaluateOptions::new("genkitEval/jsonata").dataset(dataset)).await.unwrap();
     assert_eq!(scored(&out[0]), PASS);
     assert_eq!(scored(&out[1]), FAIL);
     assert_eq!(score_of(&out[1]).details.as_ref().unwrap()["reasoning"], json!("The expression evaluated to false"));
@@ -258,12 +261,12 @@ async fn action_metadata_is_the_js_one() {
 #[tokio::test]
 async fn unknown_evaluator_and_bad_plugin_config() {
     let r = registry();
-    let e = evaluate(&r, "genkitEval/faithfulness", vec![], None, None).await.unwrap_err();
+    let e = evaluate(&r, EvaluateOptions::new("genkitEval/faithfulness")).await.unwrap_err();
     assert_eq!(e.status(), Status::NotFound);
 
     let r = Registry::new();
     r.register_plugin(Arc::new(GenkitEval::new(vec![Metric::Faithfulness]))).unwrap();
-    let e = evaluate(&r, "genkitEval/faithfulness", vec![], None, None).await.unwrap_err();
+    let e = evaluate(&r, EvaluateOptions::new("genkitEval/faithfulness")).await.unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument, "{e}");
     assert!(e.message().contains("a judge model must be set"), "{e}");
 }
@@ -273,8 +276,11 @@ async fn status_override() {
     let r = Registry::new();
     let lenient = MetricConfig::new(Metric::DeepEqual).status_override(|_| EvalStatus::Pass);
     r.register_plugin(Arc::new(GenkitEval::new(vec![lenient]))).unwrap();
-    let out = evaluate(&r, "genkitEval/deep_equal", vec![point("x", Some(json!(1)), Some(json!(2)))], None, None)
-        .await
-        .unwrap();
+    let out = evaluate(
+        &r,
+        EvaluateOptions::new("genkitEval/deep_equal").dataset(vec![point("x", Some(json!(1)), Some(json!(2)))]),
+    )
+    .await
+    .unwrap();
     assert_eq!(scored(&out[0]), (Some(ScoreValue::Bool(false)), Some(EvalStatus::Pass)));
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use genkit_ai::embedder::{EmbedResponse, EmbedderOptions, Embedding};
-use genkit_ai::evaluator::{BaseDataPoint, EvalFnResponse, EvalStatus, Evaluation, Score, ScoreValue, evaluate};
+use genkit_ai::evaluator::{
+    BaseDataPoint, EvalFnResponse, EvalStatus, EvaluateOptions, Evaluation, Score, ScoreValue, evaluate,
+};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_ai::{ModelRequest, Role};
 use genkit_core::{Error, Registry, Status};
@@ -115,7 +117,9 @@ fn user_text(req: &ModelRequest) -> String {
 }
 
 async fn run(s: &Setup, metric: Metric, dataset: Vec<BaseDataPoint>) -> Vec<EvalFnResponse> {
-    evaluate(&s.registry, &metric.evaluator_name(), dataset, Some("run".into()), None).await.unwrap()
+    evaluate(&s.registry, EvaluateOptions::new(metric.evaluator_name()).dataset(dataset).eval_run_id("run"))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -356,7 +360,7 @@ async fn per_metric_judge_and_concurrent_batches() {
     assert_eq!(main.requests().len(), 6);
     assert!(main.requests().iter().all(|r| r.config == Some(json!({"temperature": 0.7}))));
 
-    let out = evaluate(&registry, "genkitEval/answer_accuracy", dataset, None, None).await.unwrap();
+    let out = evaluate(&registry, EvaluateOptions::new("genkitEval/answer_accuracy").dataset(dataset)).await.unwrap();
     assert!(out.iter().all(|o| scored(o).0 == 1.0));
     assert_eq!(strict.requests().len(), 12);
     assert!(strict.requests().iter().all(|r| r.config == Some(json!({"temperature": 0.0}))));
@@ -375,9 +379,37 @@ fn reply(text: &str) -> genkit_ai::ModelResponse {
 async fn an_unregistered_judge_fails_the_case() {
     let registry = Registry::new();
     registry.register_plugin(Arc::new(GenkitEval::new(vec![Metric::Maliciousness]).judge("nobody/judge"))).unwrap();
-    let out = evaluate(&registry, "genkitEval/maliciousness", vec![point("x", Some("i"), Some("o"))], None, None)
-        .await
-        .unwrap();
+    let out = evaluate(
+        &registry,
+        EvaluateOptions::new("genkitEval/maliciousness").dataset(vec![point("x", Some("i"), Some("o"))]),
+    )
+    .await
+    .unwrap();
     let e = failed(&out[0]);
     assert!(e.starts_with("Evaluation of test case x failed: \nNOT_FOUND: "), "{e}");
+}
+
+#[tokio::test]
+async fn a_judge_metric_reaches_its_judge_through_the_registry_it_is_registered_in() {
+    // Registered by the plugin: the evaluator finds `test/judge` through its context.
+    let s = setup(GenkitEval::new(vec![Metric::Maliciousness]));
+    s.judge.respond_text(r#"{"reason": "harmless", "verdict": false}"#);
+    let evaluator = s.registry.lookup_action("/evaluator/genkitEval/maliciousness").await.unwrap().unwrap();
+    let req = json!({"dataset": [point("x", Some("i"), Some("o"))], "evalRunId": "r"});
+    let out = evaluator.run_json(req.clone(), genkit_core::RunOptions::default()).await.unwrap().result;
+    assert_eq!(out[0]["evaluation"]["score"], json!(0.0), "{out}");
+    assert_eq!(s.judge.requests().len(), 1);
+
+    // Never registered: the case fails with the precondition, and the others still run.
+    let plugin = GenkitEval::new(vec![Metric::Maliciousness]).judge(JUDGE);
+    let loose = genkit_core::Plugin::init(&plugin).await.unwrap().remove(0);
+    let out = loose.run_json(req, genkit_core::RunOptions::default()).await.unwrap().result;
+    let e = out[0]["evaluation"]["error"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        e.ends_with(
+            "FAILED_PRECONDITION: genkitEval/maliciousness must be registered (through the genkitEval plugin) to reach \
+             its judge model"
+        ),
+        "{e}"
+    );
 }

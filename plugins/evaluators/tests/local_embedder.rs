@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use genkit_ai::embedder::{EmbedParams, embed};
-use genkit_ai::evaluator::{BaseDataPoint, EvalStatus, Evaluation, ScoreValue, evaluate};
+use genkit_ai::evaluator::{BaseDataPoint, EvalStatus, EvaluateOptions, Evaluation, ScoreValue, evaluate};
 use genkit_ai::model::testing::ProgrammableModel;
 use genkit_core::Registry;
 use genkit_evaluators::{GenkitEval, Metric};
@@ -39,7 +39,7 @@ async fn answer_relevancy_with_the_local_embedder() {
         ..BaseDataPoint::default()
     };
     let dataset = vec![point("close", "Paris is the capital of France."), point("far", "Cats sleep 16 hours a day.")];
-    let out = evaluate(&r, "genkitEval/answer_relevancy", dataset, None, None).await.unwrap();
+    let out = evaluate(&r, EvaluateOptions::new("genkitEval/answer_relevancy").dataset(dataset)).await.unwrap();
     let scores: Vec<(f64, EvalStatus)> = out
         .iter()
         .map(|o| match &o.evaluation {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use genkit_ai::embedder::{EmbedderAction, EmbedderInfo, EmbedderOptions, EmbedderSupports};
+use genkit_ai::embedder::{Embedder, EmbedderInfo, EmbedderOptions, EmbedderSupports};
 use genkit_ai::{EmbedRequest, EmbedResponse, Embedding};
 use genkit_core::{Error, Result};
 use schemars::JsonSchema;
@@ -71,7 +71,7 @@ struct Item {
 }
 
 /// Builds the embedder action `<plugin>/<id>`.
-pub(crate) fn embedder(plugin: &str, client: Arc<Client>, id: &str, dimensions: Option<usize>) -> EmbedderAction {
+pub(crate) fn embedder(plugin: &str, client: Arc<Client>, id: &str, dimensions: Option<usize>) -> Embedder {
     let info = EmbedderInfo {
         label: Some(format!("{plugin} - {id}")),
         supports: Some(EmbedderSupports { input: Some(vec!["text".into()]), multilingual: Some(true) }),

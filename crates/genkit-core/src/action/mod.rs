@@ -260,6 +260,8 @@ pub struct ActionCx<S = Value> {
     pub(crate) call_metadata: Option<Value>,
 }
 
+/// A copy for work the action fans out (an evaluator scoring its data points concurrently):
+/// the same sink, context, trace ids, cancellation token and registry.
 impl<S> Clone for ActionCx<S> {
     fn clone(&self) -> Self {
         ActionCx {
