@@ -24,8 +24,6 @@ mod types;
 pub mod uri_template;
 
 pub use document::Document;
-/// The old name of [`Embedder`], kept only until `genkit`'s `ai_api.rs` (being rewritten
-/// elsewhere) names the handle `Embedder`; remove it then.
 pub use embedder::{
     EmbedContent, EmbedParams, EmbedRequest, EmbedResponse, Embedder, EmbedderInfo, EmbedderOptions, EmbedderRef,
     Embedding,
