@@ -328,13 +328,14 @@ where
         respond_tool(interrupt, out, metadata)
     }
 
-    /// Restarts an interrupted request of this tool (T6), optionally with new input
-    /// (validated against the input schema). Pass the result in `resume.restart`.
+    /// Restarts an interrupted request of this tool, optionally with new input (validated
+    /// against the input schema). Pass the result in `resume.restart`.
     ///
     /// # Errors
-    /// `INVALID_ARGUMENT` when `replace_input` does not fit the schema or `interrupt` is not
-    /// a tool request.
-    pub fn restart(&self, interrupt: &Part, resumed: Option<Value>, replace_input: Option<I>) -> Result<Part> {
+    /// `INVALID_ARGUMENT` when the replaced input does not fit the schema or `interrupt` is
+    /// not a tool request.
+    pub fn restart(&self, interrupt: &Part, opts: RestartOptions<I>) -> Result<Part> {
+        let RestartOptions { resumed, replace_input } = opts;
         let replace = match replace_input {
             Some(i) => {
                 let v = serde_json::to_value(i).map_err(Error::internal)?;
@@ -345,7 +346,50 @@ where
             }
             None => None,
         };
-        restart_tool(interrupt, resumed, replace)
+        restart_tool(interrupt, RestartOptions { resumed, replace_input: replace })
+    }
+}
+
+/// How to restart an interrupted tool request: what the tool sees as `resumed` metadata
+/// (default `true`) and, optionally, a new input.
+///
+/// ```
+/// use genkit_ai::tool::RestartOptions;
+/// let opts = RestartOptions::<serde_json::Value>::new().resumed(serde_json::json!({"toolApproved": true}));
+/// assert!(opts.replace_input.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct RestartOptions<I = Value> {
+    /// The `metadata.resumed` the tool sees (default `true`).
+    pub resumed: Option<Value>,
+    /// A new input replacing the original one (kept as `metadata.replacedInput`).
+    pub replace_input: Option<I>,
+}
+
+impl<I> Default for RestartOptions<I> {
+    fn default() -> Self {
+        RestartOptions { resumed: None, replace_input: None }
+    }
+}
+
+impl<I> RestartOptions<I> {
+    /// Restart as is, with `resumed: true`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the `resumed` metadata.
+    #[must_use]
+    pub fn resumed(mut self, resumed: Value) -> Self {
+        self.resumed = Some(resumed);
+        self
+    }
+
+    /// Replaces the input.
+    #[must_use]
+    pub fn replace_input(mut self, input: I) -> Self {
+        self.replace_input = Some(input);
+        self
     }
 }
 
@@ -394,7 +438,8 @@ pub fn respond_tool(interrupt: &Part, output: Value, metadata: Option<Value>) ->
 ///
 /// # Errors
 /// `INVALID_ARGUMENT` when `interrupt` is not a tool request.
-pub fn restart_tool(interrupt: &Part, resumed: Option<Value>, replace_input: Option<Value>) -> Result<Part> {
+pub fn restart_tool(interrupt: &Part, opts: RestartOptions) -> Result<Part> {
+    let RestartOptions { resumed, replace_input } = opts;
     let req = interrupt_request(interrupt)?;
     let mut meta = interrupt.metadata.clone().unwrap_or_default();
     meta.insert("resumed".into(), resumed.unwrap_or(Value::Bool(true)));

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
-use genkit_ai::tool::{ToolConfig, respond_tool, restart_tool};
+use genkit_ai::tool::{RestartOptions, ToolConfig, respond_tool, restart_tool};
 use genkit_ai::{FinishReason, GenerateOptions, Message, ModelResponse, Part, ResumeOptions, Role, Tool};
 use genkit_core::{Registry, RunOptions, Status};
 use serde_json::{Value, json};
@@ -261,7 +261,7 @@ async fn restart_reruns_the_tool_with_resumed_metadata() {
     let resp = generate(&reg, GenerateOptions::new().model("m").prompt("go").tool("guarded")).await.unwrap();
     let interrupt = resp.interrupts()[0].clone();
     pm.respond(stop("done"));
-    let restart = guarded.restart(&interrupt, Some(json!({"ok": true})), Some(json!({"x": 2}))).unwrap();
+    let restart = guarded.restart(&interrupt, RestartOptions::new().resumed(json!({"ok": true})).replace_input(json!({"x": 2}))).unwrap();
     assert_eq!(restart.metadata_value("replacedInput"), Some(&json!({"x": 1})));
     let resp = generate(
         &reg,
@@ -318,7 +318,7 @@ async fn restart_that_interrupts_again_is_a_precondition_failure() {
             .model("m")
             .messages(history)
             .tool("ask")
-            .resume(ResumeOptions { restart: vec![restart_tool(&req, None, None).unwrap()], ..Default::default() }),
+            .resume(ResumeOptions { restart: vec![restart_tool(&req, RestartOptions::new()).unwrap()], ..Default::default() }),
     )
     .await
     .unwrap_err();
@@ -579,11 +579,11 @@ async fn respond_and_restart_validate_against_the_tool_schemas() {
     let err = t.respond(&interrupt, json!(42), None).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(t.respond(&interrupt, json!("because"), None).is_ok());
-    let err = t.restart(&interrupt, None, Some(json!({"q": 7}))).unwrap_err();
+    let err = t.restart(&interrupt, RestartOptions::new().replace_input(json!({"q": 7}))).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
-    let err = t.restart(&interrupt, None, Some(json!({}))).unwrap_err();
+    let err = t.restart(&interrupt, RestartOptions::new().replace_input(json!({}))).unwrap_err();
     assert_eq!(err.status(), Status::InvalidArgument);
-    let ok = t.restart(&interrupt, None, Some(json!({"q": "how"}))).unwrap();
+    let ok = t.restart(&interrupt, RestartOptions::new().replace_input(json!({"q": "how"}))).unwrap();
     assert_eq!(ok.tool_request.unwrap().input, Some(json!({"q": "how"})));
 }
 

@@ -183,6 +183,14 @@ impl fmt::Display for UnknownStatus {
 
 impl std::error::Error for UnknownStatus {}
 
+impl From<UnknownStatus> for crate::Error {
+    /// `INVALID_ARGUMENT` with the unknown name, so `"X".parse::<Status>()?` works in code
+    /// returning a Genkit `Result`.
+    fn from(e: UnknownStatus) -> Self {
+        crate::Error::invalid_argument(e.to_string())
+    }
+}
+
 impl FromStr for Status {
     type Err = UnknownStatus;
 

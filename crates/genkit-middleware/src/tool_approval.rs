@@ -59,7 +59,7 @@ pub fn tool_approval_def() -> Arc<MiddlewareDef> {
 
 /// Interrupts every call of a tool not in `approved`: the interrupt's metadata is
 /// `{message: "Tool not in approved list: <name>"}`; resume with
-/// `restart_tool(interrupt, Some(json!({"toolApproved": true})), None)`.
+/// `restart_tool(interrupt, RestartOptions::new().resumed(json!({"toolApproved": true})))`.
 pub fn tool_approval(options: ToolApprovalOptions) -> MiddlewareUse {
     tool_approval_def().with_config(serde_json::to_value(options).ok())
 }

@@ -13,7 +13,7 @@ use genkit_ai::model::{
     validate_support,
 };
 use genkit_ai::resource::{ResourceOptions, ResourceOutput};
-use genkit_ai::tool::{ToolConfig, restart_tool};
+use genkit_ai::tool::{RestartOptions, ToolConfig, restart_tool};
 use genkit_ai::{
     DocumentData, FinishReason, GenerateOptions, Message, ModelReference, ModelRequest, ModelResponse, ModelSupports,
     Part, ResumeOptions, Role, Tool,
@@ -166,7 +166,7 @@ async fn tool_approval_interrupts_until_approved() {
     assert_eq!(runs.load(Ordering::SeqCst), 0);
 
     pm.respond(stop("done"));
-    let restart = restart_tool(&interrupt, Some(json!({"toolApproved": true})), None).unwrap();
+    let restart = restart_tool(&interrupt, RestartOptions::new().resumed(json!({"toolApproved": true}))).unwrap();
     let resp = generate(
         &reg,
         GenerateOptions::new()

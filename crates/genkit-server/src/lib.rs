@@ -53,6 +53,7 @@
 mod client;
 mod context;
 mod durable;
+mod error;
 mod frame;
 mod handler;
 mod server;
@@ -64,6 +65,7 @@ pub use context::{ApiKey, ContextProvider, RequestData, api_key, api_key_any, ap
 pub use durable::{
     DEFAULT_STREAM_TTL, InMemoryStreamManager, StreamEvent, StreamManager, StreamWriter, stream_not_found,
 };
+pub use error::ErrorResponse;
 pub use frame::{SPAN_ID_HEADER, STREAM_ID_HEADER, TRACE_ID_HEADER};
 pub use handler::{HandlerOptions, IntoAction, flow_handler, flow_handler_with, flow_router};
 pub use server::{

@@ -33,6 +33,7 @@ use crate::flow::FlowOptions;
 #[derive(Clone, Debug)]
 pub struct Genkit {
     registry: Registry,
+    default_model: Option<String>,
     flows: Arc<RwLock<Vec<Arc<dyn Action>>>>,
     #[cfg(feature = "reflection")]
     reflection: Option<Arc<genkit_reflection::Reflection>>,
@@ -202,6 +203,7 @@ impl GenkitBuilder {
             p(&telemetry);
         }
         let registry = Registry::with_parts(self.context, telemetry);
+        let default_model = self.default_model.clone();
         if let Some(m) = self.default_model {
             let json = Value::String(m.clone());
             registry.register_value("defaultModel", "defaultModel", RegistryValue::with_json(m, json));
@@ -247,6 +249,7 @@ impl GenkitBuilder {
         };
         Ok(Genkit {
             registry,
+            default_model,
             flows: Arc::default(),
             #[cfg(feature = "reflection")]
             reflection,
@@ -276,10 +279,9 @@ impl Genkit {
         self.registry.telemetry()
     }
 
-    /// The default model name, if configured.
-    pub fn default_model(&self) -> Option<String> {
-        let v = futures::FutureExt::now_or_never(self.registry.lookup_value("defaultModel", "defaultModel"))?;
-        v.ok().flatten()?.downcast::<String>().map(|s| (*s).clone())
+    /// The default model name, if configured with [`GenkitBuilder::default_model`].
+    pub fn default_model(&self) -> Option<&str> {
+        self.default_model.as_deref()
     }
 
     /// Registers an action built elsewhere (e.g. with [`genkit_core::ActionDef::builder`]).

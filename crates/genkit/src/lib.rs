@@ -57,8 +57,8 @@ pub use genkit_ai::reranker::{RerankOptions, Reranker, RerankerCx, RerankerOptio
 pub use genkit_ai::retriever::{RetrieveOptions, Retriever, RetrieverCx, RetrieverOptions, RetrieverRef};
 pub use genkit_ai::{
     Content, Document, DocumentData, FinishReason, GenerateOptions, GenerateResponse, GenerateResponseChunk, Message,
-    ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role, Tool,
-    ToolConfig, ToolCx,
+    Model, ModelCx, ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role,
+    Tool, ToolConfig, ToolCx,
 };
 pub use genkit_core;
 pub use genkit_core::{
@@ -82,15 +82,27 @@ pub use genkit_reflection as reflection;
 /// The HTTP flow server (feature `server`): see [`genkit_server`].
 #[cfg(feature = "server")]
 pub use genkit_server as server;
+/// Test models and helpers for an app's own tests (feature `testing`): [`echo_model`](testing::echo_model),
+/// [`ProgrammableModel`](testing::ProgrammableModel) (queue responses, chunks and errors,
+/// inspect the requests), and [`LogCapture`](testing::LogCapture).
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use genkit_ai::model::testing::*;
+    pub use genkit_core::testing::*;
+}
+/// The async runtime Genkit runs on, re-exported so an app that only depends on `genkit`
+/// can write `#[genkit::tokio::main(crate = "genkit::tokio")]` and use its timers and tasks.
+pub use tokio;
 /// The OpenTelemetry API and SDK versions Genkit uses (for span processors and exporters).
 pub use {opentelemetry, opentelemetry_sdk};
 
 /// Everything an application usually needs, in one import.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionCx, Error, EvaluateOptions, ExecutablePrompt, Flow, FlowOptions, GenerateOptions, Genkit,
-        IndexOptions, Message, OutputOptions, Part, PromptConfig, RerankOptions, Result, RetrieveOptions, Role,
-        RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ActionContext, ActionCx, Document, Error, EvaluateOptions, ExecutablePrompt, FinishReason, Flow, FlowOptions,
+        GenerateOptions, GenerateResponse, GenerateResponseChunk, Genkit, IndexOptions, Message, Model, ModelCx,
+        ModelOptions, ModelRequest, ModelResponse, ModelResponseChunk, OutputOptions, Part, PromptConfig, RerankOptions,
+        Result, RetrieveOptions, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }

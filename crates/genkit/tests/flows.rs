@@ -97,7 +97,7 @@ async fn builder_registers_plugins_default_model_and_schemas() {
     let g = Genkit::builder().plugin(Tools).default_model("tools/model").build().await.unwrap();
     let r = g.run_action("/tool/tools/upper", json!("x"), RunOptions::new()).await.unwrap();
     assert_eq!(r.result, json!("X"));
-    assert_eq!(g.default_model().as_deref(), Some("tools/model"));
+    assert_eq!(g.default_model(), Some("tools/model"));
     let v = g.registry().lookup_value("defaultModel", "defaultModel").await.unwrap().unwrap();
     assert_eq!(v.json(), Some(&json!("tools/model")));
     let s = g.define_schema_for::<Sum>("Sum").unwrap();

@@ -12,7 +12,7 @@
 //! The setup lives in [`build_app`] so that the integration tests can call it.
 
 use genkit::ai::evaluator::{BaseDataPoint, DataPointRequest, EvalFnResponse, EvalStatus, Score, ScoreValue};
-use genkit::ai::model::testing::echo_model;
+use genkit::testing::echo_model;
 use genkit::ai::model::{ModelCx, ModelOptions};
 use genkit::ai::retriever::{RetrieverRequest, RetrieverResponse};
 use genkit::ai::{

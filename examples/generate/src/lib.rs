@@ -9,7 +9,7 @@
 //! cargo run -p example-generate --bin streaming
 //! ```
 
-use genkit::ai::tool::ToolCx;
+use genkit::ai::tool::{RestartOptions, ToolCx};
 use genkit::prelude::*;
 use genkit::{
     FinishReason, ModelOptions, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, ResumeOptions,
@@ -97,7 +97,7 @@ pub async fn interrupts_example() -> Result<Vec<String>> {
     out.push(format!("interrupt metadata: {}", interrupt.metadata_value("interrupt").cloned().unwrap_or_default()));
 
     // The user approves: restart the tool call with `resumed` metadata.
-    let restart = pay.restart(&interrupt, Some(json!({"approved": true})), None)?;
+    let restart = pay.restart(&interrupt, RestartOptions::new().resumed(json!({"approved": true})))?;
     let resp = g
         .generate(
             GenerateOptions::new()

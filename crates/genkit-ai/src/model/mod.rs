@@ -259,6 +259,7 @@ pub async fn plugin_model<P: DynPlugin + ?Sized>(plugin: &P, name: &str) -> Resu
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 #[cfg(test)]

@@ -153,11 +153,7 @@ impl ProgrammableModel {
 
     /// Queues a text response with finish reason `stop`.
     pub fn respond_text(&self, text: &str) -> &Self {
-        self.respond(ModelResponse {
-            message: Some(Message::model(text)),
-            finish_reason: Some(FinishReason::Stop),
-            ..ModelResponse::default()
-        })
+        self.respond(ModelResponse::from_text(text))
     }
 
     /// Queues chunks to stream, then a response.
@@ -175,6 +171,20 @@ impl ProgrammableModel {
     /// Answers with `f` once the queue is empty.
     pub fn set_handler(&self, f: impl Fn(&ModelRequest, &ModelCx) -> Result<ModelResponse> + Send + Sync + 'static) {
         lock(&self.state).handler = Some(Arc::new(f));
+    }
+
+    /// Stops answering with the handler set by [`Self::set_handler`].
+    pub fn clear_handler(&self) {
+        lock(&self.state).handler = None;
+    }
+
+    /// Forgets everything programmed and recorded: queued responses, the handler and the
+    /// requests received, so one registered model can be reprogrammed between cases.
+    pub fn reset(&self) {
+        let mut s = lock(&self.state);
+        s.queue.clear();
+        s.handler = None;
+        s.requests.clear();
     }
 
     /// Every request received so far.
