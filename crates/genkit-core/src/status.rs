@@ -192,20 +192,24 @@ impl Status {
     pub const fn from_http(code: u16) -> Status {
         match code {
             200..=299 => Status::Ok,
-            400 | 413 | 422 => Status::InvalidArgument,
-            401 => Status::Unauthenticated,
-            402 | 412 => Status::FailedPrecondition,
-            403 => Status::PermissionDenied,
-            404 | 410 => Status::NotFound,
-            408 | 504 => Status::DeadlineExceeded,
-            409 => Status::Aborted,
-            416 => Status::OutOfRange,
-            429 => Status::ResourceExhausted,
-            499 => Status::Cancelled,
-            500 => Status::Internal,
-            501 => Status::Unimplemented,
-            400..=499 => Status::InvalidArgument,
-            500..=599 => Status::Unavailable,
+            400..=499 => match code {
+                401 => Status::Unauthenticated,
+                402 | 412 => Status::FailedPrecondition,
+                403 => Status::PermissionDenied,
+                404 | 410 => Status::NotFound,
+                408 => Status::DeadlineExceeded,
+                409 => Status::Aborted,
+                416 => Status::OutOfRange,
+                429 => Status::ResourceExhausted,
+                499 => Status::Cancelled,
+                _ => Status::InvalidArgument,
+            },
+            500..=599 => match code {
+                500 => Status::Internal,
+                501 => Status::Unimplemented,
+                504 => Status::DeadlineExceeded,
+                _ => Status::Unavailable,
+            },
             _ => Status::Unknown,
         }
     }

@@ -22,11 +22,11 @@ const MAX_JSON_BODY: usize = 256 << 10;
 ///   `{"message"}`; `{"detail"}` of FastAPI servers), else the body text, cut to
 ///   [`MAX_MESSAGE`] bytes, followed by ` (HTTP <status>)`;
 /// - origin: `provider`;
-/// - [`Error::provider_http_status`]: `status`;
+/// - `status` itself, as [`Error::provider_http_status`];
 /// - details: `{"httpStatus": status, "error": {…}}`, the second when the body has an
 ///   `error` object;
-/// - [`Error::retry_after`]: from `retry-after-ms` or `Retry-After`, capped at
-///   [`DEFAULT_RETRY_AFTER_CAP`](crate::DEFAULT_RETRY_AFTER_CAP).
+/// - the delay `retry-after-ms` or `Retry-After` asks for, capped at
+///   [`DEFAULT_RETRY_AFTER_CAP`](crate::DEFAULT_RETRY_AFTER_CAP), as [`Error::retry_after`].
 ///
 /// `headers` is any `(name, value)` list (a `reqwest`/`http` `&HeaderMap` works). Redact the
 /// API key from `body` first (see [`Secret::redact`](crate::Secret::redact)) if the provider
