@@ -102,11 +102,7 @@ impl LineBuffer {
             }
         }
         let from = self.scan.max(self.pos);
-        let found = match self.endings {
-            Endings::Any => self.buf[from..].iter().position(|&b| b == b'\n' || b == b'\r'),
-            Endings::Lf => self.buf[from..].iter().position(|&b| b == b'\n'),
-        };
-        let Some(at) = found.map(|i| from + i) else {
+        let Some(at) = find_end(&self.buf[from..], self.endings).map(|i| from + i) else {
             self.scan = self.buf.len();
             if self.buf.len() - self.pos > self.max_line {
                 self.clear();
@@ -153,6 +149,30 @@ impl LineBuffer {
         }
         Ok((!rest.is_empty()).then_some(rest))
     }
+}
+
+/// The index of the first line end in `hay`. Eight bytes at a time (a line end is rare, and
+/// lines of JSON run to kilobytes), then byte by byte in the word that has one.
+fn find_end(hay: &[u8], endings: Endings) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    // Whether a byte of `word` equals `b` (the classic zero-byte test on `word ^ b…b`).
+    let has = |word: u64, b: u8| {
+        let x = word ^ (ONES * u64::from(b));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let is_end = |b: u8| b == b'\n' || (endings == Endings::Any && b == b'\r');
+    let mut start = 0;
+    for chunk in hay.chunks_exact(8) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        if has(word, b'\n') || (endings == Endings::Any && has(word, b'\r')) {
+            break;
+        }
+        start += 8;
+    }
+    hay[start..].iter().position(|&b| is_end(b)).map(|i| start + i)
 }
 
 #[cfg(test)]
@@ -217,6 +237,22 @@ mod tests {
         let mut b = LineBuffer::new(Endings::Lf, 4);
         b.push(b"abcdef");
         assert_eq!(b.take_rest(), Err(TooLong));
+    }
+
+    #[test]
+    fn line_ends_are_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                for end in [b'\n', b'\r'] {
+                    let mut hay = vec![b'x'; len];
+                    hay[at] = end;
+                    let want = (end == b'\n').then_some(at);
+                    assert_eq!(find_end(&hay, Endings::Any), Some(at), "{len} {at} {end}");
+                    assert_eq!(find_end(&hay, Endings::Lf), want, "{len} {at} {end}");
+                }
+            }
+            assert_eq!(find_end(&vec![0x8a; len], Endings::Any), None);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! "Interpreting an event stream"): the framing of OpenAI, Anthropic, Gemini
 //! (`alt=sse`), Mistral and the Genkit flow protocol.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use futures::Stream;
@@ -106,7 +107,8 @@ impl State {
         if line[0] == b':' {
             return Ok(None);
         }
-        let text = String::from_utf8_lossy(line);
+        // `from_utf8` first: it is much faster than `from_utf8_lossy` on valid text.
+        let text = std::str::from_utf8(line).map_or_else(|_| String::from_utf8_lossy(line), Cow::Borrowed);
         let (field, value) = match text.find(':') {
             Some(i) => (&text[..i], text[i + 1..].strip_prefix(' ').unwrap_or(&text[i + 1..])),
             None => (&*text, ""),
