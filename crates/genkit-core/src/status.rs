@@ -150,6 +150,70 @@ impl Status {
         }
     }
 
+    /// The Genkit status for an HTTP status a server answered with: the one table every
+    /// provider plugin and the flow client use.
+    ///
+    /// Genkit JS maps only 400, 429, 499, 500 and 503 (in its provider plugins); those rows
+    /// match it. The other rows follow Google's HTTP mapping of the canonical codes and the
+    /// inverse of [`Status::http_status`] where one exists, so that a status survives a trip
+    /// through a Genkit server:
+    ///
+    /// | HTTP | status | why |
+    /// |---|---|---|
+    /// | 2xx | `OK` | |
+    /// | 400 | `INVALID_ARGUMENT` | as JS |
+    /// | 401 | `UNAUTHENTICATED` | missing or bad credentials |
+    /// | 402 | `FAILED_PRECONDITION` | billing: the account must change before a retry helps |
+    /// | 403 | `PERMISSION_DENIED` | |
+    /// | 404 | `NOT_FOUND` | |
+    /// | 408 | `DEADLINE_EXCEEDED` | the server gave up waiting for the request |
+    /// | 409 | `ABORTED` | a conflict, usually concurrency; retryable, unlike `ALREADY_EXISTS` |
+    /// | 410 | `NOT_FOUND` | gone for good (a retired model, an expired file) |
+    /// | 412 | `FAILED_PRECONDITION` | |
+    /// | 413 | `INVALID_ARGUMENT` | the request is too large: retrying the same one cannot help (a Genkit server answers 413 with `INVALID_ARGUMENT`) |
+    /// | 416 | `OUT_OF_RANGE` | |
+    /// | 422 | `INVALID_ARGUMENT` | a request that parsed but does not validate |
+    /// | 429 | `RESOURCE_EXHAUSTED` | as JS: rate limits and quotas |
+    /// | 499 | `CANCELLED` | as JS |
+    /// | other 4xx | `INVALID_ARGUMENT` | the request must change (405, 414, 415, 431, …) |
+    /// | 500 | `INTERNAL` | as JS |
+    /// | 501 | `UNIMPLEMENTED` | |
+    /// | 503 | `UNAVAILABLE` | as JS |
+    /// | 504 | `DEADLINE_EXCEEDED` | |
+    /// | other 5xx | `UNAVAILABLE` | 502 from a proxy, 529 overloaded, …: transient, worth a retry |
+    /// | anything else | `UNKNOWN` | 1xx, 3xx and codes outside 100–599 |
+    ///
+    /// ```
+    /// use genkit_core::Status;
+    /// assert_eq!(Status::from_http(429), Status::ResourceExhausted);
+    /// assert_eq!(Status::from_http(502), Status::Unavailable);
+    /// assert_eq!(Status::from_http(Status::NotFound.http_status()), Status::NotFound);
+    /// ```
+    pub const fn from_http(code: u16) -> Status {
+        match code {
+            200..=299 => Status::Ok,
+            400..=499 => match code {
+                401 => Status::Unauthenticated,
+                402 | 412 => Status::FailedPrecondition,
+                403 => Status::PermissionDenied,
+                404 | 410 => Status::NotFound,
+                408 => Status::DeadlineExceeded,
+                409 => Status::Aborted,
+                416 => Status::OutOfRange,
+                429 => Status::ResourceExhausted,
+                499 => Status::Cancelled,
+                _ => Status::InvalidArgument,
+            },
+            500..=599 => match code {
+                500 => Status::Internal,
+                501 => Status::Unimplemented,
+                504 => Status::DeadlineExceeded,
+                _ => Status::Unavailable,
+            },
+            _ => Status::Unknown,
+        }
+    }
+
     /// Whether a failed call with this status is worth retrying (the default set of the
     /// Genkit retry middleware: `UNAVAILABLE`, `DEADLINE_EXCEEDED`, `RESOURCE_EXHAUSTED`,
     /// `ABORTED`, `INTERNAL`).
@@ -247,5 +311,133 @@ mod tests {
         }
         assert!("NOPE".parse::<Status>().is_err());
         assert!(Status::from_code(17).is_none());
+    }
+
+    fn http(code: u16) -> &'static str {
+        Status::from_http(code).as_str()
+    }
+
+    #[test]
+    fn http_2xx_is_ok() {
+        assert_eq!((http(200), http(204), http(299)), ("OK", "OK", "OK"));
+    }
+
+    #[test]
+    fn http_400_is_invalid_argument() {
+        assert_eq!(http(400), "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn http_401_is_unauthenticated() {
+        assert_eq!(http(401), "UNAUTHENTICATED");
+    }
+
+    #[test]
+    fn http_402_is_failed_precondition() {
+        assert_eq!(http(402), "FAILED_PRECONDITION");
+    }
+
+    #[test]
+    fn http_403_is_permission_denied() {
+        assert_eq!(http(403), "PERMISSION_DENIED");
+    }
+
+    #[test]
+    fn http_404_is_not_found() {
+        assert_eq!(http(404), "NOT_FOUND");
+    }
+
+    #[test]
+    fn http_408_is_deadline_exceeded() {
+        assert_eq!(http(408), "DEADLINE_EXCEEDED");
+    }
+
+    #[test]
+    fn http_409_is_aborted() {
+        assert_eq!(http(409), "ABORTED");
+    }
+
+    #[test]
+    fn http_410_is_not_found() {
+        assert_eq!(http(410), "NOT_FOUND");
+    }
+
+    #[test]
+    fn http_412_is_failed_precondition() {
+        assert_eq!(http(412), "FAILED_PRECONDITION");
+    }
+
+    #[test]
+    fn http_413_is_invalid_argument() {
+        assert_eq!(http(413), "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn http_416_is_out_of_range() {
+        assert_eq!(http(416), "OUT_OF_RANGE");
+    }
+
+    #[test]
+    fn http_422_is_invalid_argument() {
+        assert_eq!(http(422), "INVALID_ARGUMENT");
+    }
+
+    #[test]
+    fn http_429_is_resource_exhausted() {
+        assert_eq!(http(429), "RESOURCE_EXHAUSTED");
+    }
+
+    #[test]
+    fn http_499_is_cancelled() {
+        assert_eq!(http(499), "CANCELLED");
+    }
+
+    #[test]
+    fn other_http_4xx_are_invalid_argument() {
+        for code in [405, 406, 411, 414, 415, 418, 431, 451] {
+            assert_eq!(http(code), "INVALID_ARGUMENT", "{code}");
+        }
+    }
+
+    #[test]
+    fn http_500_is_internal() {
+        assert_eq!(http(500), "INTERNAL");
+    }
+
+    #[test]
+    fn http_501_is_unimplemented() {
+        assert_eq!(http(501), "UNIMPLEMENTED");
+    }
+
+    #[test]
+    fn http_503_is_unavailable() {
+        assert_eq!(http(503), "UNAVAILABLE");
+    }
+
+    #[test]
+    fn http_504_is_deadline_exceeded() {
+        assert_eq!(http(504), "DEADLINE_EXCEEDED");
+    }
+
+    #[test]
+    fn other_http_5xx_are_unavailable() {
+        for code in [502, 505, 507, 520, 529, 599] {
+            assert_eq!(http(code), "UNAVAILABLE", "{code}");
+        }
+    }
+
+    #[test]
+    fn other_http_codes_are_unknown() {
+        for code in [0, 99, 100, 101, 199, 300, 301, 304, 399, 600, 999, u16::MAX] {
+            assert_eq!(http(code), "UNKNOWN", "{code}");
+        }
+    }
+
+    #[test]
+    fn http_statuses_genkit_servers_send_map_back() {
+        for s in Status::ALL {
+            let back = Status::from_http(s.http_status());
+            assert_eq!(back.http_status(), s.http_status(), "{s}");
+        }
     }
 }

@@ -6,10 +6,13 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use futures::stream::BoxStream;
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use genkit_core::{Error, Result, Status};
+use genkit_http::{Decoded, RetryAfter, SseDecoder, SseEvent, SseOptions};
+use reqwest::header::HeaderMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -80,9 +83,10 @@ impl FlowClient {
     ) -> Result<O> {
         let res = self.post(url, input, headers)?.send().await.map_err(transport_error)?;
         let status = res.status().as_u16();
+        let response_headers = res.headers().clone();
         let body = res.bytes().await.map_err(transport_error)?;
         if status != 200 {
-            return Err(error_from_response(status, &body));
+            return Err(error_from_response(status, &response_headers, &body));
         }
         let mut v: Value = serde_json::from_slice(&body)
             .map_err(|e| Error::new(Status::Internal, format!("the server sent invalid JSON: {e}")))?;
@@ -171,26 +175,9 @@ fn decode<T: DeserializeOwned>(v: Value, what: &str) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Error::new(Status::InvalidArgument, format!("unexpected flow {what}: {e}")))
 }
 
-fn status_for_http(code: u16) -> Status {
-    match code {
-        400 => Status::InvalidArgument,
-        401 => Status::Unauthenticated,
-        403 => Status::PermissionDenied,
-        404 => Status::NotFound,
-        409 => Status::Aborted,
-        413 | 429 => Status::ResourceExhausted,
-        499 => Status::Cancelled,
-        501 => Status::Unimplemented,
-        503 => Status::Unavailable,
-        504 => Status::DeadlineExceeded,
-        500..=599 => Status::Internal,
-        _ => Status::Unknown,
-    }
-}
-
 /// The error of a non-200 answer: the Genkit error in the body when there is one, else the
-/// HTTP status mapped to a Genkit status.
-fn error_from_response(code: u16, body: &[u8]) -> Error {
+/// HTTP status mapped to a Genkit status; with the server's `Retry-After`, if it sent one.
+fn error_from_response(code: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let genkit = parsed.as_ref().and_then(|v| match v.get("error") {
         Some(e @ Value::Object(_)) => Some(e),
@@ -200,10 +187,14 @@ fn error_from_response(code: u16, body: &[u8]) -> Error {
     let e = match genkit {
         Some(v) => Error::from_json(v),
         None => {
-            Error::new(status_for_http(code), format!("Server returned: {code}: {}", String::from_utf8_lossy(body)))
+            Error::new(Status::from_http(code), format!("Server returned: {code}: {}", String::from_utf8_lossy(body)))
         }
     };
-    e.with_http_status(code)
+    let e = e.with_http_status(code);
+    match RetryAfter::new().from_headers(headers, SystemTime::now()) {
+        Some(after) => e.with_retry_after(after),
+        None => e,
+    }
 }
 
 enum Frame {
@@ -212,11 +203,10 @@ enum Frame {
     Error(Error),
 }
 
-fn parse_frame(raw: &[u8]) -> Result<Frame> {
-    let text = std::str::from_utf8(raw)
-        .map_err(|_| Error::new(Status::Internal, "the server sent a frame that is not UTF-8"))?;
-    let json = text.strip_prefix("data:").or_else(|| text.strip_prefix("error:")).unwrap_or(text);
-    let mut v: Value = serde_json::from_str(json.trim())
+/// One frame of the flow protocol: `data: {"message"|"result": …}` or
+/// `error: {"error": {…}}` (read as an event of type `error`).
+fn parse_frame(event: &SseEvent) -> Result<Frame> {
+    let mut v: Value = serde_json::from_str(&event.data)
         .map_err(|e| Error::new(Status::Internal, format!("the server sent an invalid stream frame: {e}")))?;
     if let Some(m) = v.get_mut("message") {
         Ok(Frame::Message(m.take()))
@@ -229,34 +219,17 @@ fn parse_frame(raw: &[u8]) -> Result<Frame> {
     }
 }
 
-struct Reader {
-    res: reqwest::Response,
-    buf: Vec<u8>,
-    eof: bool,
+/// The decoder of the flow protocol's frames: Server-Sent Events plus `error:` lines.
+fn frame_decoder() -> SseDecoder {
+    SseDecoder::with_options(SseOptions::new().event_field("error"))
 }
 
-impl Reader {
-    async fn next_frame(&mut self) -> Option<Result<Frame>> {
-        loop {
-            if let Some(pos) = self.buf.windows(2).position(|w| w == b"\n\n") {
-                let frame = parse_frame(&self.buf[..pos]);
-                self.buf.drain(..pos + 2);
-                return Some(frame);
-            }
-            if self.eof {
-                return None;
-            }
-            match self.res.chunk().await {
-                Ok(Some(bytes)) => self.buf.extend_from_slice(&bytes),
-                Ok(None) => self.eof = true,
-                Err(e) => {
-                    self.eof = true;
-                    self.buf.clear();
-                    return Some(Err(transport_error(e)));
-                }
-            }
-        }
-    }
+/// The events of a streamed answer.
+fn events(res: reqwest::Response) -> impl Stream<Item = Result<SseEvent>> + Send + 'static {
+    let body =
+        futures::stream::try_unfold(res, |mut res| async move { Ok(res.chunk().await?.map(|chunk| (chunk, res))) })
+            .map_err(transport_error);
+    Decoded::new(body, frame_decoder())
 }
 
 /// A streaming flow call: a [`Stream`] of chunks `S`, then [`FlowStream::output`]. Dropping it
@@ -286,13 +259,12 @@ impl<S: DeserializeOwned, O: DeserializeOwned> FlowStream<S, O> {
             return Err(Error::new(Status::NotFound, "Stream not found.").with_http_status(204));
         }
         if code != 200 {
+            let headers = res.headers().clone();
             let body = res.bytes().await.map_err(transport_error)?;
-            return Err(error_from_response(code, &body));
+            return Err(error_from_response(code, &headers, &body));
         }
         let stream_id = res.headers().get(STREAM_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let reader = Reader { res, buf: Vec::new(), eof: false };
-        let frames =
-            futures::stream::unfold(reader, |mut r| async move { r.next_frame().await.map(|f| (f, r)) }).boxed();
+        let frames = events(res).map(|event| event.and_then(|e| parse_frame(&e))).boxed();
         Ok(FlowStream { frames, stream_id, output: None, finished: false, _chunk: PhantomData })
     }
 
@@ -342,28 +314,44 @@ impl<S: DeserializeOwned, O: DeserializeOwned> Stream for FlowStream<S, O> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genkit_http::Decoder;
     use serde_json::json;
 
+    fn parse(text: &[u8]) -> Result<Frame> {
+        let mut d = frame_decoder();
+        d.push(text);
+        parse_frame(&d.next_item()?.expect("one frame"))
+    }
+
     #[test]
-    fn frames_and_errors_parse() {
-        assert!(matches!(parse_frame(b"data: {\"message\":1}"), Ok(Frame::Message(m)) if m == json!(1)));
-        assert!(matches!(parse_frame(b"data: {\"result\":\"r\"}"), Ok(Frame::Result(r)) if r == json!("r")));
-        let Ok(Frame::Error(e)) = parse_frame(b"error: {\"error\":{\"status\":\"NOT_FOUND\",\"message\":\"m\"}}")
-        else {
+    fn frames_parse() {
+        assert!(matches!(parse(b"data: {\"message\":1}\n\n"), Ok(Frame::Message(m)) if m == json!(1)));
+        assert!(matches!(parse(b"data: {\"result\":\"r\"}\n\n"), Ok(Frame::Result(r)) if r == json!("r")));
+        let Ok(Frame::Error(e)) = parse(b"error: {\"error\":{\"status\":\"NOT_FOUND\",\"message\":\"m\"}}\n\n") else {
             panic!("not an error frame")
         };
         assert_eq!((e.status(), e.message()), (Status::NotFound, "m"));
-        assert!(parse_frame(b"data: {\"x\":1}").is_err());
+        assert!(parse(b"data: {\"x\":1}\n\n").is_err());
+        assert!(parse(b"data: not json\n\n").is_err());
+    }
 
-        let e = error_from_response(401, br#"{"status":"UNAUTHENTICATED","message":"Unauthenticated"}"#);
+    #[test]
+    fn error_answers_parse() {
+        let none = HeaderMap::new();
+        let e = error_from_response(401, &none, br#"{"status":"UNAUTHENTICATED","message":"Unauthenticated"}"#);
         assert_eq!(
             (e.status(), e.message(), e.provider_http_status()),
             (Status::Unauthenticated, "Unauthenticated", Some(401))
         );
-        let e = error_from_response(400, br#"{"message":"bad","status":"INVALID ARGUMENT"}"#);
+        let e = error_from_response(400, &none, br#"{"message":"bad","status":"INVALID ARGUMENT"}"#);
         assert_eq!(e.status(), Status::InvalidArgument);
-        let e = error_from_response(502, b"<html>bad gateway</html>");
-        assert_eq!(e.status(), Status::Internal);
+        let e = error_from_response(502, &none, b"<html>bad gateway</html>");
+        assert_eq!(e.status(), Status::Unavailable);
         assert!(e.message().starts_with("Server returned: 502: "));
+        assert_eq!(e.retry_after(), None);
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", reqwest::header::HeaderValue::from_static("3"));
+        let e = error_from_response(429, &headers, b"slow down");
+        assert_eq!((e.status(), e.retry_after()), (Status::ResourceExhausted, Some(std::time::Duration::from_secs(3))));
     }
 }

@@ -8,58 +8,22 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use genkit_core::{Error, Result, Status};
+use genkit_http::{Secret, http_error};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 
-use crate::error::{http_error, transport_error};
+use crate::error::transport_error;
 
-/// An API key. Its `Debug` and `Display` never show the value, so it cannot end up in logs
-/// or traces by accident.
+/// An API key: a [`genkit_http::Secret`], whose `Debug` and `Display` never show the value,
+/// so it cannot end up in logs or traces by accident.
 ///
 /// ```
 /// use genkit_openai_compat::ApiKey;
 /// let k = ApiKey::new("sk-secret");
-/// assert_eq!(format!("{k:?}"), "ApiKey(<redacted>)");
+/// assert_eq!(format!("{k:?}"), "Secret(<redacted>)");
 /// assert_eq!(k.expose(), "sk-secret");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(Arc<str>);
-
-impl ApiKey {
-    /// Wraps a key.
-    pub fn new(key: impl Into<String>) -> ApiKey {
-        ApiKey(key.into().into())
-    }
-
-    /// The key itself (only for building the request header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ApiKey(<redacted>)")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl From<&str> for ApiKey {
-    fn from(s: &str) -> ApiKey {
-        ApiKey::new(s)
-    }
-}
-
-impl From<String> for ApiKey {
-    fn from(s: String) -> ApiKey {
-        ApiKey::new(s)
-    }
-}
+pub use genkit_http::Secret as ApiKey;
 
 /// A callback that returns a bearer token for each request (for example an Entra ID token
 /// for Azure OpenAI, scope `https://cognitiveservices.azure.com/.default`). It is called
@@ -185,35 +149,46 @@ impl Client {
         Ok(v)
     }
 
-    async fn authorize(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::RequestBuilder> {
-        Ok(match (&self.auth, key) {
-            (Auth::Header(name, _), Some(k)) => rb.header(name.clone(), Self::sensitive(k)?),
-            (_, Some(k)) => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {k}"))?),
-            (Auth::None, None) => rb,
-            (Auth::Bearer(k), None) => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {}", k.expose()))?),
-            (Auth::Header(name, k), None) => rb.header(name.clone(), Self::sensitive(k.expose())?),
-            (Auth::Token(p), None) => {
-                let t = p.token().await.map_err(|e| {
-                    Error::new(Status::Unauthenticated, format!("the token provider failed: {}", e.message()))
-                        .with_origin(self.origin.to_string())
-                        .with_source(e)
-                })?;
-                rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {t}"))?)
-            }
-        })
+    /// Adds the credentials; returns them too, to redact them from error bodies.
+    async fn authorize(
+        &self,
+        rb: reqwest::RequestBuilder,
+        key: Option<&str>,
+    ) -> Result<(reqwest::RequestBuilder, Option<Secret>)> {
+        let secret = match (&self.auth, key) {
+            (_, Some(k)) => Secret::new(k),
+            (Auth::None, None) => return Ok((rb, None)),
+            (Auth::Bearer(k) | Auth::Header(_, k), None) => k.clone(),
+            (Auth::Token(p), None) => Secret::new(p.token().await.map_err(|e| {
+                Error::new(Status::Unauthenticated, format!("the token provider failed: {}", e.message()))
+                    .with_origin(self.origin.to_string())
+                    .with_source(e)
+            })?),
+        };
+        let rb = match &self.auth {
+            Auth::Header(name, _) => rb.header(name.clone(), Self::sensitive(secret.expose())?),
+            _ => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {}", secret.expose()))?),
+        };
+        Ok((rb, Some(secret)))
     }
 
-    /// Sends a request; a non-2xx answer becomes a Genkit error with the provider's message.
+    /// Sends a request; a non-2xx answer becomes a Genkit error with the provider's message
+    /// (the key redacted, should the provider echo it).
     async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
-        let rb = self.authorize(rb.headers(self.headers.clone()).query(&self.query), key).await?;
+        let (rb, secret) = self.authorize(rb.headers(self.headers.clone()).query(&self.query), key).await?;
         let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
         }
         let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
-        Err(http_error(&self.origin, status.as_u16(), &headers, &body))
+        let body = resp.bytes().await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        let body = match &secret {
+            Some(s) => s.redact(&body),
+            None => std::borrow::Cow::Borrowed(&*body),
+        };
+        Err(http_error(status.as_u16(), &headers, body.as_bytes(), &self.origin))
     }
 
     /// `POST` a JSON body.

@@ -24,10 +24,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Provider errors become Genkit errors by HTTP status (429 → `RESOURCE_EXHAUSTED` with the
+//! Provider errors become Genkit errors by HTTP status, with the table every plugin shares
+//! ([`Status::from_http`](genkit_core::Status::from_http): 429 → `RESOURCE_EXHAUSTED` with the
 //! provider's `Retry-After`, 401 → `UNAUTHENTICATED`, 400 → `INVALID_ARGUMENT`, 403 →
-//! `PERMISSION_DENIED`, 404 → `NOT_FOUND`, 5xx → `UNAVAILABLE`) carrying the provider's
-//! message, so the `retry` and `fallback` middleware work unchanged. A stream cut before the
+//! `PERMISSION_DENIED`, 404 → `NOT_FOUND`, 500 → `INTERNAL`, other 5xx → `UNAVAILABLE`)
+//! carrying the provider's message (with the API key redacted), so the `retry` and `fallback`
+//! middleware work unchanged. A stream cut before the
 //! model finished is an `UNAVAILABLE` error, never a silently short answer.
 //!
 //! See `docs/openai-compat.md` for every option, config field and the testing setup.
@@ -41,7 +43,6 @@ mod error;
 mod image;
 mod models;
 mod plugin;
-pub mod sse;
 
 pub use audio::{SpeechConfig, TranscriptionConfig};
 pub use chat::config::{ChatConfig, VisualDetailLevel};
@@ -74,4 +75,5 @@ pub mod codec {
     pub use crate::chat::decode::{StreamDecoder, decode_completion};
     pub use crate::chat::encode::{EncodeOptions, encode_chat_request, parse_config};
     pub use crate::chat::wire::{ChatChunk, ChatCompletion, ChatRequest};
+    pub use genkit_http::SseEvent;
 }

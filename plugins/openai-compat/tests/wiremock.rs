@@ -423,7 +423,8 @@ async fn streamed_tool_call_deltas_over_http_drive_the_tool_loop() {
 async fn every_error_status_maps_with_the_providers_message() {
     let cases = [
         (400, Status::InvalidArgument, "Invalid 'messages': empty array"),
-        (401, Status::Unauthenticated, "Incorrect API key provided: sk-test. You can find your API key at …"),
+        // The key the provider echoes is redacted.
+        (401, Status::Unauthenticated, "Incorrect API key provided: <redacted>. You can find your API key at …"),
         (403, Status::PermissionDenied, "Project does not have access to model gpt-4o"),
         (404, Status::NotFound, "The model `gpt-9` does not exist or you do not have access to it."),
         (
@@ -431,15 +432,16 @@ async fn every_error_status_maps_with_the_providers_message() {
             Status::ResourceExhausted,
             "Rate limit reached for gpt-4o in organization org-x on requests per min (RPM)",
         ),
-        (500, Status::Unavailable, "The server had an error while processing your request."),
+        (500, Status::Internal, "The server had an error while processing your request."),
         (502, Status::Unavailable, "Bad gateway."),
         (503, Status::Unavailable, "The engine is currently overloaded, please try again later."),
         (504, Status::DeadlineExceeded, "Gateway timeout."),
     ];
     for (code, status, message) in cases {
         let server = MockServer::start().await;
+        let sent = message.replace("<redacted>", "sk-test");
         let mut resp = ResponseTemplate::new(code).set_body_json(json!({
-            "error": {"message": message, "type": "invalid_request_error", "param": null, "code": "some_code"}
+            "error": {"message": sent, "type": "invalid_request_error", "param": null, "code": "some_code"}
         }));
         if code == 429 {
             resp = resp.insert_header("retry-after", "20").insert_header("retry-after-ms", "20000");
@@ -449,10 +451,32 @@ async fn every_error_status_maps_with_the_providers_message() {
             generate(&openai(&server), GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
         assert_eq!(e.status(), status, "HTTP {code}: {e}");
         assert!(e.message().contains(message), "HTTP {code}: {}", e.message());
+        assert!(!format!("{e:?}").contains("sk-test"), "HTTP {code}: {e:?}");
         assert_eq!(e.provider_http_status(), Some(code));
         if code == 429 {
             assert_eq!(e.retry_after(), Some(Duration::from_secs(20)));
         }
+    }
+}
+
+#[tokio::test]
+async fn absurd_retry_after_values_are_capped_or_ignored_never_a_panic() {
+    let cases = [
+        (vec![("retry-after-ms", "1e400"), ("retry-after", "99999999999999999999999")], Some(Duration::from_secs(60))),
+        (vec![("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")], Some(Duration::ZERO)),
+        (vec![("retry-after", "-1"), ("retry-after-ms", "NaN")], None),
+    ];
+    for (headers, expected) in cases {
+        let server = MockServer::start().await;
+        let mut resp = ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "slow down"}}));
+        for (k, v) in &headers {
+            resp = resp.insert_header(*k, *v);
+        }
+        Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(resp).mount(&server).await;
+        let e =
+            generate(&openai(&server), GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
+        assert_eq!(e.status(), Status::ResourceExhausted);
+        assert_eq!(e.retry_after(), expected, "{headers:?}");
     }
 }
 

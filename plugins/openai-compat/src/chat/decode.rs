@@ -4,10 +4,10 @@
 
 use genkit_ai::{FinishReason, GenerationUsage, Message, ModelResponse, ModelResponseChunk, Part, Role};
 use genkit_core::{Error, Result, Status};
+use genkit_http::{Decoder, SseDecoder, SseEvent};
 use serde_json::{Map, Value, json};
 
 use super::wire::{ChatChunk, ChatCompletion, ToolCallIn, Usage};
-use crate::sse::{SseEvent, SseParser};
 
 /// Genkit's finish reason for an OpenAI `finish_reason`.
 pub(crate) fn finish_reason(r: Option<&str>) -> FinishReason {
@@ -118,8 +118,7 @@ struct PendingCall {
 #[derive(Debug)]
 pub struct StreamDecoder {
     origin: String,
-    parser: SseParser,
-    events: Vec<SseEvent>,
+    sse: SseDecoder,
     text: String,
     reasoning: String,
     refusal: String,
@@ -136,8 +135,7 @@ impl StreamDecoder {
     pub fn new(origin: &str) -> StreamDecoder {
         StreamDecoder {
             origin: origin.to_owned(),
-            parser: SseParser::default(),
-            events: Vec::new(),
+            sse: SseDecoder::new(),
             text: String::new(),
             reasoning: String::new(),
             refusal: String::new(),
@@ -153,22 +151,14 @@ impl StreamDecoder {
     /// Parses more of the body, emitting a chunk per text/reasoning delta.
     ///
     /// # Errors
-    /// A malformed event, an error event from the provider, or invalid UTF-8.
+    /// A malformed event, an error event from the provider, or a line or event over the
+    /// [`SseDecoder`] caps (`RESOURCE_EXHAUSTED`).
     pub fn push(&mut self, bytes: &[u8], emit: &mut dyn FnMut(ModelResponseChunk)) -> Result<()> {
-        let mut events = std::mem::take(&mut self.events);
-        let parsed = self.parser.push(bytes, &mut events).map_err(|e| self.malformed(&e.0));
-        let mut result = parsed;
-        if result.is_ok() {
-            for ev in events.drain(..) {
-                if let Err(e) = self.event(&ev, emit) {
-                    result = Err(e);
-                    break;
-                }
-            }
+        self.sse.push(bytes);
+        while let Some(ev) = self.sse.next_item().map_err(|e| e.with_origin(self.origin.clone()))? {
+            self.event(&ev, emit)?;
         }
-        events.clear();
-        self.events = events;
-        result
+        Ok(())
     }
 
     /// Decodes one `data:` payload (a `chat.completion.chunk` or `[DONE]`).
@@ -217,7 +207,7 @@ impl StreamDecoder {
             .and_then(Value::as_u64)
             .and_then(|c| u16::try_from(c).ok())
             .filter(|c| (400..600).contains(c))
-            .map_or(Status::Unavailable, crate::error::status_for);
+            .map_or(Status::Unavailable, Status::from_http);
         Error::new(status, format!("the provider reported an error in the stream: {msg}"))
             .with_origin(self.origin.clone())
             .with_details(json!({"error": err}))
@@ -307,7 +297,9 @@ impl StreamDecoder {
     /// `UNAVAILABLE` when the stream stopped before the provider finished (no
     /// `finish_reason` and no `[DONE]`): a cut connection never yields a short answer.
     pub fn finish(&mut self, emit: &mut dyn FnMut(ModelResponseChunk)) -> Result<ModelResponse> {
-        if let Some(ev) = self.parser.finish().map_err(|e| self.malformed(&e.0))? {
+        // An event cut by the end of the body is decoded anyway (the SSE spec would drop it), so
+        // a body cut mid-JSON is reported as such rather than as a silently short answer.
+        if let Some(ev) = self.sse.take_incomplete().map_err(|e| e.with_origin(self.origin.clone()))? {
             self.event(&ev, emit)?;
         }
         if !self.done && self.finish.is_none() {
