@@ -73,20 +73,6 @@ fn client() -> Result<reqwest::Client> {
 }
 
 /// The Genkit status of a failed download's HTTP status.
-fn status_of(http: u16) -> Status {
-    match http {
-        400 => Status::InvalidArgument,
-        401 => Status::Unauthenticated,
-        403 => Status::PermissionDenied,
-        404 | 410 => Status::NotFound,
-        408 => Status::DeadlineExceeded,
-        429 => Status::ResourceExhausted,
-        _ if (400..500).contains(&http) => Status::FailedPrecondition,
-        _ if (500..600).contains(&http) => Status::Unavailable,
-        _ => Status::Unknown,
-    }
-}
-
 fn too_large(url: &str, max: u64) -> Error {
     Error::invalid_argument(format!("content size at {url} over limit: {max}"))
 }
@@ -128,7 +114,7 @@ async fn download(url: String, content_type: Option<String>, max: Option<u64>) -
     let body = read_body(resp, &url, max).await?;
     if status != 200 {
         return Err(Error::new(
-            status_of(status),
+            Status::from_http(status),
             format!("HTTP error downloading media '{url}': {}", String::from_utf8_lossy(&body)),
         )
         .with_http_status(status));
