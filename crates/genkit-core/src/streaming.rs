@@ -4,12 +4,13 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures::Stream;
 use futures::future::BoxFuture;
-use tokio::sync::mpsc;
+use futures::task::AtomicWaker;
 
 use crate::Result;
 
@@ -78,18 +79,62 @@ impl<S: 'static> StreamSink<S> {
         }
     }
 
-    /// A channel-backed sink and the receiver of its chunks.
-    pub(crate) fn channel() -> (StreamSink<S>, mpsc::UnboundedReceiver<S>)
+    /// A queue-backed sink and the queue its chunks land in.
+    pub(crate) fn queue() -> (StreamSink<S>, Arc<ChunkQueue<S>>)
     where
         S: Send,
     {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            StreamSink::new(move |c| {
-                let _ = tx.send(c);
-            }),
-            rx,
-        )
+        let queue = Arc::new(ChunkQueue { items: Mutex::new(Items::default()), waker: AtomicWaker::new() });
+        let q = queue.clone();
+        (StreamSink::new(move |c| q.push(c)), queue)
+    }
+}
+
+/// The chunks a streaming call produced and its consumer has not taken yet. The producer
+/// usually runs inside the consumer's own poll (the call is polled by the stream), so a push
+/// is an uncontended lock and a queue append; the consumer's waker is woken only when it
+/// is parked waiting for a chunk (a producer on another task or thread).
+pub(crate) struct ChunkQueue<S> {
+    items: Mutex<Items<S>>,
+    waker: AtomicWaker,
+}
+
+struct Items<S> {
+    queue: VecDeque<S>,
+    closed: bool,
+}
+
+impl<S> Default for Items<S> {
+    fn default() -> Self {
+        Items { queue: VecDeque::new(), closed: false }
+    }
+}
+
+impl<S> ChunkQueue<S> {
+    fn items(&self) -> std::sync::MutexGuard<'_, Items<S>> {
+        self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn push(&self, chunk: S) {
+        {
+            let mut items = self.items();
+            if items.closed {
+                return;
+            }
+            items.queue.push_back(chunk);
+        }
+        self.waker.wake();
+    }
+
+    fn pop(&self) -> Option<S> {
+        self.items().queue.pop_front()
+    }
+
+    /// Drops queued chunks and every later one.
+    fn close(&self) {
+        let mut items = self.items();
+        items.closed = true;
+        items.queue.clear();
     }
 }
 
@@ -110,7 +155,7 @@ impl<S: 'static> StreamSink<S> {
 /// ```
 pub struct ActionStream<S, O> {
     run: Option<BoxFuture<'static, Result<O>>>,
-    rx: mpsc::UnboundedReceiver<S>,
+    rx: Arc<ChunkQueue<S>>,
     result: Option<Result<O>>,
     error_yielded: bool,
 }
@@ -127,7 +172,7 @@ impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
     where
         F: Future<Output = Result<O>> + Send + 'static,
     {
-        let (sink, rx) = StreamSink::channel();
+        let (sink, rx) = StreamSink::queue();
         ActionStream { run: Some(Box::pin(start(sink))), rx, result: None, error_yielded: false }
     }
 
@@ -153,18 +198,18 @@ impl<S, O: Send> Stream for ActionStream<S, O> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Ok(c) = this.rx.try_recv() {
+        if let Some(c) = this.rx.pop() {
             return Poll::Ready(Some(Ok(c)));
         }
         if let Some(run) = this.run.as_mut() {
             match run.as_mut().poll(cx) {
                 Poll::Pending => {
-                    return match this.rx.try_recv() {
-                        Ok(c) => Poll::Ready(Some(Ok(c))),
-                        Err(_) => match this.rx.poll_recv(cx) {
-                            Poll::Ready(Some(c)) => Poll::Ready(Some(Ok(c))),
-                            _ => Poll::Pending,
-                        },
+                    // Parked: a chunk pushed from another task or thread from now on wakes
+                    // this one; one pushed before is seen by the check below.
+                    this.rx.waker.register(cx.waker());
+                    return match this.rx.pop() {
+                        Some(c) => Poll::Ready(Some(Ok(c))),
+                        None => Poll::Pending,
                     };
                 }
                 Poll::Ready(r) => {
@@ -173,7 +218,7 @@ impl<S, O: Send> Stream for ActionStream<S, O> {
                 }
             }
         }
-        if let Ok(c) = this.rx.try_recv() {
+        if let Some(c) = this.rx.pop() {
             return Poll::Ready(Some(Ok(c)));
         }
         match &this.result {

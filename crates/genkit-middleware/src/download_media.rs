@@ -72,7 +72,6 @@ fn client() -> Result<reqwest::Client> {
     Ok(CLIENT.get_or_init(|| c).clone())
 }
 
-/// The Genkit status of a failed download's HTTP status.
 fn too_large(url: &str, max: u64) -> Error {
     Error::invalid_argument(format!("content size at {url} over limit: {max}"))
 }

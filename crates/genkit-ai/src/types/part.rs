@@ -10,10 +10,16 @@ pub(crate) fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, 
     Value::deserialize(d).map(Some)
 }
 
+/// Deserializes a present JSON value into a box, keeping `null` as `Some` (see [`present`]).
+pub(crate) fn present_boxed<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<Value>>, D::Error> {
+    Value::deserialize(d).map(|v| Some(Box::new(v)))
+}
+
 /// A piece of message content. On the wire a part is an object with one payload key
 /// (`text`, `media`, `toolRequest`, `toolResponse`, `data`, `custom`, `reasoning`,
 /// `resource`) and optional `metadata`; this struct mirrors that shape field for field so
-/// every valid part round-trips unchanged.
+/// every valid part round-trips unchanged. The large payloads are boxed, so a text part (the
+/// common case, and every streamed chunk's) stays small to move.
 ///
 /// ```
 /// use genkit_ai::Part;
@@ -29,19 +35,19 @@ pub struct Part {
     pub text: Option<String>,
     /// Media content (a URL or data URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media: Option<Media>,
+    pub media: Option<Box<Media>>,
     /// A request from the model to call a tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_request: Option<ToolRequest>,
+    pub tool_request: Option<Box<ToolRequest>>,
     /// The result of a tool call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_response: Option<ToolResponse>,
+    pub tool_response: Option<Box<ToolResponse>>,
     /// Structured data.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
-    pub data: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present_boxed")]
+    pub data: Option<Box<Value>>,
     /// Provider-specific content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom: Option<Map<String, Value>>,
+    pub custom: Option<Box<Map<String, Value>>>,
     /// Model reasoning ("thinking") text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning: Option<String>,
@@ -113,12 +119,12 @@ impl Part {
 
     /// A media part.
     pub fn media(url: impl Into<String>, content_type: Option<String>) -> Part {
-        Part { media: Some(Media { url: url.into(), content_type }), ..Part::default() }
+        Part { media: Some(Box::new(Media { url: url.into(), content_type })), ..Part::default() }
     }
 
     /// A data part.
     pub fn data(data: Value) -> Part {
-        Part { data: Some(data), ..Part::default() }
+        Part { data: Some(Box::new(data)), ..Part::default() }
     }
 
     /// A reasoning part.
@@ -129,7 +135,7 @@ impl Part {
     /// A tool request part.
     pub fn tool_request(name: impl Into<String>, input: Option<Value>, reference: Option<String>) -> Part {
         Part {
-            tool_request: Some(ToolRequest { reference, name: name.into(), input, partial: None }),
+            tool_request: Some(Box::new(ToolRequest { reference, name: name.into(), input, partial: None })),
             ..Part::default()
         }
     }
@@ -137,7 +143,7 @@ impl Part {
     /// A tool response part.
     pub fn tool_response(name: impl Into<String>, output: Option<Value>, reference: Option<String>) -> Part {
         Part {
-            tool_response: Some(ToolResponse { reference, name: name.into(), output, content: None }),
+            tool_response: Some(Box::new(ToolResponse { reference, name: name.into(), output, content: None })),
             ..Part::default()
         }
     }
@@ -162,6 +168,26 @@ impl Part {
     /// Whether this is a text part.
     pub fn is_text(&self) -> bool {
         self.text.is_some()
+    }
+
+    /// The media, for media parts.
+    pub fn as_media(&self) -> Option<&Media> {
+        self.media.as_deref()
+    }
+
+    /// The tool request, for tool request parts.
+    pub fn as_tool_request(&self) -> Option<&ToolRequest> {
+        self.tool_request.as_deref()
+    }
+
+    /// The tool response, for tool response parts.
+    pub fn as_tool_response(&self) -> Option<&ToolResponse> {
+        self.tool_response.as_deref()
+    }
+
+    /// The data, for data parts.
+    pub fn as_data(&self) -> Option<&Value> {
+        self.data.as_deref()
     }
 
     /// A metadata entry.
