@@ -26,6 +26,7 @@ pub mod action;
 mod config;
 mod context;
 mod error;
+pub mod js;
 mod key;
 mod metadata;
 mod plugin;
