@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::parse_json5;
+use super::text::outside_strings;
 
 /// Extracts the complete object items of the first array in streamed `text` (JS
 /// `extractItems(text, cursor)`), returning them with the new cursor.
@@ -44,19 +45,9 @@ pub fn extract_items(text: &str, cursor: usize) -> (Vec<Value>, usize) {
     let scan_start = current;
     let mut object_start: Option<usize> = None;
     let mut brace_count: i64 = 0;
-    let mut in_string = false;
-    let mut escape_next = false;
 
-    for (offset, &b) in bytes.get(scan_start..).unwrap_or_default().iter().enumerate() {
-        let i = scan_start + offset;
-        if escape_next {
-            escape_next = false;
-            continue;
-        }
+    for (i, b) in outside_strings(bytes, scan_start) {
         match b {
-            b'\\' => escape_next = true,
-            b'"' => in_string = !in_string,
-            _ if in_string => {}
             b'{' => {
                 if brace_count == 0 {
                     object_start = Some(i);

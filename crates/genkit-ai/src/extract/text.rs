@@ -78,38 +78,27 @@ fn locate_json(text: &str) -> Located<'_> {
     // (opening bracket, closing bracket, byte offset of the opening bracket)
     let mut open: Option<(u8, u8, usize)> = None;
     let mut nesting: usize = 0;
-    let mut in_string = false;
-    let mut escape_next = false;
 
     // JS also maps U+00A0 to a space here; that cannot affect the scan, which only
     // looks at ASCII delimiters (and U+00A0 is JSON5 whitespace for the parsers).
-    for (i, &b) in bytes.iter().enumerate() {
-        if escape_next {
-            escape_next = false;
-            continue;
-        }
-        match b {
-            b'\\' => escape_next = true,
-            b'"' => in_string = !in_string,
-            _ if in_string => {}
-            _ => match open {
-                None => {
-                    if b == b'{' || b == b'[' {
-                        open = Some((b, if b == b'{' { b'}' } else { b']' }, i));
-                        nesting = 1;
+    for (i, b) in outside_strings(bytes, 0) {
+        match open {
+            None => {
+                if b == b'{' || b == b'[' {
+                    open = Some((b, if b == b'{' { b'}' } else { b']' }, i));
+                    nesting = 1;
+                }
+            }
+            Some((opening, closing, start)) => {
+                if b == opening {
+                    nesting += 1;
+                } else if b == closing {
+                    nesting -= 1;
+                    if nesting == 0 {
+                        return text.get(start..=i).map_or(Located::NotFound, Located::Complete);
                     }
                 }
-                Some((opening, closing, start)) => {
-                    if b == opening {
-                        nesting += 1;
-                    } else if b == closing {
-                        nesting -= 1;
-                        if nesting == 0 {
-                            return text.get(start..=i).map_or(Located::NotFound, Located::Complete);
-                        }
-                    }
-                }
-            },
+            }
         }
     }
 
@@ -117,6 +106,26 @@ fn locate_json(text: &str) -> Located<'_> {
         Some((_, _, start)) => text.get(start..).map_or(Located::NotFound, Located::Partial),
         None => Located::NotFound,
     }
+}
+
+/// The bytes of `bytes[from..]` outside double-quoted strings, with their offsets, as the
+/// scans of JS `extractJson` and `extractItems` see them: a backslash escapes the next byte
+/// wherever it stands, and neither backslashes nor quotes are returned.
+pub(super) fn outside_strings(bytes: &[u8], from: usize) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut in_string = false;
+    let mut escape_next = false;
+    bytes.iter().copied().enumerate().skip(from).filter(move |&(_, b)| {
+        if escape_next {
+            escape_next = false;
+            return false;
+        }
+        match b {
+            b'\\' => escape_next = true,
+            b'"' => in_string = !in_string,
+            _ => return !in_string,
+        }
+        false
+    })
 }
 
 #[cfg(test)]
