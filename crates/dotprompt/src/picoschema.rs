@@ -43,7 +43,9 @@ pub fn picoschema(schema: &Value, resolver: Option<SchemaLookup<'_>>) -> Result<
     Parser { resolver }.parse(schema)
 }
 
-/// Whether JavaScript considers the value falsy.
+/// Whether JavaScript considers the value falsy (`!value`): `null`, `false`, `""`, `0`, `-0`;
+/// never an array or object. The same table as `genkit_core::js::truthy`, negated: this crate
+/// stands alone (no Genkit dependency), so it keeps its own copy.
 pub(crate) fn is_falsy(v: &Value) -> bool {
     match v {
         Value::Null => true,

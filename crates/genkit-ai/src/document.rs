@@ -39,7 +39,7 @@ impl DocumentData {
 
     /// The media items of parts that carry no text.
     pub fn media(&self) -> Vec<&Media> {
-        self.content.iter().filter(|p| p.text.is_none()).filter_map(|p| p.media.as_ref()).collect()
+        self.content.iter().filter(|p| p.text.is_none()).filter_map(|p| p.media.as_deref()).collect()
     }
 
     /// The text if any, else the first media URL, else `""` (JS `document.data`).

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
+use genkit_core::js::truthy;
 use genkit_core::{Error, Registry, RegistryValue, Result};
 use serde_json::{Map, Value, json};
 
@@ -247,16 +248,6 @@ impl Format for EnumFormat {
 
 struct JsonlFormat(FormatConfig);
 struct JsonlHandler(Option<String>);
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        _ => true,
-    }
-}
 
 impl FormatHandler for JsonlHandler {
     fn parse_message(&self, message: &Message) -> Option<Value> {

@@ -21,7 +21,6 @@ pub mod retriever;
 mod schema_cache;
 pub mod tool;
 mod types;
-pub mod uri_template;
 
 pub use document::Document;
 pub use embedder::{

@@ -8,11 +8,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use genkit_core::{Action, ActionCx, ActionDef, ActionType, Error, Registry, Result, RunOptions};
+use genkit_uri_template::{UriTemplate, VarValue};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::uri_template::{UriTemplate, VarValue};
 use crate::{GenerateActionOptions, Part};
 
 /// Input of a resource action: `{uri}`.

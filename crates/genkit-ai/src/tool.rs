@@ -408,7 +408,7 @@ where
 fn interrupt_request(interrupt: &Part) -> Result<&ToolRequest> {
     interrupt
         .tool_request
-        .as_ref()
+        .as_deref()
         .ok_or_else(|| Error::invalid_argument("expected a tool request part (an interrupt)"))
 }
 
@@ -422,12 +422,12 @@ pub fn respond_tool(interrupt: &Part, output: Value, metadata: Option<Value>) ->
     let mut meta = Map::new();
     meta.insert("interruptResponse".into(), metadata.unwrap_or(Value::Bool(true)));
     Ok(Part {
-        tool_response: Some(ToolResponse {
+        tool_response: Some(Box::new(ToolResponse {
             reference: req.reference.clone(),
             name: req.name.clone(),
             output: Some(output),
             content: None,
-        }),
+        })),
         metadata: Some(meta),
         ..Part::default()
     })
@@ -453,12 +453,12 @@ pub fn restart_tool(interrupt: &Part, opts: RestartOptions) -> Result<Part> {
         None => req.input.clone(),
     };
     Ok(Part {
-        tool_request: Some(ToolRequest {
+        tool_request: Some(Box::new(ToolRequest {
             reference: req.reference.clone(),
             name: req.name.clone(),
             input,
             partial: None,
-        }),
+        })),
         metadata: Some(meta),
         ..Part::default()
     })

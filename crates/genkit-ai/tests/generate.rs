@@ -261,7 +261,9 @@ async fn restart_reruns_the_tool_with_resumed_metadata() {
     let resp = generate(&reg, GenerateOptions::new().model("m").prompt("go").tool("guarded")).await.unwrap();
     let interrupt = resp.interrupts()[0].clone();
     pm.respond(stop("done"));
-    let restart = guarded.restart(&interrupt, RestartOptions::new().resumed(json!({"ok": true})).replace_input(json!({"x": 2}))).unwrap();
+    let restart = guarded
+        .restart(&interrupt, RestartOptions::new().resumed(json!({"ok": true})).replace_input(json!({"x": 2})))
+        .unwrap();
     assert_eq!(restart.metadata_value("replacedInput"), Some(&json!({"x": 1})));
     let resp = generate(
         &reg,
@@ -314,11 +316,10 @@ async fn restart_that_interrupts_again_is_a_precondition_failure() {
     let history = vec![Message::user("hi"), Message::new(Role::Model, vec![req.clone()])];
     let err = generate(
         &reg,
-        GenerateOptions::new()
-            .model("m")
-            .messages(history)
-            .tool("ask")
-            .resume(ResumeOptions { restart: vec![restart_tool(&req, RestartOptions::new()).unwrap()], ..Default::default() }),
+        GenerateOptions::new().model("m").messages(history).tool("ask").resume(ResumeOptions {
+            restart: vec![restart_tool(&req, RestartOptions::new()).unwrap()],
+            ..Default::default()
+        }),
     )
     .await
     .unwrap_err();

@@ -16,6 +16,7 @@
 //! for programs that need something else.
 
 use std::any::Any;
+use std::ffi::OsString;
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,7 +61,8 @@ pub enum EntryCommand {
 }
 
 impl EntryCommand {
-    /// Parses the arguments (without the program name).
+    /// Parses the arguments (without the program name): `--name value` or `--name=value`;
+    /// the error is the message to print above the usage text.
     ///
     /// ```
     /// use genkit_conformance::entry::EntryCommand;
@@ -68,12 +70,13 @@ impl EntryCommand {
     /// assert!(matches!(c, EntryCommand::Native { ref files, compare: Some(_), json: false } if files.len() == 1));
     /// assert_eq!(EntryCommand::parse(Vec::<String>::new()).unwrap(), EntryCommand::Serve);
     /// ```
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<EntryCommand, String> {
+    pub fn parse(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<EntryCommand, String> {
+        use lexopt::prelude::*;
         let mut mode: Option<&'static str> = None;
         let mut files = Vec::new();
         let mut compare = None;
         let mut json = false;
-        let mut it = args.into_iter();
+        let mut parser = lexopt::Parser::from_args(args);
         let set = |m: &'static str, mode: &mut Option<&'static str>| match mode {
             Some(old) if *old != m => Err(format!("--{m} and --{old} cannot be combined")),
             _ => {
@@ -81,16 +84,16 @@ impl EntryCommand {
                 Ok(())
             }
         };
-        while let Some(a) = it.next() {
-            match a.as_str() {
-                "-h" | "--help" => return Ok(EntryCommand::Help),
-                "--list-models" => set("list-models", &mut mode)?,
-                "--dry-run" => set("dry-run", &mut mode)?,
-                "--native" => set("native", &mut mode)?,
-                "--json" => json = true,
-                "--compare" => compare = Some(PathBuf::from(it.next().ok_or("--compare needs a file")?)),
-                s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-                s => files.push(PathBuf::from(s)),
+        while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+            match arg {
+                Short('h') | Long("help") => return Ok(EntryCommand::Help),
+                Long("list-models") => set("list-models", &mut mode)?,
+                Long("dry-run") => set("dry-run", &mut mode)?,
+                Long("native") => set("native", &mut mode)?,
+                Long("json") => json = true,
+                Long("compare") => compare = Some(PathBuf::from(parser.value().map_err(|e| e.to_string())?)),
+                Value(file) => files.push(PathBuf::from(file)),
+                _ => return Err(arg.unexpected().to_string()),
             }
         }
         let needs_files = |files: &Vec<PathBuf>, m: &str| {
@@ -142,7 +145,7 @@ pub trait EntryProgram: Sync {
 /// The whole entry program: parses the process arguments and runs the mode on a tokio
 /// runtime. Exit codes: 0 success, 1 failure, 2 usage error or not in dev mode.
 pub fn main(program: &impl EntryProgram) -> ExitCode {
-    let cmd = match EntryCommand::parse(std::env::args().skip(1)) {
+    let cmd = match EntryCommand::parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}\n\n{}", usage(program.name()));
@@ -288,7 +291,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &[&str]) -> Result<EntryCommand, String> {
-        EntryCommand::parse(s.iter().map(|s| (*s).to_owned()))
+        EntryCommand::parse(s.iter().copied())
     }
 
     #[test]
@@ -300,11 +303,28 @@ mod tests {
             parse(&["--native", "a", "--json"]).unwrap(),
             EntryCommand::Native { files: vec!["a".into()], compare: None, json: true }
         );
+        // What scripts/test-model-conformance passes.
+        assert_eq!(
+            parse(&["--native", "model-conformance.offline.yaml", "--compare", "/tmp/x/cli.txt"]).unwrap(),
+            EntryCommand::Native {
+                files: vec!["model-conformance.offline.yaml".into()],
+                compare: Some("/tmp/x/cli.txt".into()),
+                json: false
+            }
+        );
+        assert_eq!(
+            parse(&["--compare=cli.txt", "--native", "a"]).unwrap(),
+            EntryCommand::Native { files: vec!["a".into()], compare: Some("cli.txt".into()), json: false }
+        );
+        assert_eq!(parse(&["--dry-run", "--dry-run", "a"]).unwrap(), EntryCommand::DryRun(vec!["a".into()]));
         assert_eq!(parse(&["-h"]).unwrap(), EntryCommand::Help);
-        assert!(parse(&["--dry-run"]).is_err());
-        assert!(parse(&["--native", "--dry-run", "a"]).is_err());
-        assert!(parse(&["a.yaml"]).is_err());
-        assert!(parse(&["--compare"]).is_err());
-        assert!(parse(&["--bogus"]).is_err());
+        assert_eq!(parse(&["--list-models", "--help"]).unwrap(), EntryCommand::Help);
+        assert_eq!(parse(&["--dry-run"]).unwrap_err(), "--dry-run needs suite files");
+        assert_eq!(parse(&["--native", "--dry-run", "a"]).unwrap_err(), "--dry-run and --native cannot be combined");
+        assert_eq!(parse(&["a.yaml"]).unwrap_err(), "arguments given without --dry-run or --native");
+        assert_eq!(parse(&["--list-models", "a"]).unwrap_err(), "--list-models takes no files");
+        assert_eq!(parse(&["--compare"]).unwrap_err(), "missing argument for option '--compare'");
+        assert_eq!(parse(&["--bogus"]).unwrap_err(), "invalid option '--bogus'");
+        assert!(parse(&["--json=1"]).is_err());
     }
 }

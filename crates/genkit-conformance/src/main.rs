@@ -10,6 +10,7 @@
 //! Exit code 0 when every test passed (or the dry run found nothing), 1 otherwise, 2 on a
 //! usage error.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -47,27 +48,29 @@ struct Args {
     positional: Vec<String>,
 }
 
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+/// Parses the arguments (without the program name); `None` for `--help`.
+fn parse_args(args: impl IntoIterator<Item = impl Into<OsString>>) -> Result<Option<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut a = Args::default();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--from-file" => a.files.push(PathBuf::from(value("--from-file")?)),
-            "--supports" => a.supports = Some(value("--supports")?),
-            "--models" => a.models = Some(value("--models")?),
-            "--test-models" => a.test_models = true,
-            "--dry-run" => a.dry_run = true,
-            "--json" => a.json = true,
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            s => a.positional.push(s.to_owned()),
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(None),
+            Long("from-file") => a.files.push(PathBuf::from(parser.value()?)),
+            Long("supports") => a.supports = Some(parser.value()?.string()?),
+            Long("models") => a.models = Some(parser.value()?.string()?),
+            Long("test-models") => a.test_models = true,
+            Long("dry-run") => a.dry_run = true,
+            Long("json") => a.json = true,
+            Value(v) => a.positional.push(v.string()?),
+            _ => return Err(arg.unexpected()),
         }
     }
     Ok(Some(a))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(Some(a)) => a,
         Ok(None) => {
             print!("{USAGE}");
@@ -167,8 +170,8 @@ async fn dry(args: &Args, registry: &Registry) -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(s: &[&str]) -> Result<Option<Args>, String> {
-        parse_args(s.iter().map(|s| (*s).to_owned()))
+    fn args(s: &[&str]) -> Result<Option<Args>, lexopt::Error> {
+        parse_args(s.iter().copied())
     }
 
     #[test]
@@ -180,8 +183,17 @@ mod tests {
         let a = args(&["--dry-run", "--from-file", "a.yaml", "b.yml"]).unwrap().unwrap();
         assert_eq!(a.files, [PathBuf::from("a.yaml")]);
         assert_eq!(a.positional, ["b.yml"]);
+        let a = args(&["--dry-run", "--models", "a/b,c/d", "--test-models", "s.yaml"]).unwrap().unwrap();
+        assert!(a.dry_run && a.test_models);
+        assert_eq!(a.models.as_deref(), Some("a/b,c/d"));
+        // `--name=value` works too; a value may start with `-`.
+        let a = args(&["--supports=tools", "--from-file", "-odd.yaml"]).unwrap().unwrap();
+        assert_eq!(a.supports.as_deref(), Some("tools"));
+        assert_eq!(a.files, [PathBuf::from("-odd.yaml")]);
         assert!(args(&["--help"]).unwrap().is_none());
-        assert!(args(&["--supports"]).is_err());
-        assert!(args(&["--nope"]).is_err());
+        assert!(args(&["-h"]).unwrap().is_none());
+        assert_eq!(args(&["--supports"]).unwrap_err().to_string(), "missing argument for option '--supports'");
+        assert_eq!(args(&["--nope"]).unwrap_err().to_string(), "invalid option '--nope'");
+        assert!(args(&["--json=yes"]).is_err());
     }
 }

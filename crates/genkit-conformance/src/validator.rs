@@ -4,6 +4,7 @@
 //! candidate's message). JavaScript truthiness is kept: an empty string counts as no text.
 
 use genkit_ai::{Message, ModelResponse, Part};
+use genkit_core::js::truthy;
 use serde_json::Value;
 
 /// Every validator name.
@@ -159,17 +160,6 @@ fn stream_text_includes(expected: Option<&str>, chunks: &[Value]) -> Result<(), 
     match expected {
         Some(e) if !text.contains(e) => Err(format!("Streaming response did not include '{e}'. Streamed text: {text}")),
         _ => Ok(()),
-    }
-}
-
-/// JS truthiness of a JSON value (`!!v`).
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 

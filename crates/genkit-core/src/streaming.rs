@@ -1,10 +1,10 @@
 //! Streaming plumbing (A5, A23): producers push chunks into a [`StreamSink`]; consumers pull
 //! an [`ActionStream`] and then await its final output.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 

@@ -101,8 +101,8 @@ pub mod prelude {
     pub use crate::{
         ActionContext, ActionCx, Document, Error, EvaluateOptions, ExecutablePrompt, FinishReason, Flow, FlowOptions,
         GenerateOptions, GenerateResponse, GenerateResponseChunk, Genkit, IndexOptions, Message, Model, ModelCx,
-        ModelOptions, ModelRequest, ModelResponse, ModelResponseChunk, OutputOptions, Part, PromptConfig, RerankOptions,
-        Result, RetrieveOptions, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
+        ModelOptions, ModelRequest, ModelResponse, ModelResponseChunk, OutputOptions, Part, PromptConfig,
+        RerankOptions, Result, RetrieveOptions, Role, RunOptions, Status, Tool, ToolConfig, ToolCx, current_context,
     };
     pub use futures::StreamExt as _;
 }

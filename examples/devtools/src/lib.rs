@@ -12,7 +12,6 @@
 //! The setup lives in [`build_app`] so that the integration tests can call it.
 
 use genkit::ai::evaluator::{BaseDataPoint, DataPointRequest, EvalFnResponse, EvalStatus, Score, ScoreValue};
-use genkit::testing::echo_model;
 use genkit::ai::model::{ModelCx, ModelOptions};
 use genkit::ai::retriever::{RetrieverRequest, RetrieverResponse};
 use genkit::ai::{
@@ -20,6 +19,7 @@ use genkit::ai::{
     Role,
 };
 use genkit::prelude::*;
+use genkit::testing::echo_model;
 use genkit::{EmbeddedPrompts, Error, EvaluatorOptions, RetrieverOptions, Status};
 use serde_json::{Map, Value, json};
 

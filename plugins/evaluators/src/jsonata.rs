@@ -12,7 +12,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use genkit_ai::evaluator::{BaseDataPoint, Score};
-use genkit_core::{Error, Result};
+use genkit_core::{Error, Result, js};
 use serde_json::Value;
 
 use crate::{data, score};
@@ -31,7 +31,7 @@ pub(crate) fn score(d: &BaseDataPoint) -> Result<Score> {
     let output = data::output(d)?;
     let expression = data::reference_str(d, "jsonata")?;
     let result = evaluate(expression, output)?;
-    let ok = result.as_ref().is_some_and(js_truthy);
+    let ok = result.as_ref().is_some_and(js::truthy);
     let shown = result.map_or_else(|| "undefined".to_owned(), |v| score::excerpt(&v.to_string(), 200));
     Ok(score::boolean(ok, Some(format!("The expression evaluated to {shown}"))))
 }
@@ -72,18 +72,6 @@ pub(crate) fn evaluate(expression: &str, input: &Value) -> Result<Option<Value>>
     text.map(|t| serde_json::from_str(&t).map_err(|e| fail(format!("its result is not JSON: {e}")))).transpose()
 }
 
-/// JS truthiness of a JSON value: `false`, `0`, `""` and `null` are falsy; everything else,
-/// including `[]` and `{}`, is truthy.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,7 +79,7 @@ mod tests {
 
     #[allow(clippy::needless_pass_by_value)]
     fn truthy(expr: &str, input: Value) -> bool {
-        evaluate(expr, &input).unwrap().as_ref().is_some_and(js_truthy)
+        evaluate(expr, &input).unwrap().as_ref().is_some_and(js::truthy)
     }
 
     #[test]

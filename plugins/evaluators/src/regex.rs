@@ -1,213 +1,91 @@
 //! `genkitEval/regex`: the reference is a regular expression that must match somewhere in the
 //! output (JS `new RegExp(reference).test(output)`).
 //!
-//! Patterns are JavaScript patterns (no flags). They run on `fancy-regex`, which has
-//! look-around and backreferences; [`translate`] first rewrites the constructs whose meaning
-//! differs between the two syntaxes, so that a pattern matches what it matches in JS:
+//! Patterns are JavaScript patterns, compiled without flags by `regress`, an ECMAScript regex
+//! engine, so they mean what they mean in JS: `\d`, `\w` and `\b` are ASCII, `\s` is Unicode
+//! white space, `.` stops at every line terminator, `^` and `$` anchor the whole output, and
+//! look-behind, named groups, backreferences and the web-compatibility syntax (`{` that starts
+//! no quantifier, `\/`, `\cJ`, `[^]`, …) work. One difference remains: the output is read as
+//! Unicode characters, as JS reads it with the `u` flag, so `.` matches a whole emoji where JS
+//! without flags sees two UTF-16 code units.
 //!
-//! | JS | becomes | why |
-//! |---|---|---|
-//! | `\d`, `\w`, `\D`, `\W` | ASCII classes | Rust's are Unicode-aware |
-//! | `\b`, `\B` | ASCII look-around | same |
-//! | `.` | `[^\n\r\u2028\u2029]` | JS `.` stops at every line terminator |
-//! | `[^]`, `[]` | any character, nothing | not valid in Rust |
-//! | `[` `&` `~` inside a class, `--` | escaped | set operations in Rust |
-//! | `[\b]` | backspace | |
-//! | `{` not starting a quantifier, `}` | escaped | literal in JS, an error in Rust |
-//! | `\0`, `\cX`, `\uXXXX`, `\/` | `\x{…}`, `/` | escapes Rust does not know |
+//! A backtracking engine can take exponential time (`^(a+)+b` on a long run of `a`), and
+//! `regress` cannot be interrupted. Each match therefore runs on a thread of its own; a case
+//! whose match has not finished within [`TIME_LIMIT`] fails with `INVALID_ARGUMENT`, while its
+//! thread runs on in the background until the match ends or the process exits.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
 
 use genkit_ai::evaluator::{BaseDataPoint, Score};
 use genkit_core::{Error, Result};
+use regress::Regex;
 
 use crate::{data, score};
 
-const WORD: &str = "0-9A-Za-z_";
-const WORD_BOUNDARY: &str = "(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))";
-const NOT_WORD_BOUNDARY: &str = "(?:(?<=[0-9A-Za-z_])(?=[0-9A-Za-z_])|(?<![0-9A-Za-z_])(?![0-9A-Za-z_]))";
+/// Longest a match may run.
+const TIME_LIMIT: Duration = Duration::from_secs(5);
 
 /// Scores one data point.
 ///
 /// # Errors
 /// `INVALID_ARGUMENT` when the output or the reference is missing, the reference is not a
-/// string or not a valid pattern, or matching gives up (catastrophic backtracking).
+/// string or not a valid pattern, or matching takes longer than [`TIME_LIMIT`].
 pub(crate) fn score(d: &BaseDataPoint) -> Result<Score> {
+    score_within(d, TIME_LIMIT)
+}
+
+fn score_within(d: &BaseDataPoint, limit: Duration) -> Result<Score> {
     let output = data::as_string(data::output(d)?);
     let pattern = data::reference_str(d, "regex")?;
     let re = compile(pattern)?;
-    let matched = re
-        .is_match(&output)
-        .map_err(|e| Error::invalid_argument(format!("matching /{pattern}/ failed: {e}")).with_source(e))?;
+    let matched = is_match_within(re, output, limit)
+        .map_err(|why| Error::invalid_argument(format!("matching /{pattern}/ failed: {why}")))?;
     let why = format!("/{}/ does not match the output", score::excerpt(pattern, 200));
     Ok(score::boolean(matched, Some(why)))
 }
 
-/// Compiles a JS pattern.
+/// Compiles a JS pattern (no flags).
 ///
 /// # Errors
 /// `INVALID_ARGUMENT` `Invalid regular expression: /<pattern>/: <reason>`.
-pub(crate) fn compile(pattern: &str) -> Result<fancy_regex::Regex> {
-    let invalid = |why: String| Error::invalid_argument(format!("Invalid regular expression: /{pattern}/: {why}"));
-    let translated = translate(pattern).map_err(invalid)?;
-    fancy_regex::Regex::new(&translated).map_err(|e| invalid(e.to_string()))
+fn compile(pattern: &str) -> Result<Regex> {
+    Regex::new(pattern)
+        .map_err(|e| Error::invalid_argument(format!("Invalid regular expression: /{pattern}/: {e}")).with_source(e))
 }
 
-/// Rewrites a JS pattern into `fancy-regex` syntax with the same meaning (see the module docs).
-///
-/// # Errors
-/// The reason, for a trailing `\`.
-pub(crate) fn translate(js: &str) -> std::result::Result<String, String> {
-    let chars: Vec<char> = js.chars().collect();
-    let mut out = String::with_capacity(js.len() + 16);
-    let mut i = 0;
-    let mut in_class = false;
-    // Position in `out` of the last character emitted inside the current class, to spot `--`.
-    let mut last_class_char: Option<char> = None;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' {
-            let Some(&e) = chars.get(i + 1) else {
-                return Err("\\ at end of pattern".into());
-            };
-            i += 2;
-            i = escape(&chars, i, e, in_class, &mut out);
-            last_class_char = None;
-            continue;
-        }
-        if in_class {
-            match c {
-                ']' => {
-                    in_class = false;
-                    out.push(']');
-                }
-                '[' | '&' | '~' => {
-                    out.push('\\');
-                    out.push(c);
-                }
-                '-' if last_class_char == Some('-') => out.push_str("\\-"),
-                _ => out.push(c),
-            }
-            last_class_char = Some(c);
-            i += 1;
-            continue;
-        }
-        match c {
-            '[' => {
-                if chars.get(i + 1) == Some(&'^') && chars.get(i + 2) == Some(&']') {
-                    out.push_str("[\\s\\S]");
-                    i += 3;
-                } else if chars.get(i + 1) == Some(&']') {
-                    out.push_str("[^\\s\\S]");
-                    i += 2;
-                } else {
-                    in_class = true;
-                    last_class_char = None;
-                    out.push('[');
-                    i += 1;
-                    if chars.get(i) == Some(&'^') {
-                        out.push('^');
-                        i += 1;
-                    }
-                    // A `]` right after `[` or `[^` closes an empty class in JS; handled above
-                    // for the two special forms, otherwise it is the usual closing bracket.
-                }
-            }
-            '.' => {
-                out.push_str("[^\\n\\r\\u{2028}\\u{2029}]");
-                i += 1;
-            }
-            '{' => match quantifier_len(&chars[i..]) {
-                Some(n) => {
-                    out.extend(&chars[i..i + n]);
-                    i += n;
-                }
-                None => {
-                    out.push_str("\\{");
-                    i += 1;
-                }
-            },
-            '}' => {
-                out.push_str("\\}");
-                i += 1;
-            }
-            _ => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Emits the translation of the escape `\e` (whose letter is at `i - 1`); returns the index
-/// after it.
-fn escape(chars: &[char], mut i: usize, e: char, in_class: bool, out: &mut String) -> usize {
-    let class = |set: &str, negated: bool| match (in_class, negated) {
-        (true, false) => set.to_owned(),
-        (_, true) => format!("[^{set}]"),
-        (false, false) => format!("[{set}]"),
-    };
-    match e {
-        'd' => out.push_str(&class("0-9", false)),
-        'D' => out.push_str(&class("0-9", true)),
-        'w' => out.push_str(&class(WORD, false)),
-        'W' => out.push_str(&class(WORD, true)),
-        'b' if in_class => out.push_str("\\x08"),
-        'b' => out.push_str(WORD_BOUNDARY),
-        'B' if !in_class => out.push_str(NOT_WORD_BOUNDARY),
-        '0' if !chars.get(i).is_some_and(char::is_ascii_digit) => out.push_str("\\x00"),
-        'c' if chars.get(i).is_some_and(char::is_ascii_alphabetic) => {
-            let code = (chars[i] as u32) % 32;
-            out.push_str(&format!("\\x{{{code:x}}}"));
-            i += 1;
-        }
-        'u' if chars.len() >= i + 4 && chars[i..i + 4].iter().all(char::is_ascii_hexdigit) => {
-            let hex: String = chars[i..i + 4].iter().collect();
-            out.push_str(&format!("\\x{{{hex}}}"));
-            i += 4;
-        }
-        '/' => out.push('/'),
-        // Identity escapes of characters that are not special in Rust either: JS lets any
-        // non-alphanumeric character be escaped; Rust only its meta characters.
-        c if !c.is_ascii_alphanumeric() && !is_rust_escapable(c) => out.push(c),
-        c => {
-            out.push('\\');
-            out.push(c);
-        }
-    }
-    i
-}
-
-/// Characters Rust's regex syntax accepts after `\` as a literal.
-fn is_rust_escapable(c: char) -> bool {
-    c.is_ascii_punctuation() || c == ' '
-}
-
-/// Length of a JS quantifier `{n}`, `{n,}` or `{n,m}` at the start of `s`, if there is one.
-fn quantifier_len(s: &[char]) -> Option<usize> {
-    let mut i = 1;
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while s.get(*i).is_some_and(char::is_ascii_digit) {
-            *i += 1;
-        }
-        *i > start
-    };
-    if !digits(&mut i) {
-        return None;
-    }
-    if s.get(i) == Some(&',') {
-        i += 1;
-        digits(&mut i);
-    }
-    (s.get(i) == Some(&'}')).then_some(i + 1)
+/// Whether `re` matches somewhere in `text`, found on a thread of its own; the reason when
+/// that takes longer than `limit` (the thread is left to finish) or the thread fails.
+fn is_match_within(re: Regex, text: String, limit: Duration) -> std::result::Result<bool, String> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    thread::Builder::new()
+        .name("genkitEval-regex".to_owned())
+        .spawn(move || {
+            // The receiver is gone once the case has given up; nothing is waiting for the answer.
+            let _ = tx.send(re.find(&text).is_some());
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    rx.recv_timeout(limit).map_err(|e| match e {
+        RecvTimeoutError::Timeout => format!("gave up after {limit:?}"),
+        RecvTimeoutError::Disconnected => "the regex engine failed".to_owned(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
+    use genkit_ai::evaluator::EvalStatus;
+    use serde_json::json;
+
     use super::*;
 
     fn is_match(pattern: &str, text: &str) -> bool {
-        compile(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}")).is_match(text).unwrap()
+        let re = compile(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        is_match_within(re, text.to_owned(), TIME_LIMIT).unwrap()
+    }
+
+    fn point(output: &str, pattern: &str) -> BaseDataPoint {
+        BaseDataPoint { output: Some(json!(output)), reference: Some(json!(pattern)), ..BaseDataPoint::default() }
     }
 
     #[test]
@@ -248,27 +126,68 @@ mod tests {
     }
 
     #[test]
-    fn catastrophic_patterns_end() {
-        // Backtracking is bounded: such a pattern either fails to match or gives up with an
-        // error (the case's error), and never hangs the evaluation.
-        for pattern in [r"^(a+)+\1b", r"^(a|aa)+(?=x)\1$", r"(?<=(a+)+)b"] {
-            let d = BaseDataPoint {
-                output: Some(serde_json::json!(format!("{}c", "a".repeat(40)))),
-                reference: Some(serde_json::json!(pattern)),
-                ..BaseDataPoint::default()
-            };
-            match score(&d) {
-                Ok(s) => assert_eq!(s.status, Some(genkit_ai::evaluator::EvalStatus::Fail), "{pattern}"),
-                Err(e) => assert!(e.message().starts_with(&format!("matching /{pattern}/ failed: ")), "{e}"),
-            }
+    fn no_flags() {
+        // Case-sensitive, `^`/`$` anchor the whole text (not lines), `.` is not dotAll.
+        assert!(!is_match("abc", "ABC"));
+        assert!(!is_match("^b", "a\nb"));
+        assert!(!is_match("a$", "a\nb"));
+        assert!(!is_match("a.b", "a\nb"));
+        assert!(!is_match("a.b", "a\u{2028}b"));
+        // Flags cannot be smuggled in: `(?i)` is a syntax error in JS as well; the ES2025
+        // modifier group `(?i:…)` scopes a flag to its group.
+        assert!(compile("(?i)abc").is_err());
+        assert!(is_match("(?i:a)bc", "Abc"));
+        assert!(!is_match("(?i:a)bc", "ABC"));
+    }
+
+    #[test]
+    fn lookbehind_and_named_groups() {
+        // Variable-width look-behind, with captures inside, as in JS.
+        assert!(is_match(r"(?<=a+)b", "aaab"));
+        assert!(!is_match(r"(?<!x)y", "xy"));
+        assert!(is_match(r"(?<!x)y", "zy"));
+        assert!(is_match(r"(?<=(\d+)-)\1$", "12-12"));
+        assert!(is_match(r"(?<year>\d{4})-\k<year>", "2024-2024"));
+        assert!(!is_match(r"(?<year>\d{4})-\k<year>", "2024-2025"));
+        // Without named groups `\k` is an identity escape (web compatibility).
+        assert!(is_match(r"\k<x>", "k<x>"));
+        assert!(compile("(?<a>x)(?<a>y)").is_err());
+    }
+
+    #[test]
+    fn unicode_classes_as_in_js() {
+        // `\d` and `\w` stay ASCII (Arabic-Indic and fullwidth digits, long s are not).
+        assert!(!is_match(r"\d", "٣"));
+        assert!(!is_match(r"\d", "１"));
+        assert!(!is_match(r"^\w$", "ſ"));
+        // `\s` is Unicode white space, as in JS.
+        for space in ["\u{A0}", "\u{FEFF}", "\u{2028}", "\u{3000}"] {
+            assert!(is_match(r"^\s$", space), "{space:?}");
         }
+        // Without the `u` flag `\p{L}` is `p{L}`.
+        assert!(is_match(r"\p{L}", "p{L}"));
+        // The documented difference: characters, not UTF-16 code units.
+        assert!(is_match("^.$", "😀"));
+        assert!(is_match(r"^\ud83d\ude00$", "😀"));
+    }
+
+    #[test]
+    fn catastrophic_patterns_give_up() {
+        // `^(a+)+b` backtracks exponentially on a run of `a` without `b`: the case gives up
+        // when the limit is reached and reports it as its error.
+        let d = point(&format!("{}c", "a".repeat(40)), "^(a+)+b");
+        let e = score_within(&d, Duration::from_millis(50)).unwrap_err();
+        assert_eq!(e.message(), "matching /^(a+)+b/ failed: gave up after 50ms");
+        // The same engine answers quickly when backtracking stays small.
+        let s = score_within(&point(&format!("{}b", "a".repeat(40)), "^(a+)+b"), TIME_LIMIT).unwrap();
+        assert_eq!(s.status, Some(EvalStatus::Pass));
     }
 
     #[test]
     fn invalid_patterns() {
-        for p in ["(", "a)", "[a", "*a", "\\"] {
+        for p in ["(", "a)", "[a", "*a", "\\", "a{2,1}", "[z-a]", "x{2}{3}"] {
             let e = compile(p).unwrap_err();
-            assert!(e.message().starts_with(&format!("Invalid regular expression: /{p}/")), "{p}: {e}");
+            assert!(e.message().starts_with(&format!("Invalid regular expression: /{p}/: ")), "{p}: {e}");
         }
     }
 }

@@ -50,12 +50,12 @@ pub(super) async fn resolve_resume_option(
             let mut rmeta = meta.clone();
             rmeta.insert("source".into(), json!("pending"));
             responses.push(Part {
-                tool_response: Some(ToolResponse {
+                tool_response: Some(Box::new(ToolResponse {
                     reference: tr.reference.clone(),
                     name: tr.name.clone(),
                     output: Some(pending),
                     content: None,
-                }),
+                })),
                 metadata: Some(rmeta),
                 ..Part::default()
             });

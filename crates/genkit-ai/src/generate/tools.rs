@@ -85,23 +85,23 @@ fn execute_tool(
                 Error::internal(format!("tool '{}' returned an invalid multipart response: {e}", req.name))
             })?;
             return Ok(Some(Part {
-                tool_response: Some(ToolResponse {
+                tool_response: Some(Box::new(ToolResponse {
                     reference: req.reference,
                     name: req.name,
                     output: mp.output,
                     content: mp.content,
-                }),
+                })),
                 metadata: mp.metadata,
                 ..Part::default()
             }));
         }
         Ok(Some(Part {
-            tool_response: Some(ToolResponse {
+            tool_response: Some(Box::new(ToolResponse {
                 reference: req.reference,
                 name: req.name,
                 output: Some(out),
                 content: None,
-            }),
+            })),
             ..Part::default()
         }))
     }

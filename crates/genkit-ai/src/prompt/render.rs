@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use dotprompt::DataArgument;
+use genkit_core::js::truthy;
 use genkit_core::{ActionContext, Error, Result, Telemetry, current_context};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
@@ -40,7 +41,7 @@ fn part_from_dp(part: dotprompt::Part) -> Result<Part> {
     Ok(match part {
         dotprompt::Part::Text { text, metadata } => Part { text: Some(text), metadata, ..Part::default() },
         dotprompt::Part::Media { media, metadata } => Part {
-            media: Some(Media { url: media.url, content_type: media.content_type }),
+            media: Some(Box::new(Media { url: media.url, content_type: media.content_type })),
             metadata,
             ..Part::default()
         },
@@ -231,7 +232,7 @@ fn assemble(
         (base, None) => base.clone().filter(|b| b.as_object().is_none_or(|m| !m.is_empty())),
         (_, Some(over)) => Some(over),
     };
-    let prompt_metadata = cfg.metadata.as_ref().and_then(|m| m.get("metadata")).filter(|m| is_truthy(m));
+    let prompt_metadata = cfg.metadata.as_ref().and_then(|m| m.get("metadata")).filter(|m| truthy(m));
     GenerateOptions {
         model: model.or_else(|| cfg.model.clone()),
         system,
@@ -259,10 +260,6 @@ fn assemble(
             })
         }),
     }
-}
-
-fn is_truthy(v: &Value) -> bool {
-    !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("")
 }
 
 /// Renders inside a `render` span of type `promptTemplate` (attribute `promptName`).

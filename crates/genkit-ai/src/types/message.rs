@@ -147,12 +147,12 @@ impl Message {
 
     /// The first media part's media.
     pub fn media(&self) -> Option<&super::Media> {
-        self.content.iter().find_map(|p| p.media.as_ref())
+        self.content.iter().find_map(|p| p.media.as_deref())
     }
 
     /// The first data part's data.
     pub fn data(&self) -> Option<&Value> {
-        self.content.iter().find_map(|p| p.data.as_ref())
+        self.content.iter().find_map(|p| p.data.as_deref())
     }
 
     /// The tool request parts.

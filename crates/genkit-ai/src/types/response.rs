@@ -277,12 +277,12 @@ impl ModelResponseChunk {
 
     /// The first data part.
     pub fn data(&self) -> Option<&Value> {
-        self.content.iter().find_map(|p| p.data.as_ref())
+        self.content.iter().find_map(|p| p.data.as_deref())
     }
 
     /// The first media part.
     pub fn media(&self) -> Option<&super::Media> {
-        self.content.iter().find_map(|p| p.media.as_ref())
+        self.content.iter().find_map(|p| p.media.as_deref())
     }
 
     /// The tool request parts.
