@@ -1,4 +1,4 @@
-//! Dynamic action providers (X1): a source of actions discovered at run time (MCP servers,
+//! Dynamic action providers: a source of actions discovered at run time (MCP servers,
 //! remote catalogues), cached with a TTL and addressed as
 //! `/dynamic-action-provider/<dap>:<type>/<name>` (tools also as `<dap>:tool/<name|*>`).
 
@@ -197,7 +197,7 @@ where
         cache: tokio::sync::Mutex::new(None),
     });
     let d2 = dap.clone();
-    // Made with JS `defineAction`, so plugins are initialized before it runs (A7).
+    // Made with JS `defineAction`, so plugins are initialized before it runs.
     let action = ActionDef::<Value, Value>::builder(ActionType::DynamicActionProvider, name)
         .metadata("type", json!("dynamic-action-provider"))
         .initializes_plugins()

@@ -1,4 +1,4 @@
-//! Documents (R1): content parts (text or media) plus metadata; what embedders, retrievers,
+//! Documents: content parts (text or media) plus metadata; what embedders, retrievers,
 //! indexers and rerankers work on. `Document` is [`DocumentData`] with JS's helpers.
 
 use serde_json::{Map, Value};

@@ -1,4 +1,4 @@
-//! Embedders (R2): turn documents into vectors. `embedder::new` builds an `/embedder/<name>`
+//! Embedders: turn documents into vectors. `embedder::new` builds an `/embedder/<name>`
 //! action from an async function; [`embed`] and [`embed_many`] call one by name.
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Evaluators (R7): `/evaluator/<name>` scores a dataset of `{input, output, context,
+//! Evaluators: `/evaluator/<name>` scores a dataset of `{input, output, context,
 //! reference}` data points, one span per test case, as the Dev UI and `genkit eval:*` expect.
 //! [`new`] and [`new_batch`] build one; [`evaluate`] calls one by name, reference or handle.
 

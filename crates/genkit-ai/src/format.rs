@@ -1,4 +1,4 @@
-//! Output formats (F1–F8): how `generate` tells a model what shape to answer in and how the
+//! Output formats: how `generate` tells a model what shape to answer in and how the
 //! answer is parsed — `json`, `array`, `text`, `enum`, `jsonl`, and custom formats registered
 //! with [`define_format`].
 
@@ -368,7 +368,7 @@ impl Format for CustomFormat {
     }
 }
 
-/// Registers a custom output format (F8, JS `ai.defineFormat`) as registry value
+/// Registers a custom output format (JS `ai.defineFormat`) as registry value
 /// `format/<name>`; it overrides a built-in of the same name.
 pub fn define_format(
     registry: &Registry,
@@ -381,7 +381,7 @@ pub fn define_format(
     f
 }
 
-/// Finds the format for output options (F3): a schema without a format means `json`; an
+/// Finds the format for output options: a schema without a format means `json`; an
 /// unknown format name resolves to `None` (the name is still sent to the model).
 ///
 /// # Errors
@@ -404,7 +404,7 @@ pub async fn resolve_format(
     Ok(builtin_format(name))
 }
 
-/// The instructions to use (F4): custom text as is, `false` none, else the format's.
+/// The instructions to use: custom text as is, `false` none, else the format's.
 ///
 /// # Errors
 /// The format's handler error for an unfit schema.

@@ -1,4 +1,4 @@
-//! Indexers (R4): `/indexer/<name>` stores documents. [`new`] builds one; [`index`] calls one
+//! Indexers: `/indexer/<name>` stores documents. [`new`] builds one; [`index`] calls one
 //! by name, reference or handle.
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Rerankers (R6): `/reranker/<name>` scores documents against a query. [`new`] builds one;
+//! Rerankers: `/reranker/<name>` scores documents against a query. [`new`] builds one;
 //! [`rerank`] calls one by name, reference or handle.
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Resources (X2, X3): content addressed by URI or URI template (RFC 6570). A `resource`
+//! Resources: content addressed by URI or URI template (RFC 6570). A `resource`
 //! part in a `generate` message is replaced by the matching resource's content before the
 //! model is called.
 
@@ -236,7 +236,7 @@ async fn find_matching(registry: &Registry, listed: &[Arc<dyn Action>], uri: &st
 }
 
 /// Replaces every `resource` part of the request's messages with the matching resource's
-/// content (X3).
+/// content.
 ///
 /// # Errors
 /// `NOT_FOUND` `failed to find matching resource for <uri>`; a resource's error.

@@ -1,4 +1,4 @@
-//! Retrievers (R3, R5): `/retriever/<name>` takes a query document and returns documents.
+//! Retrievers: `/retriever/<name>` takes a query document and returns documents.
 //! [`new`] and [`new_simple`] build one; [`retrieve`] calls one by name, reference or handle.
 
 use std::future::Future;
@@ -148,7 +148,7 @@ where
     builder(opts).build(f)
 }
 
-/// How a simple retriever turns an item into a document's content (R5).
+/// How a simple retriever turns an item into a document's content.
 #[derive(Clone)]
 pub enum ItemContent {
     /// The text is this key of the item.
@@ -169,7 +169,7 @@ pub enum SimpleContent {
 /// A function computing a simple retriever item's metadata.
 pub type MetadataFn = Arc<dyn Fn(&Value) -> Option<Map<String, Value>> + Send + Sync>;
 
-/// How a simple retriever picks an item's metadata (R5).
+/// How a simple retriever picks an item's metadata.
 #[derive(Clone)]
 pub enum ItemMetadata {
     /// These keys of the item.
@@ -271,7 +271,7 @@ fn item_to_document(item: &Value, opts: &SimpleRetrieverOptions) -> Result<Docum
 }
 
 /// A retriever whose handler returns plain items (strings or JSON objects) that are turned
-/// into documents by the `content` and `metadata` options (R5, JS `defineSimpleRetriever`).
+/// into documents by the `content` and `metadata` options (JS `defineSimpleRetriever`).
 pub fn new_simple<F, Fut>(opts: SimpleRetrieverOptions, handler: F) -> Retriever
 where
     F: Fn(RetrieverRequest, RetrieverCx) -> Fut + Send + Sync + 'static,

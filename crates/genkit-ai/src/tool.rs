@@ -1,4 +1,4 @@
-//! Tools (T1–T8): functions a model may call during `generate`, interrupts that pause the
+//! Tools: functions a model may call during `generate`, interrupts that pause the
 //! tool loop for a human or the app, and the `respond`/`restart` builders that resume it.
 
 use std::fmt;
@@ -31,7 +31,7 @@ impl fmt::Display for ToolInterrupt {
 
 impl std::error::Error for ToolInterrupt {}
 
-/// An interrupt error: returning it from a tool pauses generation (G13). Status `ABORTED`
+/// An interrupt error: returning it from a tool pauses generation. Status `ABORTED`
 /// if it ever escapes the loop.
 pub fn interrupt_error(metadata: Option<Value>) -> Error {
     let msg = match metadata.as_ref().and_then(|m| m.get("message")).and_then(Value::as_str) {
@@ -233,7 +233,7 @@ where
         Tool { action, dynamic }
     }
 
-    /// A dynamic (unregistered) tool (T4): `metadata.dynamic = true`; registered only in the
+    /// A dynamic (unregistered) tool: `metadata.dynamic = true`; registered only in the
     /// per-call registry of the `generate` it is passed to.
     pub fn dynamic<F, Fut>(config: ToolConfig, f: F) -> Self
     where
@@ -243,7 +243,7 @@ where
         Self::build(config, true, None, f)
     }
 
-    /// An interrupt (T5, JS `defineInterrupt`): a tool whose every call interrupts with the
+    /// An interrupt (JS `defineInterrupt`): a tool whose every call interrupts with the
     /// metadata `request_metadata(input)` returns; `metadata.tool.restartable = false`.
     pub fn interrupt(
         config: ToolConfig,
@@ -314,7 +314,7 @@ where
         })
     }
 
-    /// Answers an interrupt of this tool (T6): the output is validated against the tool's
+    /// Answers an interrupt of this tool: the output is validated against the tool's
     /// output schema. Pass the result in `resume.respond`.
     ///
     /// # Errors
@@ -393,7 +393,7 @@ impl<I> RestartOptions<I> {
     }
 }
 
-/// A multipart tool (T3): returns output and/or content parts; registered only as
+/// A multipart tool: returns output and/or content parts; registered only as
 /// `/tool.v2/<name>`.
 pub fn multipart_tool<I, F, Fut>(config: ToolConfig, f: F) -> ActionDef<I, MultipartToolResponse>
 where
@@ -468,7 +468,7 @@ fn void_schema() -> Value {
     json!({ "$schema": DRAFT_07 })
 }
 
-/// The definition sent to models for a tool action (T2): the short name (after the last
+/// The definition sent to models for a tool action: the short name (after the last
 /// `/`), description, schemas (an empty draft-07 schema when absent), `key`, and
 /// `metadata.originalName` when the name was shortened.
 pub fn to_tool_definition(action: &dyn Action) -> ToolDefinition {

@@ -1,4 +1,5 @@
-//! Output formats (F1–F8) and structured output through `generate`.
+//! Output formats (`json`, `array`, `text`, `enum`, `jsonl`, custom formats) and structured
+//! output through `generate`.
 
 use futures::StreamExt;
 use genkit_ai::ModelResponseChunk;

@@ -1,5 +1,5 @@
 //! `generate` end to end: the language-neutral spec cases through `/util/generate`, and the
-//! verified behaviours of core-api.md §2 (chunk indexes, history roles, maxTurns, interrupts,
+//! behaviours checked against Genkit JS (chunk indexes, history roles, maxTurns, interrupts,
 //! resume, errors).
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
-//! Streamed chunks know their turn (G18, G21): `previous_text`, `accumulated_text` and
+//! Streamed chunks know their turn: `previous_text`, `accumulated_text` and
 //! `output` parsed by the request's format; and cancellation reaches the model and the tools
-//! (A24, G12, G14).
+//! (also a tool restarted on resume).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -295,7 +295,7 @@ async fn restarted_tools_get_the_generations_cancellation() {
     assert!(saw.load(Ordering::SeqCst), "the restarted tool saw the cancellation");
 }
 
-/// Each turn opens a span named `step_name` (default `generate`), type `util` (G10).
+/// Each turn opens a span named `step_name` (default `generate`), type `util`.
 #[tokio::test]
 async fn turns_open_spans_named_after_the_step() {
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
@@ -331,7 +331,7 @@ async fn turns_open_spans_named_after_the_step() {
     assert_eq!(typed("generate"), vec!["util"]);
 }
 
-/// G1/G2: parts as the whole argument; history goes between the system message and the prompt.
+/// Parts as the whole argument; history goes between the system message and the prompt.
 #[tokio::test]
 async fn parts_and_history_assemble_in_js_order() {
     let (reg, pm) = setup("m");
@@ -348,7 +348,7 @@ async fn parts_and_history_assemble_in_js_order() {
     assert_eq!(r.messages().unwrap().len(), 5);
 }
 
-/// G19: a failing generation fails the stream and its output alike.
+/// A failing generation fails the stream and its output alike.
 #[tokio::test]
 async fn stream_errors_surface_from_the_stream_and_the_output() {
     let (reg, pm) = setup("m");

@@ -107,8 +107,8 @@ fn json_echo(name: &str) -> ProgrammableModel {
     pm
 }
 
-/// The JS runtime's `test/echo` gave 5 passed / 4 failed on the default list (spec §8
-/// item 6). For any model whose answer is derived from the request alone, `system-role`
+/// `genkit dev:test-model` gave 5 passed / 4 failed on the default list for the JS runtime's
+/// `test/echo`. For any model whose answer is derived from the request alone, `system-role`
 /// (the answer must start with `RESPONSE:`) and `input-image-base64` (`genkit` is in neither
 /// the prompt nor the base64 data) must fail, and so must both tool cases: 4 failures. The 5
 /// passes are then forced: both multiturn cases, `input-image-url` (the URL contains

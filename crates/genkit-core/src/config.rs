@@ -1,4 +1,4 @@
-//! Runtime environment (A25): `GENKIT_ENV` and friends.
+//! Runtime environment: `GENKIT_ENV` and friends.
 
 /// The environment name from `GENKIT_ENV` (default `prod`).
 ///

@@ -1,4 +1,4 @@
-//! Action context (A22): auth and other request data that flows into actions, plus the
+//! Action context: auth and other request data that flows into actions, plus the
 //! task-local frame that carries it (and the current span) through nested action calls.
 
 use std::future::Future;

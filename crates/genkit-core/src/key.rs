@@ -1,4 +1,4 @@
-//! Action types and registry keys (`/<type>/<name>`), spec items A1 and A2.
+//! Action types and registry keys (`/<type>/<name>`), and how keys are parsed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -178,7 +178,7 @@ pub struct ParsedKey {
 }
 
 impl ParsedKey {
-    /// Parses a key with the JS rules (A2).
+    /// Parses a key with the JS rules.
     ///
     /// One deliberate difference: in a dynamic-action-provider child key the action name is
     /// everything after the first `:` and the type, so `/dynamic-action-provider/mcp:tool/a:b`

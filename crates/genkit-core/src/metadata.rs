@@ -1,4 +1,4 @@
-//! `ActionMetadata`, the wire description of an action (A3).
+//! `ActionMetadata`, the wire description of an action.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Plugins (A15/A16): the v2 shape — `init` returns actions, `resolve` makes one action on
+//! Plugins: the v2 shape — `init` returns actions, `resolve` makes one action on
 //! demand, `list` describes what could be resolved. Names are namespaced automatically.
 
 use std::future::Future;
@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 
 use crate::{Action, ActionMetadata, ActionType, RegistryValue, Result};
 
-/// A value a plugin contributes to the registry (A12/A16): registered as
+/// A value a plugin contributes to the registry: registered as
 /// `value_type`/`name` when the plugin initializes. JS plugin v2 `middleware()` is the same
 /// thing for generate middleware (value type `middleware`); formats (`format`) and any other
 /// value type work alike.

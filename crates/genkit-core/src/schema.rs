@@ -1,4 +1,4 @@
-//! JSON Schema: generation from Rust types (draft-07, like Genkit JS) and validation (A21).
+//! JSON Schema: generation from Rust types (draft-07, like Genkit JS) and validation.
 //!
 //! Genkit JS converts zod schemas with `zod-to-json-schema`, which emits JSON Schema
 //! **draft-07** with every subschema inlined (`$refStrategy: 'none'`). The Dev UI builds its

@@ -1,4 +1,4 @@
-//! Streaming plumbing (A5, A23): producers push chunks into a [`StreamSink`]; consumers pull
+//! Streaming plumbing: producers push chunks into a [`StreamSink`]; consumers pull
 //! an [`ActionStream`] and then await its final output.
 
 use std::collections::VecDeque;

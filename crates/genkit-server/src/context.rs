@@ -1,4 +1,4 @@
-//! Context providers (X6): turn an HTTP request into the [`ActionContext`] a flow runs with,
+//! Context providers: turn an HTTP request into the [`ActionContext`] a flow runs with,
 //! or reject it (JS `ContextProvider`, `apiKey`).
 
 use std::collections::HashMap;

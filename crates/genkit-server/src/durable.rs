@@ -1,4 +1,4 @@
-//! Durable streaming (X8): a [`StreamManager`] records every chunk and the final result of a
+//! Durable streaming: a [`StreamManager`] records every chunk and the final result of a
 //! streaming run under a stream id, so a client that lost its connection can subscribe again
 //! (buffered chunks replayed, then live ones). [`InMemoryStreamManager`] keeps them in memory
 //! for a time-to-live once the run has finished.

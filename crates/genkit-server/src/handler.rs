@@ -1,4 +1,4 @@
-//! The axum handler that serves one action with the Genkit flow protocol (X7): JS
+//! The axum handler that serves one action with the Genkit flow protocol: JS
 //! `expressHandler`.
 
 use std::fmt;
@@ -118,7 +118,7 @@ impl HandlerOptions {
         self
     }
 
-    /// Records streamed runs so clients can resume them (durable streaming, X8).
+    /// Records streamed runs so clients can resume them (durable streaming).
     #[must_use]
     pub fn stream_manager(mut self, manager: impl StreamManager) -> Self {
         self.stream_manager = Some(Arc::new(manager));

@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::Genkit;
 
 impl Genkit {
-    /// Defines and registers a model (MD1) from an async function of `(request, cx)`.
+    /// Defines and registers a model from an async function of `(request, cx)`.
     ///
     /// # Panics
     /// When called while an action runs (define models at start-up).
@@ -36,7 +36,7 @@ impl Genkit {
         m
     }
 
-    /// Defines and registers a tool (T1): `/tool/<name>` plus the `/tool.v2/<name>` companion
+    /// Defines and registers a tool: `/tool/<name>` plus the `/tool.v2/<name>` companion
     /// JS registers. The input and output schemas come from `I` and `O`.
     ///
     /// ```
@@ -65,7 +65,7 @@ impl Genkit {
         t
     }
 
-    /// Defines and registers an interrupt (T5): a tool that always interrupts with the
+    /// Defines and registers an interrupt: a tool that always interrupts with the
     /// metadata `request_metadata(input)` returns.
     ///
     /// # Panics
@@ -84,7 +84,7 @@ impl Genkit {
         t
     }
 
-    /// Defines and registers a multipart tool (T3, `/tool.v2/<name>` only).
+    /// Defines and registers a multipart tool (`/tool.v2/<name>` only).
     ///
     /// # Panics
     /// When called while an action runs.
@@ -99,7 +99,7 @@ impl Genkit {
         t
     }
 
-    /// Defines and registers a resource (X2).
+    /// Defines and registers a resource, addressed by a URI or a URI template.
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` without a uri or template, or with an invalid template.
@@ -113,7 +113,7 @@ impl Genkit {
         Ok(r)
     }
 
-    /// Registers a custom output format (F8).
+    /// Registers a custom output format.
     pub fn define_format(
         &self,
         name: &str,
@@ -130,7 +130,7 @@ impl Genkit {
         d
     }
 
-    /// Generates a response (G1): a prompt string, or full [`GenerateOptions`].
+    /// Generates a response: a prompt string, or full [`GenerateOptions`].
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
@@ -148,7 +148,7 @@ impl Genkit {
         genkit_ai::generate::generate(self.registry(), opts.into()).await
     }
 
-    /// Streams a generation (G19): iterate the chunks, then `.output()` for the response.
+    /// Streams a generation: iterate the chunks, then `.output()` for the response.
     pub fn generate_stream(&self, opts: impl Into<GenerateOptions>) -> GenerateStream {
         genkit_ai::generate::generate_stream(self.registry(), opts.into())
     }
@@ -169,7 +169,7 @@ impl Genkit {
         genkit_ai::generate::generate_data_stream(self.registry(), opts.into())
     }
 
-    /// Defines and registers an embedder (R2) from an async function of `(request, cx)`.
+    /// Defines and registers an embedder from an async function of `(request, cx)`.
     ///
     /// # Panics
     /// When called while an action runs (define embedders at start-up).

@@ -434,7 +434,7 @@ impl Genkit {
     }
 
     /// Registers a named JSON schema (JS `defineJsonSchema`), usable as `schema: <name>` in
-    /// `.prompt` files (P11).
+    /// `.prompt` files.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {

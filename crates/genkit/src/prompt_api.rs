@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::Genkit;
 
 impl Genkit {
-    /// Defines a prompt (P1): registered as `/prompt/<name[.variant]>` and
+    /// Defines a prompt: registered as `/prompt/<name[.variant]>` and
     /// `/executable-prompt/<name[.variant]>`, callable through the returned handle.
     ///
     /// ```
@@ -58,7 +58,7 @@ impl Genkit {
     }
 
     /// A handle on the prompt `name` (defined in code or loaded from a `.prompt` file), looked
-    /// up lazily on first use (P4); a missing prompt is then `NOT_FOUND` `Prompt <name> not
+    /// up lazily on first use; a missing prompt is then `NOT_FOUND` `Prompt <name> not
     /// found`.
     pub fn prompt(&self, name: &str) -> ExecutablePrompt {
         prompt::prompt(self.registry(), name, None)
@@ -70,7 +70,7 @@ impl Genkit {
         prompt::prompt(self.registry(), name, Some(variant))
     }
 
-    /// Registers a template helper for every prompt of this instance (P12): `{{name arg
+    /// Registers a template helper for every prompt of this instance: `{{name arg
     /// key=value}}` calls `helper(args, hash)` and prints the value it returns. Prompt files
     /// are checked for unknown helpers when they are loaded, so helpers they use must be
     /// registered with [`GenkitBuilder::helper`](crate::GenkitBuilder::helper) instead.
@@ -93,7 +93,7 @@ impl Genkit {
         prompt::define_helper(self.registry(), name, helper);
     }
 
-    /// Registers (or replaces) a partial for every prompt of this instance (P12), used as
+    /// Registers (or replaces) a partial for every prompt of this instance, used as
     /// `{{> name}}`.
     pub fn define_partial(&self, name: &str, source: &str) {
         prompt::define_partial(self.registry(), name, source);

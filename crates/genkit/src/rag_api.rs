@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::Genkit;
 
 impl Genkit {
-    /// Defines and registers a retriever (R3): `f(request, cx)` returns the documents found
+    /// Defines and registers a retriever: `f(request, cx)` returns the documents found
     /// for `request.query`; `cx.registry()` reaches the rest of the app (e.g. an embedder).
     ///
     /// ```
@@ -47,7 +47,7 @@ impl Genkit {
         r
     }
 
-    /// Defines and registers a retriever whose handler returns plain items (R5).
+    /// Defines and registers a retriever whose handler returns plain items.
     pub fn define_simple_retriever<F, Fut>(&self, opts: SimpleRetrieverOptions, f: F) -> Retriever
     where
         F: Fn(RetrieverRequest, RetrieverCx) -> Fut + Send + Sync + 'static,
@@ -58,7 +58,7 @@ impl Genkit {
         r
     }
 
-    /// Defines and registers an indexer (R4): `f(request, cx)` stores `request.documents`.
+    /// Defines and registers an indexer: `f(request, cx)` stores `request.documents`.
     pub fn define_indexer<F, Fut>(&self, opts: IndexerOptions, f: F) -> Indexer
     where
         F: Fn(IndexerRequest, IndexerCx) -> Fut + Send + Sync + 'static,
@@ -69,7 +69,7 @@ impl Genkit {
         i
     }
 
-    /// Defines and registers a reranker (R6): `f(request, cx)` scores `request.documents`
+    /// Defines and registers a reranker: `f(request, cx)` scores `request.documents`
     /// against `request.query`.
     pub fn define_reranker<F, Fut>(&self, opts: RerankerOptions, f: F) -> Reranker
     where
@@ -81,7 +81,7 @@ impl Genkit {
         r
     }
 
-    /// Defines and registers an evaluator scoring one data point at a time (R7): `f(request,
+    /// Defines and registers an evaluator scoring one data point at a time: `f(request,
     /// cx)` scores `request.data_point`; `cx.registry()` reaches e.g. a judge model.
     pub fn define_evaluator<F, Fut>(&self, opts: EvaluatorOptions, f: F) -> Evaluator
     where

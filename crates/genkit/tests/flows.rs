@@ -1,4 +1,5 @@
-//! Flows through the `Genkit` facade (X4, X5, A17, A22).
+//! Flows through the `Genkit` facade: typed, streaming and bidirectional flows, `run` steps,
+//! the builder, and the context flows run with.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Prompts through the `Genkit` facade (P1–P5, P11, P12): `.prompt` files in `tests/prompts`,
+//! Prompts through the `Genkit` facade: `.prompt` files in `tests/prompts`,
 //! prompts defined in code, rendering, generate/stream on test models, prompts as tools,
 //! typed prompts, lookups, folder loading and its errors, embedded prompts.
 //!
@@ -58,7 +58,7 @@ fn kitchensink_output_schema() -> Value {
         "items":{"type":"string"},"description":"weather alerts"}},"required":["summary"],"additionalProperties":false})
 }
 
-// ---- P1: metadata of both actions ----
+// ---- metadata of both actions ----
 
 #[tokio::test]
 async fn file_prompt_actions_have_the_js_metadata() {
@@ -170,7 +170,7 @@ async fn prompts_are_registered_lazily() {
     assert!(keys.contains(&"/executable-prompt/later".to_owned()), "{keys:?}");
 }
 
-// ---- P2: rendering ----
+// ---- rendering ----
 
 #[tokio::test]
 async fn render_places_history_merges_config_and_carries_options() {
@@ -314,7 +314,7 @@ async fn executable_prompt_action_renders_generate_action_options() {
     assert_eq!(r.result["config"], json!({"temperature": 0.7}));
 }
 
-// ---- P3: generate, stream, as a tool ----
+// ---- generate, stream, as a tool ----
 
 #[tokio::test]
 async fn generate_renders_then_calls_the_model() {
@@ -460,7 +460,7 @@ async fn typed_prompts_take_rust_input_and_parse_rust_output() {
     assert_eq!(soup.title, "Soup");
 }
 
-// ---- P4: lookup ----
+// ---- lookup ----
 
 #[tokio::test]
 async fn lookup_finds_variants_and_reports_missing_prompts() {
@@ -484,7 +484,7 @@ async fn lookup_finds_variants_and_reports_missing_prompts() {
     assert_eq!(later.render(Value::Null, None).await.unwrap().messages[0].text(), "now");
 }
 
-// ---- P5: folders ----
+// ---- folders ----
 
 #[tokio::test]
 async fn folder_loading_handles_partials_sub_folders_and_options() {
@@ -574,7 +574,7 @@ async fn missing_partials_and_schemas_are_not_found_at_use() {
     g.define_partial("footer", "-- the end");
     assert_eq!(g.prompt("p").render(json!({}), None).await.unwrap().messages[0].text(), "Hello -- the end");
 
-    // Schemas referenced by name (P11), defined after loading.
+    // Schemas referenced by name, defined after loading.
     let g = app().await;
     g.define_schema("DishRequest", json!({"type": "object", "properties": {"dish": {"type": "string"}}})).unwrap();
     g.define_schema_for::<Recipe>("Recipe").unwrap();
@@ -584,7 +584,7 @@ async fn missing_partials_and_schemas_are_not_found_at_use() {
     assert_eq!(m["metadata"]["prompt"]["raw"]["input"]["schema"], "DishRequest");
 }
 
-// ---- P12: helpers and partials in code ----
+// ---- helpers and partials in code ----
 
 #[tokio::test]
 async fn helpers_and_partials_are_global_to_the_instance() {

@@ -1,4 +1,4 @@
-//! Retrieval and evaluation through the facade (R1–R7): retrievers, simple retrievers,
+//! Retrieval and evaluation through the facade: retrievers, simple retrievers,
 //! indexers, rerankers, evaluators, and `docs` reaching a model without native context support;
 //! handlers reaching the registry through their context; references with default options.
 

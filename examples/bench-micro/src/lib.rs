@@ -1,4 +1,4 @@
-//! The Genkit JS micro benchmarks (`shared/bench/js/micro.mjs`, `common.mjs`) on Genkit for
+//! The Genkit JS micro benchmarks (`micro.mjs`, run by `scripts/bench-vs-js`) on Genkit for
 //! Rust: the same four in-process fake models, the same `lookup` tool, the same operations and
 //! sanity checks. `main.rs` times them; `benches/pieces.rs` reuses them with criterion.
 #![deny(unsafe_code)]

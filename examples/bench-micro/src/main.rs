@@ -1,6 +1,6 @@
 //! `bench-micro <generate_turn|tool_loop|stream_200|structured_output> [n] [warmup]`: runs
 //! `warmup` untimed then `n` timed calls of one workload on a current-thread tokio runtime and
-//! prints one JSON line like `shared/bench/js/micro.mjs` (same defaults, percentiles and
+//! prints one JSON line like the JS harness's `micro.mjs` (same defaults, percentiles and
 //! rounding), with `"rt":"rust"`.
 #![deny(unsafe_code)]
 

@@ -1,5 +1,5 @@
-//! The benchmark app: a fake text model and the flows `echo` and `gen`, exactly as Genkit JS's
-//! `shared/bench/js/common.mjs` defines them.
+//! The benchmark app: a fake text model and the flows `echo` and `gen`, exactly as the Genkit JS
+//! benchmark harness that `scripts/bench-server-vs-js` runs defines them (`common.mjs`).
 
 use genkit::Flow;
 use genkit::ai::{FinishReason, Message, ModelOptions, ModelResponse};

@@ -1,4 +1,4 @@
-//! Serves `echo` and `gen` on 127.0.0.1 (`PORT`, default 3400), like `shared/bench/js/server.mjs`.
+//! Serves `echo` and `gen` on 127.0.0.1 (`PORT`, default 3400), like the JS harness's `server.mjs`.
 //! Runs on one tokio worker thread, as Node runs one event loop.
 
 fn main() -> genkit::Result<()> {

@@ -1,4 +1,4 @@
-//! `GenerateOptions`: everything a `generate` call takes (JS `GenerateOptions`, §2.1), as a
+//! `GenerateOptions`: everything a `generate` call takes (JS `GenerateOptions`), as a
 //! builder or a struct literal with `..Default::default()`.
 
 use std::fmt;
@@ -159,7 +159,7 @@ impl OutputOptions {
     }
 }
 
-/// Resume options (G14): answers to interrupts and tool requests to run again.
+/// Resume options: answers to interrupts and tool requests to run again.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ResumeOptions {
     /// Tool response parts (from `Tool::respond` / `respond_tool`).

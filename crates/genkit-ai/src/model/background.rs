@@ -1,4 +1,4 @@
-//! Background (long-running) models and operations (MD5): `start` returns an [`Operation`],
+//! Background (long-running) models and operations: `start` returns an [`Operation`],
 //! `check` polls it, `cancel` stops it.
 
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Model references (MD4).
+//! Model references: a model's name plus default config.
 
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Test models (MD7): an echo model and a programmable model, for tests, samples and the
+//! Test models: an echo model and a programmable model, for tests, samples and the
 //! conformance suite. No network.
 
 use std::collections::VecDeque;

@@ -1,4 +1,4 @@
-//! Basic usage statistics (MD6, JS `getBasicUsageStats`).
+//! Basic usage statistics (JS `getBasicUsageStats`).
 
 use crate::{GenerationUsage, Message, Part};
 

@@ -1,4 +1,4 @@
-//! The two actions of a prompt (P1): `/prompt/<key>` (input: the prompt input, output: the
+//! The two actions of a prompt: `/prompt/<key>` (input: the prompt input, output: the
 //! `GenerateRequest` it renders to) and `/executable-prompt/<key>` (output: the
 //! `GenerateActionOptions` of the `generate` call it would make). Both are registered lazily:
 //! the prompt's config is resolved when the action is first looked up.

@@ -1,4 +1,4 @@
-//! [`PromptConfig`]: what a prompt is made of (JS `PromptConfig`, P1), as a builder or a
+//! [`PromptConfig`]: what a prompt is made of (JS `PromptConfig`), as a builder or a
 //! struct literal with `..Default::default()`.
 
 use std::fmt;

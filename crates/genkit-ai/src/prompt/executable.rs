@@ -1,4 +1,5 @@
-//! [`ExecutablePrompt`]: the handle applications call a prompt through (P3, P4).
+//! [`ExecutablePrompt`]: the handle applications call a prompt through: render,
+//! generate, stream, or use it as a tool; looked up lazily when made from a name.
 
 use std::any::Any;
 use std::fmt;

@@ -1,4 +1,4 @@
-//! From a `.prompt` file's resolved frontmatter to a [`PromptConfig`] (P5), mapped the way
+//! From a `.prompt` file's resolved frontmatter to a [`PromptConfig`], mapped the way
 //! Genkit JS 1.42 `loadPrompt` maps it.
 
 use dotprompt::PromptMetadata;

@@ -1,4 +1,4 @@
-//! Loading `.prompt` files (P5) from a folder or from sources embedded in the binary.
+//! Loading `.prompt` files from a folder or from sources embedded in the binary.
 //!
 //! `_name.prompt` is a partial `name`; `name.prompt` a prompt, `name.variant.prompt` its
 //! variant, `sub/name.prompt` the prompt `sub/name`. Files are parsed and their templates

@@ -1,4 +1,4 @@
-//! The metadata of `/prompt/…` and `/executable-prompt/…` actions (P1), shaped exactly as
+//! The metadata of `/prompt/…` and `/executable-prompt/…` actions, shaped exactly as
 //! Genkit JS 1.42 `promptMetadata` shapes it.
 
 use serde_json::{Map, Value, json};

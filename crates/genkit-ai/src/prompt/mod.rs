@@ -1,4 +1,4 @@
-//! Prompts (P1–P5, P11, P12): templates plus model, config, schemas and tools, defined in code
+//! Prompts: templates plus model, config, schemas and tools, defined in code
 //! or loaded from `.prompt` files, registered as `/prompt/<name>` and
 //! `/executable-prompt/<name>` actions and called through an [`ExecutablePrompt`].
 //!
@@ -68,7 +68,7 @@ pub fn environment(registry: &Registry) -> Dotprompt {
     dp
 }
 
-/// Defines a prompt (P1) in `registry`: its `/prompt/<name[.variant]>` and
+/// Defines a prompt in `registry`: its `/prompt/<name[.variant]>` and
 /// `/executable-prompt/<name[.variant]>` actions are registered lazily (the metadata is
 /// computed on first lookup), and the returned handle renders and generates with it.
 /// Defining a prompt with the same name again replaces it.
@@ -103,14 +103,14 @@ where
     Ok(define_prompt(registry, config)?.typed())
 }
 
-/// A lazy handle on the prompt `name` (and `variant`) of `registry` (P4): nothing is looked up
+/// A lazy handle on the prompt `name` (and `variant`) of `registry`: nothing is looked up
 /// until it is used; then a missing prompt is `NOT_FOUND` `Prompt <name> (variant <v>) not
 /// found`.
 pub fn prompt(registry: &Registry, name: &str, variant: Option<&str>) -> ExecutablePrompt {
     ExecutablePrompt::lookup(registry.clone(), name, variant)
 }
 
-/// Registers a template helper (P12) usable by every prompt of `registry`: it receives the
+/// Registers a template helper usable by every prompt of `registry`: it receives the
 /// positional arguments and the hash (`key=value`) arguments and returns the value to print.
 /// Prompts already compiled keep the helpers they were compiled with only if they did not
 /// use this name.
@@ -124,7 +124,7 @@ pub fn define_helper(
     });
 }
 
-/// Registers (or replaces) a partial (P12), usable as `{{> name}}` by every prompt of
+/// Registers (or replaces) a partial, usable as `{{> name}}` by every prompt of
 /// `registry`.
 pub fn define_partial(registry: &Registry, name: &str, source: &str) {
     environment(registry).define_partial(name, source);

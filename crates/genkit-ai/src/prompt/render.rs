@@ -1,4 +1,4 @@
-//! Rendering a prompt into `GenerateOptions` (P2, JS `renderOptionsFn`): the system message,
+//! Rendering a prompt into `GenerateOptions` (JS `renderOptionsFn`): the system message,
 //! the messages (with the call's history), the user prompt, docs, then the prompt's options
 //! with the call's options laid over them and the configs merged.
 

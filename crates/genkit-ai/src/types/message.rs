@@ -21,7 +21,7 @@ pub enum Role {
 
 /// One message of a conversation.
 ///
-/// Deserialization is lenient about `content` (G2/G22): besides the wire form (an array of
+/// Deserialization is lenient about `content`: besides the wire form (an array of
 /// parts), a plain string is accepted and becomes one text part, as JS
 /// `Message.parseContent` does. Serialization always writes the array.
 ///

@@ -260,7 +260,7 @@ where
         self
     }
 
-    /// Adds an action middleware; the first added is the outermost (A6).
+    /// Adds an action middleware; the first added is the outermost.
     #[must_use]
     pub fn middleware(mut self, m: impl ActionMiddleware<I, O, S> + 'static) -> Self {
         self.middleware.push(Arc::new(m));
@@ -303,7 +303,7 @@ where
         self.finish(Body::Unary(Arc::new(move |i, cx| f(i, cx).boxed())))
     }
 
-    /// Builds a bidirectional action (A26) from an async function of `(input stream, cx)`:
+    /// Builds a bidirectional action from an async function of `(input stream, cx)`:
     /// chunks go out through `cx.send_chunk`, the return value is the output.
     pub fn build_bidi<F, Fut>(self, f: F) -> ActionDef<I, O, S>
     where

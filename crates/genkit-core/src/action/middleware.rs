@@ -1,4 +1,4 @@
-//! Action middleware (A6): wrappers around an action's run, outermost first.
+//! Action middleware: wrappers around an action's run, outermost first.
 
 use std::fmt;
 use std::future::Future;

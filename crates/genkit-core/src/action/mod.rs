@@ -1,4 +1,4 @@
-//! Actions: the unit everything in Genkit is made of (A3–A7, A24, A26).
+//! Actions: the unit everything in Genkit is made of.
 //!
 //! The registry stores type-erased, JSON-speaking [`Action`]s (`Arc<dyn Action>`). Typed code
 //! holds an [`ActionDef<I, O, S>`], which is also an `Action` and offers a typed fast path that

@@ -1,4 +1,4 @@
-//! The registry (A8–A14): actions by key, values, named schemas, plugins, child registries.
+//! The registry: actions by key, values, named schemas, plugins, child registries.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
@@ -29,7 +29,7 @@ struct PluginEntry {
     values: tokio::sync::OnceCell<Result<()>>,
 }
 
-/// A registered value (A12): any Rust value, optionally with a JSON form for the Dev UI.
+/// A registered value: any Rust value, optionally with a JSON form for the Dev UI.
 #[derive(Clone)]
 pub struct RegistryValue {
     any: Arc<dyn Any + Send + Sync>,
@@ -143,7 +143,7 @@ impl Registry {
         }))
     }
 
-    /// A child registry (A14): lookups fall back to `self`; registrations stay in the child.
+    /// A child registry: lookups fall back to `self`; registrations stay in the child.
     /// Shares telemetry; does not inherit the base context or plugins.
     pub fn child(&self) -> Registry {
         Registry(Arc::new(Inner {
@@ -182,7 +182,7 @@ impl Registry {
 
     // ---- actions ----
 
-    /// Registers an action (A7). A duplicate key logs an error and overwrites.
+    /// Registers an action. A duplicate key logs an error and overwrites.
     ///
     /// # Errors
     /// `FAILED_PRECONDITION` when called on a root registry from inside a running action
@@ -193,7 +193,7 @@ impl Registry {
         Ok(())
     }
 
-    /// The guard of A7: a root registry refuses new actions while an action runs (child
+    /// The runtime guard: a root registry refuses new actions while an action runs (child
     /// registries, which hold per-call dynamic actions, accept them).
     fn check_not_in_runtime(&self, key: &str) -> Result<()> {
         if self.0.parent.is_none() && crate::context::in_action_runtime() {
@@ -225,7 +225,7 @@ impl Registry {
         }
     }
 
-    /// Registers a lazily created action (A8, JS `registerActionAsync`): `make` runs on the
+    /// Registers a lazily created action (JS `registerActionAsync`): `make` runs on the
     /// first lookup. Like [`Registry::register_action`], a duplicate key logs an error and
     /// overwrites.
     ///
@@ -257,7 +257,7 @@ impl Registry {
         Ok(())
     }
 
-    /// Looks an action up by key (A9): DAP children, then the key's plugin (initialized, and
+    /// Looks an action up by key: DAP children, then the key's plugin (initialized, and
     /// its resolver asked on a miss), then local entries, then the parent. `Ok(None)` when
     /// absent.
     ///
@@ -315,7 +315,7 @@ impl Registry {
         self.lookup_action(key).await?.ok_or_else(|| Error::not_found(format!("action '{key}' not found")))
     }
 
-    /// Expands a key into concrete keys (A10): DAP wildcards (`…:tool/*`, `…:tool/prefix*`)
+    /// Expands a key into concrete keys: DAP wildcards (`…:tool/*`, `…:tool/prefix*`)
     /// through the provider's list; other keys to themselves if they exist.
     ///
     /// # Errors
@@ -336,7 +336,7 @@ impl Registry {
         Ok(if self.lookup_action(key).await?.is_some() { vec![key.to_owned()] } else { Vec::new() })
     }
 
-    /// Every registered action (A11): initializes all plugins, creates lazy actions, and
+    /// Every registered action: initializes all plugins, creates lazy actions, and
     /// merges the parent's under this registry's (child wins). Sorted by key.
     ///
     /// # Errors
@@ -366,7 +366,7 @@ impl Registry {
         .boxed()
     }
 
-    /// Metadata of every registered action plus what plugins and DAPs could resolve (A11).
+    /// Metadata of every registered action plus what plugins and DAPs could resolve.
     /// Plugins are listed in parallel; a plugin whose `list` fails, or lists an entry without
     /// a name (`INVALID_ARGUMENT`), is logged at error level (`Error listing actions for
     /// <plugin>`) and contributes nothing, while the other plugins' entries are kept.
@@ -451,7 +451,7 @@ impl Registry {
         read(&self.0.plugins).iter().find(|p| p.plugin.name() == name).cloned()
     }
 
-    /// Registers a plugin (A15); it initializes lazily.
+    /// Registers a plugin; it initializes lazily.
     ///
     /// # Errors
     /// `ALREADY_EXISTS` when a plugin of that name is registered (`Plugin X already registered`).
@@ -529,7 +529,7 @@ impl Registry {
             .clone()
     }
 
-    /// Initializes every plugin once, sequentially in registration order (A15). Cheap once
+    /// Initializes every plugin once, sequentially in registration order. Cheap once
     /// done.
     ///
     /// # Errors
@@ -549,7 +549,7 @@ impl Registry {
 
     // ---- values ----
 
-    /// Registers a value (A12) of a type (`format`, `defaultModel`, `middleware`, …).
+    /// Registers a value of a type (`format`, `defaultModel`, `middleware`, …).
     pub fn register_value(&self, value_type: &str, name: &str, value: RegistryValue) {
         write(&self.0.values).entry(value_type.to_owned()).or_default().insert(name.to_owned(), value);
     }
@@ -608,7 +608,7 @@ impl Registry {
 
     // ---- schemas ----
 
-    /// Registers a named JSON schema (A13).
+    /// Registers a named JSON schema.
     ///
     /// # Errors
     /// `ALREADY_EXISTS` (`Schema X already registered`).
@@ -643,7 +643,7 @@ fn value_key_plugin(key: &str) -> Option<&str> {
     tokens.next().map(|_| plugin)
 }
 
-/// The A7 duplicate-key log line (JS logs `<key> already has an entry in the registry.
+/// The duplicate-key log line of action registration (JS logs `<key> already has an entry in the registry.
 /// Overwriting.` at error level).
 fn log_overwrite(key: &str) {
     tracing::error!("{key} already has an entry in the registry. Overwriting.");
@@ -679,7 +679,7 @@ fn namespaced_listing(plugin: &str, metas: Vec<ActionMetadata>) -> Result<Vec<Ac
         .collect())
 }
 
-/// Puts an action under `namespace/` unless already there (A16).
+/// Puts an action under `namespace/` unless already there (plugin namespacing).
 pub(crate) fn namespaced(namespace: &str, action: Arc<dyn Action>) -> Result<Arc<dyn Action>> {
     let name = &action.metadata().name;
     if name.len() > namespace.len() && name.starts_with(namespace) && name.as_bytes()[namespace.len()] == b'/' {

@@ -1,5 +1,6 @@
 //! Tracing: every action run opens an OpenTelemetry span carrying the `genkit:*`
-//! attributes the JS runtime sets (see `reflection-and-cli.md` §5.3), and `run` sub-steps
+//! attributes the JS runtime sets (`genkit:type`, `genkit:name`, `genkit:path`, `genkit:input`,
+//! `genkit:output`, `genkit:state`, …, which the Dev UI reads), and `run` sub-steps
 //! open `flowStep` spans.
 //!
 //! Spans are created by an `opentelemetry_sdk` tracer owned by each [`Telemetry`]. Exporters

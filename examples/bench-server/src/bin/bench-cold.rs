@@ -1,5 +1,5 @@
 //! Cold start: create Genkit, define a fake model, run one generate, exit (like
-//! `shared/bench/js/cold.mjs`). Timed from outside with hyperfine.
+//! the JS `cold.mjs` that `scripts/bench-server-vs-js` runs). Timed from outside with hyperfine.
 
 fn main() {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
