@@ -1,6 +1,19 @@
 //! Output formats: how `generate` tells a model what shape to answer in and how the
 //! answer is parsed — `json`, `array`, `text`, `enum`, `jsonl`, and custom formats registered
-//! with [`define_format`].
+//! with [`define_format`]. One file per built-in format.
+
+mod array;
+mod r#enum;
+mod json;
+mod jsonl;
+mod text;
+
+use array::ArrayFormat;
+use json::JsonFormat;
+use jsonl::JsonlFormat;
+use r#enum::EnumFormat;
+use text::TextFormat;
+pub use json::json_instructions;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
@@ -90,228 +103,6 @@ struct FormatEntry(Arc<dyn Format>);
 
 fn text_of(message: &Message) -> String {
     message.text()
-}
-
-// ---- json ----
-
-struct JsonFormat(FormatConfig);
-struct JsonHandler(Option<String>);
-
-impl FormatHandler for JsonHandler {
-    fn parse_message(&self, message: &Message) -> Option<Value> {
-        extract_json(&text_of(message))
-    }
-    fn parse_chunk(&self, chunk: ChunkView<'_>) -> Option<Value> {
-        extract_json(&chunk.accumulated_text())
-    }
-    fn instructions(&self) -> Option<String> {
-        self.0.clone()
-    }
-}
-
-/// The instructions the `json` format (and the constrained-generation simulator) inject.
-pub fn json_instructions(schema: &Value) -> String {
-    format!("Output should be in JSON format and conform to the following schema:\n\n```\n{schema}\n```\n")
-}
-
-impl Format for JsonFormat {
-    fn name(&self) -> &str {
-        "json"
-    }
-    fn config(&self) -> &FormatConfig {
-        &self.0
-    }
-    fn handler(&self, schema: Option<&Value>) -> Result<Arc<dyn FormatHandler>> {
-        Ok(Arc::new(JsonHandler(schema.map(json_instructions))))
-    }
-}
-
-// ---- array ----
-
-struct ArrayFormat(FormatConfig);
-struct ArrayHandler(Option<String>);
-
-impl FormatHandler for ArrayHandler {
-    fn parse_message(&self, message: &Message) -> Option<Value> {
-        Some(Value::Array(extract_items(&text_of(message), 0).0))
-    }
-    fn parse_chunk(&self, chunk: ChunkView<'_>) -> Option<Value> {
-        let cursor = if chunk.has_previous { extract_items(chunk.previous_text, 0).1 } else { 0 };
-        Some(Value::Array(extract_items(&chunk.accumulated_text(), cursor).0))
-    }
-    fn instructions(&self) -> Option<String> {
-        self.0.clone()
-    }
-}
-
-fn schema_type(schema: &Value) -> Option<&str> {
-    schema.get("type").and_then(Value::as_str)
-}
-
-impl Format for ArrayFormat {
-    fn name(&self) -> &str {
-        "array"
-    }
-    fn config(&self) -> &FormatConfig {
-        &self.0
-    }
-    fn handler(&self, schema: Option<&Value>) -> Result<Arc<dyn FormatHandler>> {
-        if let Some(s) = schema
-            && schema_type(s) != Some("array")
-        {
-            return Err(Error::invalid_argument(
-                "Must supply an 'array' schema type when using the 'items' parser format.",
-            ));
-        }
-        let instructions = schema.map(|s| {
-            format!("Output should be a JSON array conforming to the following schema:\n    \n```\n{s}\n```\n    ")
-        });
-        Ok(Arc::new(ArrayHandler(instructions)))
-    }
-}
-
-// ---- text ----
-
-struct TextFormat(FormatConfig);
-struct TextHandler;
-
-impl FormatHandler for TextHandler {
-    fn parse_message(&self, message: &Message) -> Option<Value> {
-        Some(Value::String(text_of(message)))
-    }
-    fn parse_chunk(&self, chunk: ChunkView<'_>) -> Option<Value> {
-        Some(Value::String(chunk.chunk.text()))
-    }
-}
-
-impl Format for TextFormat {
-    fn name(&self) -> &str {
-        "text"
-    }
-    fn config(&self) -> &FormatConfig {
-        &self.0
-    }
-    fn handler(&self, _schema: Option<&Value>) -> Result<Arc<dyn FormatHandler>> {
-        Ok(Arc::new(TextHandler))
-    }
-}
-
-// ---- enum ----
-
-struct EnumFormat(FormatConfig);
-struct EnumHandler(Option<String>);
-
-impl FormatHandler for EnumHandler {
-    fn parse_message(&self, message: &Message) -> Option<Value> {
-        let t: String = text_of(message).chars().filter(|c| *c != '\'' && *c != '"').collect();
-        Some(Value::String(t.trim().to_owned()))
-    }
-    fn instructions(&self) -> Option<String> {
-        self.0.clone()
-    }
-}
-
-fn js_to_string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-impl Format for EnumFormat {
-    fn name(&self) -> &str {
-        "enum"
-    }
-    fn config(&self) -> &FormatConfig {
-        &self.0
-    }
-    fn handler(&self, schema: Option<&Value>) -> Result<Arc<dyn FormatHandler>> {
-        if let Some(s) = schema
-            && !matches!(schema_type(s), Some("string" | "enum"))
-        {
-            return Err(Error::invalid_argument(
-                "Must supply a 'string' or 'enum' schema type when using the enum parser format.",
-            ));
-        }
-        let instructions = schema.and_then(|s| s.get("enum")).and_then(Value::as_array).map(|values| {
-            let list: Vec<String> = values.iter().map(js_to_string).collect();
-            format!(
-                "Output should be ONLY one of the following enum values. Do not output any additional information or add quotes.\n\n{}",
-                list.join("\n")
-            )
-        });
-        Ok(Arc::new(EnumHandler(instructions)))
-    }
-}
-
-// ---- jsonl ----
-
-struct JsonlFormat(FormatConfig);
-struct JsonlHandler(Option<String>);
-
-impl FormatHandler for JsonlHandler {
-    fn parse_message(&self, message: &Message) -> Option<Value> {
-        let text = text_of(message);
-        let items = text
-            .split('\n')
-            .map(str::trim)
-            .filter(|l| l.starts_with('{'))
-            .filter_map(extract_json)
-            .filter(truthy)
-            .collect();
-        Some(Value::Array(items))
-    }
-    fn parse_chunk(&self, chunk: ChunkView<'_>) -> Option<Value> {
-        let text = chunk.accumulated_text();
-        let mut start = 0;
-        if chunk.has_previous
-            && let Some(i) = chunk.previous_text.rfind('\n')
-        {
-            start = i + 1;
-        }
-        let mut out = Vec::new();
-        for line in text.get(start..).unwrap_or("").split('\n') {
-            let t = line.trim();
-            if t.starts_with('{') {
-                match parse_json5(t) {
-                    Some(v) => {
-                        if truthy(&v) {
-                            out.push(v);
-                        }
-                    }
-                    None => break,
-                }
-            }
-        }
-        Some(Value::Array(out))
-    }
-    fn instructions(&self) -> Option<String> {
-        self.0.clone()
-    }
-}
-
-impl Format for JsonlFormat {
-    fn name(&self) -> &str {
-        "jsonl"
-    }
-    fn config(&self) -> &FormatConfig {
-        &self.0
-    }
-    fn handler(&self, schema: Option<&Value>) -> Result<Arc<dyn FormatHandler>> {
-        if let Some(s) = schema
-            && (schema_type(s) != Some("array") || s.get("items").and_then(schema_type) != Some("object"))
-        {
-            return Err(Error::invalid_argument(
-                "Must supply an 'array' schema type containing 'object' items when using the 'jsonl' parser format.",
-            ));
-        }
-        let instructions = schema.and_then(|s| s.get("items")).map(|items| {
-            format!(
-                "Output should be JSONL format, a sequence of JSON objects (one per line) separated by a newline `\\n` character. Each line should be a JSON object conforming to the following schema:\n\n```\n{items}\n```\n    "
-            )
-        });
-        Ok(Arc::new(JsonlHandler(instructions)))
-    }
 }
 
 fn builtins() -> &'static [Arc<dyn Format>] {
