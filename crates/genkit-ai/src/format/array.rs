@@ -18,9 +18,6 @@ impl FormatHandler for ArrayHandler {
     }
 }
 
-pub(super) fn schema_type(schema: &Value) -> Option<&str> {
-    schema.get("type").and_then(Value::as_str)
-}
 
 impl Format for ArrayFormat {
     fn name(&self) -> &str {

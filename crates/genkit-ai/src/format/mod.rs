@@ -105,6 +105,11 @@ fn text_of(message: &Message) -> String {
     message.text()
 }
 
+/// The `type` of a JSON schema.
+fn schema_type(schema: &Value) -> Option<&str> {
+    schema.get("type").and_then(Value::as_str)
+}
+
 fn builtins() -> &'static [Arc<dyn Format>] {
     static B: OnceLock<Vec<Arc<dyn Format>>> = OnceLock::new();
     B.get_or_init(|| {
