@@ -24,6 +24,7 @@ use serde_json::Value;
 
 pub use chunk::{ChunkOrigin, GenerateResponseChunk};
 pub use operation::generate_operation;
+pub(crate) use options::generation_setters;
 pub use options::{GenerateOptions, ModelArg, OutputOptions, ResumeOptions, ToolArg};
 pub use response::{GenerateResponse, message_output};
 pub(crate) use typed::schema_of;

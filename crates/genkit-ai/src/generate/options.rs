@@ -15,6 +15,85 @@ use crate::tool::Tool;
 use crate::types::Content;
 use crate::{DocumentData, GenerateResponseChunk, Instructions, Message, ModelRef, Part, ToolChoice};
 
+
+/// The setters of the generation parameters `GenerateOptions` and `PromptConfig` share
+/// (model, config, tools, tool choice, turns, output, middleware), written once: both structs
+/// have these fields with the same names and types.
+macro_rules! generation_setters {
+    () => {
+        /// Sets the model.
+        #[must_use]
+        pub fn model(mut self, model: impl Into<$crate::ModelArg>) -> Self {
+            self.model = Some(model.into());
+            self
+        }
+
+        /// Sets the model config (merged over the model reference's config).
+        #[must_use]
+        pub fn config(mut self, config: serde_json::Value) -> Self {
+            self.config = Some(config);
+            self
+        }
+
+        /// Adds a tool (a name, a typed tool, or any action).
+        #[must_use]
+        pub fn tool(mut self, tool: impl Into<$crate::ToolArg>) -> Self {
+            self.tools.push(tool.into());
+            self
+        }
+
+        /// Adds tools.
+        #[must_use]
+        pub fn tools<T: Into<$crate::ToolArg>>(mut self, tools: impl IntoIterator<Item = T>) -> Self {
+            self.tools.extend(tools.into_iter().map(Into::into));
+            self
+        }
+
+        /// Sets the tool choice.
+        #[must_use]
+        pub fn tool_choice(mut self, choice: $crate::ToolChoice) -> Self {
+            self.tool_choice = Some(choice);
+            self
+        }
+
+        /// Sets the maximum number of tool-call rounds.
+        #[must_use]
+        pub fn max_turns(mut self, n: u32) -> Self {
+            self.max_turns = Some(n);
+            self
+        }
+
+        /// Returns tool requests instead of running tools.
+        #[must_use]
+        pub fn return_tool_requests(mut self, yes: bool) -> Self {
+            self.return_tool_requests = Some(yes);
+            self
+        }
+
+        /// Sets the output options.
+        #[must_use]
+        pub fn output(mut self, output: $crate::OutputOptions) -> Self {
+            self.output = Some(output);
+            self
+        }
+
+        /// Asks for JSON output conforming to `T`'s schema.
+        #[must_use]
+        pub fn output_type<T: schemars::JsonSchema>(mut self) -> Self {
+            self.output = Some($crate::OutputOptions::of::<T>());
+            self
+        }
+
+        /// Adds a middleware (a value implementing `Middleware`, or a `MiddlewareUse`).
+        #[must_use]
+        pub fn use_middleware(mut self, m: impl Into<$crate::middleware::MiddlewareUse>) -> Self {
+            self.middleware.push(m.into());
+            self
+        }
+    };
+}
+pub(crate) use generation_setters;
+
 /// A model: by name, by reference (with default config), or an action.
 #[derive(Clone)]
 pub enum ModelArg {
@@ -237,12 +316,7 @@ impl GenerateOptions {
         Self::default()
     }
 
-    /// Sets the model.
-    #[must_use]
-    pub fn model(mut self, model: impl Into<ModelArg>) -> Self {
-        self.model = Some(model.into());
-        self
-    }
+    generation_setters!();
 
     /// Sets the system instructions.
     #[must_use]
@@ -272,20 +346,6 @@ impl GenerateOptions {
         self
     }
 
-    /// Adds a tool.
-    #[must_use]
-    pub fn tool(mut self, tool: impl Into<ToolArg>) -> Self {
-        self.tools.push(tool.into());
-        self
-    }
-
-    /// Adds tools by name.
-    #[must_use]
-    pub fn tools<T: Into<ToolArg>>(mut self, tools: impl IntoIterator<Item = T>) -> Self {
-        self.tools.extend(tools.into_iter().map(Into::into));
-        self
-    }
-
     /// Adds a resource.
     #[must_use]
     pub fn resource(mut self, resource: impl Into<ToolArg>) -> Self {
@@ -293,59 +353,10 @@ impl GenerateOptions {
         self
     }
 
-    /// Sets the tool choice.
-    #[must_use]
-    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
-        self.tool_choice = Some(choice);
-        self
-    }
-
-    /// Returns tool requests instead of running tools.
-    #[must_use]
-    pub fn return_tool_requests(mut self, yes: bool) -> Self {
-        self.return_tool_requests = Some(yes);
-        self
-    }
-
-    /// Sets the maximum number of tool-call rounds.
-    #[must_use]
-    pub fn max_turns(mut self, n: u32) -> Self {
-        self.max_turns = Some(n);
-        self
-    }
-
-    /// Sets the model config.
-    #[must_use]
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = Some(config);
-        self
-    }
-
-    /// Sets the output options.
-    #[must_use]
-    pub fn output(mut self, output: OutputOptions) -> Self {
-        self.output = Some(output);
-        self
-    }
-
-    /// Asks for JSON output conforming to `T`'s schema.
-    #[must_use]
-    pub fn output_type<T: schemars::JsonSchema>(mut self) -> Self {
-        self.output = Some(OutputOptions::of::<T>());
-        self
-    }
-
     /// Resumes after interrupts.
     #[must_use]
     pub fn resume(mut self, resume: ResumeOptions) -> Self {
         self.resume = Some(resume);
-        self
-    }
-
-    /// Adds a middleware.
-    #[must_use]
-    pub fn use_middleware(mut self, m: impl Into<MiddlewareUse>) -> Self {
-        self.middleware.push(m.into());
         self
     }
 

@@ -106,19 +106,7 @@ impl PromptConfig {
         self
     }
 
-    /// Sets the model.
-    #[must_use]
-    pub fn model(mut self, model: impl Into<ModelArg>) -> Self {
-        self.model = Some(model.into());
-        self
-    }
-
-    /// Sets the model config.
-    #[must_use]
-    pub fn config(mut self, config: Value) -> Self {
-        self.config = Some(config);
-        self
-    }
+    crate::generate::generation_setters!();
 
     /// Sets the description.
     #[must_use]
@@ -145,20 +133,6 @@ impl PromptConfig {
     #[must_use]
     pub fn input_default(mut self, default: Value) -> Self {
         self.input_default = Some(default);
-        self
-    }
-
-    /// Sets the output options.
-    #[must_use]
-    pub fn output(mut self, output: OutputOptions) -> Self {
-        self.output = Some(output);
-        self
-    }
-
-    /// Asks for JSON output conforming to `T`'s schema.
-    #[must_use]
-    pub fn output_type<T: schemars::JsonSchema>(mut self) -> Self {
-        self.output = Some(OutputOptions::of::<T>());
         self
     }
 
@@ -251,41 +225,6 @@ impl PromptConfig {
         self
     }
 
-    /// Adds a tool.
-    #[must_use]
-    pub fn tool(mut self, tool: impl Into<ToolArg>) -> Self {
-        self.tools.push(tool.into());
-        self
-    }
-
-    /// Adds tools.
-    #[must_use]
-    pub fn tools<T: Into<ToolArg>>(mut self, tools: impl IntoIterator<Item = T>) -> Self {
-        self.tools.extend(tools.into_iter().map(Into::into));
-        self
-    }
-
-    /// Sets the tool choice.
-    #[must_use]
-    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
-        self.tool_choice = Some(choice);
-        self
-    }
-
-    /// Sets the maximum number of tool-call rounds.
-    #[must_use]
-    pub fn max_turns(mut self, n: u32) -> Self {
-        self.max_turns = Some(n);
-        self
-    }
-
-    /// Returns tool requests instead of running tools.
-    #[must_use]
-    pub fn return_tool_requests(mut self, yes: bool) -> Self {
-        self.return_tool_requests = Some(yes);
-        self
-    }
-
     /// Adds a metadata entry.
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: Value) -> Self {
@@ -293,12 +232,6 @@ impl PromptConfig {
         self
     }
 
-    /// Adds a generate middleware.
-    #[must_use]
-    pub fn use_middleware(mut self, m: impl Into<MiddlewareUse>) -> Self {
-        self.middleware.push(m.into());
-        self
-    }
 }
 
 /// A `system`/`prompt` function of the typed input, erased to a parts function.
