@@ -18,7 +18,6 @@ impl FormatHandler for ArrayHandler {
     }
 }
 
-
 impl Format for ArrayFormat {
     fn name(&self) -> &str {
         "array"

@@ -9,11 +9,11 @@ mod jsonl;
 mod text;
 
 use array::ArrayFormat;
-use json::JsonFormat;
-use jsonl::JsonlFormat;
 use r#enum::EnumFormat;
-use text::TextFormat;
+use json::JsonFormat;
 pub use json::json_instructions;
+use jsonl::JsonlFormat;
+use text::TextFormat;
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};

@@ -15,7 +15,6 @@ use crate::tool::Tool;
 use crate::types::Content;
 use crate::{DocumentData, GenerateResponseChunk, Instructions, Message, ModelRef, Part, ToolChoice};
 
-
 /// The setters of the generation parameters `GenerateOptions` and `PromptConfig` share
 /// (model, config, tools, tool choice, turns, output, middleware), written once: both structs
 /// have these fields with the same names and types.

@@ -231,7 +231,6 @@ impl PromptConfig {
         self.metadata.get_or_insert_with(Map::new).insert(key.into(), value);
         self
     }
-
 }
 
 /// A `system`/`prompt` function of the typed input, erased to a parts function.
