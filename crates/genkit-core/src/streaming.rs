@@ -106,7 +106,8 @@ struct Items<S> {
 
 impl<S> Default for Items<S> {
     fn default() -> Self {
-        Items { queue: VecDeque::new(), closed: false }
+        // Room for a burst of chunks produced in one poll before the consumer drains them.
+        Items { queue: VecDeque::with_capacity(16), closed: false }
     }
 }
 

@@ -240,9 +240,9 @@ pub struct ModelResponseChunk {
     pub index: Option<u32>,
     /// Content parts of this chunk.
     pub content: Vec<Part>,
-    /// Provider-specific data.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present")]
-    pub custom: Option<Value>,
+    /// Provider-specific data (boxed: rare, and chunks are moved once per hop).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::part::present_boxed")]
+    pub custom: Option<Box<Value>>,
     /// Whether `content` is the whole message so far (not a delta).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aggregated: Option<bool>,
