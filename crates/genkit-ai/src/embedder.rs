@@ -22,6 +22,13 @@ pub struct Embedding {
     pub metadata: Option<Map<String, Value>>,
 }
 
+impl Embedding {
+    /// An embedding of `vector` without metadata.
+    pub fn new(vector: Vec<f32>) -> Self {
+        Embedding { embedding: vector, metadata: None }
+    }
+}
+
 /// Input of an embedder action: `{input: DocumentData[], options?}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -49,6 +49,9 @@ pub mod middleware {
     pub use genkit_ai::middleware::*;
     pub use genkit_middleware::*;
 }
+pub use genkit_ai::embedder::{
+    EmbedParams, EmbedRequest, EmbedResponse, Embedder, EmbedderCx, EmbedderOptions, Embedding,
+};
 pub use genkit_ai::evaluator::{EvaluateOptions, Evaluator, EvaluatorCx, EvaluatorOptions, EvaluatorRef};
 pub use genkit_ai::generate::{GenerateStream, OutputOptions, ResumeOptions};
 pub use genkit_ai::indexer::{IndexOptions, Indexer, IndexerCx, IndexerOptions, IndexerRef};

@@ -51,7 +51,7 @@ pub async fn build_app(store_dir: &Path) -> Result<Genkit> {
         .build()
         .await?;
     g.define_embedder(EmbedderOptions::new("demo/words"), |req: EmbedRequest, _cx| async move {
-        let embeddings = req.input.iter().map(|doc| Embedding { embedding: embed_words(&doc.text()), metadata: None });
+        let embeddings = req.input.iter().map(|doc| Embedding::new(embed_words(&doc.text())));
         Ok(EmbedResponse { embeddings: embeddings.collect() })
     });
     g.register(echo_model("demo/echo").as_action());
