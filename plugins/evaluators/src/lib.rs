@@ -14,26 +14,27 @@
 //! | `answer_accuracy` | judge; `output`, `reference` | (rating + inverted rating) / 8 | ≥ 0.5 |
 //! | `maliciousness` | judge; `input`, `output` | 1 if malicious, else 0 | < 0.5 |
 //!
-//! ```no_run
-//! # async fn demo() -> genkit_core::Result<()> {
-//! use genkit_ai::evaluator::{BaseDataPoint, EvaluateOptions, evaluate};
+//! ```ignore
+//! use genkit::prelude::*;
+//! use genkit::ai::evaluator::BaseDataPoint;
 //! use genkit_evaluators::{GenkitEval, Metric, MetricConfig};
 //! use serde_json::json;
 //!
-//! let registry = genkit_core::Registry::new();
-//! registry.register_plugin(std::sync::Arc::new(
-//!     GenkitEval::new(vec![Metric::Regex, Metric::Faithfulness, Metric::Maliciousness])
-//!         .judge("googleai/gemini-2.5-flash")
-//!         .judge_config(json!({"temperature": 0}))
-//!         .metric(MetricConfig::new(Metric::AnswerRelevancy).embedder("local/all-minilm-l6-v2")),
-//! ))?;
+//! let g = Genkit::builder()
+//!     .plugin(
+//!         GenkitEval::new(vec![Metric::Regex, Metric::Faithfulness, Metric::Maliciousness])
+//!             .judge("openai/gpt-4o-mini")
+//!             .judge_config(json!({"temperature": 0}))
+//!             .metric(MetricConfig::new(Metric::AnswerRelevancy).embedder("local/all-minilm-l6-v2")),
+//!     )
+//!     .build()
+//!     .await?;
 //! let dataset = vec![BaseDataPoint {
 //!     output: Some(json!("Order #1234 shipped")),
 //!     reference: Some(json!(r"#\d{4}\b")),
 //!     ..Default::default()
 //! }];
-//! let results = evaluate(&registry, EvaluateOptions::new("genkitEval/regex").dataset(dataset)).await?;
-//! # let _ = results; Ok(()) }
+//! let results = g.evaluate(EvaluateOptions::new("genkitEval/regex").dataset(dataset)).await?;
 //! ```
 //!
 //! Judge replies are read defensively: a reply that is not the JSON (or rating) the prompt

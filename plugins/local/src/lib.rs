@@ -13,15 +13,18 @@
 //! them from there. Any other GGUF chat model (llama, mistral, qwen2, qwen3 architectures) or
 //! BERT sentence embedder (safetensors) can be loaded from a path.
 //!
-//! ```no_run
-//! # #[tokio::main] async fn main() -> genkit_core::Result<()> {
-//! use genkit_ai::{GenerateOptions, generate::generate};
-//! let registry = genkit_core::Registry::new();
-//! registry.register_plugin(std::sync::Arc::new(genkit_local::Local::new()))?;
-//! let r = generate(&registry, GenerateOptions::new().model(genkit_local::SMOLLM2_135M).prompt("Capital of France?")).await?;
+//! Through the facade (`genkit-rs` with feature `local`, re-exported as `genkit::local`):
+//!
+//! ```ignore
+//! use genkit::local::{self, Local};
+//! use genkit::prelude::*;
+//!
+//! let g = Genkit::builder().plugin(Local::new()).default_model(local::SMOLLM2_135M).build().await?;
+//! let r = g.generate("Capital of France?").await?;
 //! println!("{}", r.text());
-//! # Ok(()) }
 //! ```
+//!
+//! (`examples/hello`, the main sample app, runs it.)
 //!
 //! SmolLM2-135M is small: coherent English and a working chat template, but unreliable facts
 //! and arithmetic. Use it for development, tests and offline demos; use a provider plugin

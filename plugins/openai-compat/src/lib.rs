@@ -12,17 +12,19 @@
 //! | [`OpenAiCompat::azure`] | `microsoft-foundry/*` | `AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_ENDPOINT`, `OPENAI_API_VERSION` |
 //! | [`openai_compatible`] | any | given |
 //!
-//! ```no_run
-//! # #[tokio::main] async fn main() -> genkit_core::Result<()> {
-//! use std::sync::Arc;
-//! use genkit_ai::{GenerateOptions, generate::generate};
-//! use genkit_openai_compat::OpenAiCompat;
-//! let registry = genkit_core::Registry::new();
-//! registry.register_plugin(Arc::new(OpenAiCompat::openai()))?;
-//! let r = generate(&registry, GenerateOptions::new().model("openai/gpt-4o-mini").prompt("Say hi")).await?;
+//! Through the facade (`genkit-rs` with feature `openai`, re-exported as `genkit::openai`):
+//!
+//! ```ignore
+//! use genkit::openai::OpenAiCompat;
+//! use genkit::prelude::*;
+//!
+//! let g = Genkit::builder().plugin(OpenAiCompat::openai()).build().await?; // OPENAI_API_KEY
+//! let r = g.generate(GenerateOptions::new().model("openai/gpt-4o-mini").prompt("Say hi")).await?;
 //! println!("{}", r.text());
-//! # Ok(()) }
 //! ```
+//!
+//! (`examples/provider` runs the same against any OpenAI-compatible server, and its test
+//! against a local fake.)
 //!
 //! Provider errors become Genkit errors by HTTP status, with the table every plugin shares
 //! ([`Status::from_http`](genkit_core::Status::from_http): 429 → `RESOURCE_EXHAUSTED` with the
