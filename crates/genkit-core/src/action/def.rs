@@ -262,8 +262,7 @@ where
 
     /// Adds an action middleware; the first added is the outermost.
     #[must_use]
-    #[cfg(test)]
-    pub(crate) fn middleware(mut self, m: impl ActionMiddleware<I, O, S> + 'static) -> Self {
+    pub fn middleware(mut self, m: impl ActionMiddleware<I, O, S> + 'static) -> Self {
         self.middleware.push(Arc::new(m));
         self
     }

@@ -1,6 +1,4 @@
-//! Action middleware: wrappers around an action's run, outermost first (JS `action({use})`).
-//! Internal to the core: the one middleware model users write is `genkit_ai`'s `Middleware`
-//! trait (generate, model and tool hooks); nothing outside this crate wraps raw action runs.
+//! Action middleware: wrappers around an action's run, outermost first.
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +13,7 @@ use crate::Result;
 type NextFn<I, O, S> = Arc<dyn Fn(I, RunOptions<S>) -> BoxFuture<'static, Result<O>> + Send + Sync>;
 
 /// The rest of the middleware chain (and finally the action itself).
-pub(crate) struct Next<I, O, S> {
+pub struct Next<I, O, S> {
     f: NextFn<I, O, S>,
 }
 
@@ -34,7 +32,7 @@ impl<I, O, S> Next<I, O, S> {
     ///
     /// # Errors
     /// Whatever the rest of the chain returns.
-    pub(crate) fn run(&self, input: I, opts: RunOptions<S>) -> BoxFuture<'static, Result<O>> {
+    pub fn run(&self, input: I, opts: RunOptions<S>) -> BoxFuture<'static, Result<O>> {
         (self.f)(input, opts)
     }
 }
@@ -42,7 +40,7 @@ impl<I, O, S> Next<I, O, S> {
 /// A middleware around an action's runs. The input and options may be changed before
 /// calling `next`, and the output after. In JS the function's arity chose between
 /// `(req, next)` and `(req, opts, next)`; here the options are always passed.
-pub(crate) trait ActionMiddleware<I, O, S>: Send + Sync {
+pub trait ActionMiddleware<I, O, S>: Send + Sync {
     /// Handles one run.
     fn call(&self, input: I, opts: RunOptions<S>, next: Next<I, O, S>) -> BoxFuture<'static, Result<O>>;
 }

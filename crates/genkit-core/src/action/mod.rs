@@ -22,7 +22,7 @@ use crate::trace::TraceIds;
 use crate::{ActionContext, ActionMetadata, Registry, Result};
 
 pub use def::{ActionBuilder, ActionDef, BidiStream, InputStream};
-pub(crate) use middleware::{ActionMiddleware, Next};
+pub use middleware::{ActionMiddleware, Next};
 
 /// A type-erased action, as stored in the registry. JSON in, JSON out.
 ///
@@ -119,8 +119,8 @@ impl TraceStart {
 
 /// Options of one action run (JS `ActionRunOptions`). `S` is the chunk type.
 ///
-/// Cloning is cheap (the callbacks are shared), so a middleware can call `next` more than once,
-/// e.g. to retry. Clones share the chunk sink, the cancellation token and the
+/// Cloning is cheap (the callbacks are shared), so an [`ActionMiddleware`] can call `next`
+/// more than once, e.g. to retry. Clones share the chunk sink, the cancellation token and the
 /// [`RunOptions::on_trace_start`] callback, which fires only for the first run.
 pub struct RunOptions<S = Value> {
     pub(crate) context: Option<ActionContext>,
