@@ -213,3 +213,32 @@ impl From<String> for Part {
         Part::text(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parts and chunks are moved on every streamed chunk: the large payloads stay boxed.
+    #[test]
+    fn parts_and_chunks_stay_small() {
+        assert!(std::mem::size_of::<Part>() <= 192, "Part is {} bytes", std::mem::size_of::<Part>());
+        let chunk = std::mem::size_of::<crate::ModelResponseChunk>();
+        assert!(chunk <= 64, "ModelResponseChunk is {chunk} bytes");
+    }
+
+    #[test]
+    fn boxed_payloads_round_trip() {
+        let v = serde_json::json!([
+            {"data": null},
+            {"data": {"a": 1}},
+            {"media": {"url": "https://x/y.png", "contentType": "image/png"}},
+            {"toolRequest": {"name": "t", "ref": "1", "input": {"q": 1}}},
+            {"toolResponse": {"name": "t", "ref": "1", "output": 2}},
+            {"custom": {"k": true}}
+        ]);
+        let parts: Vec<Part> = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(parts[0].as_data(), Some(&Value::Null));
+        assert_eq!(parts[3].as_tool_request().map(|t| t.name.as_str()), Some("t"));
+        assert_eq!(serde_json::to_value(&parts).unwrap(), v);
+    }
+}
