@@ -164,6 +164,10 @@ pub fn flow_handler_with(action: impl IntoAction, options: HandlerOptions) -> Me
 /// A router serving each action at `/<name>` (or its [`HandlerOptions::path`]), with a JSON
 /// 404 for other paths. Add layers (CORS, body limit) as needed, or use
 /// [`crate::start_flow_server`], which does.
+///
+/// The router carries that 404 as its fallback, so merge it into an app router that has no
+/// fallback of its own (axum refuses two), or mount the handlers one by one with
+/// [`flow_handler`] when your app keeps its own fallback.
 pub fn flow_router<A: IntoAction>(actions: impl IntoIterator<Item = A>) -> Router {
     routes(actions.into_iter().map(|a| (a.into_action(), HandlerOptions::default())), "")
 }
