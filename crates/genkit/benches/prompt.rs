@@ -24,11 +24,11 @@ fn bench(c: &mut Criterion) {
     let input = json!({"name": "Ada", "topic": "billing", "product": "Genkit", "urgent": true});
     let history = vec![Message::user("Earlier question"), Message::model("Earlier answer")];
     // Warm up: resolves the prompt and compiles its templates once.
-    rt.block_on(prompt.render(input.clone(), None)).unwrap();
+    rt.block_on(prompt.render(input.clone())).unwrap();
     c.bench_function("prompt render (system + messages with history + prompt)", |b| {
         b.to_async(&rt).iter(|| async {
             let opts = GenerateOptions::new().messages(history.clone());
-            black_box(prompt.render(black_box(input.clone()), opts).await.unwrap())
+            black_box(prompt.render_with(black_box(input.clone()), opts).await.unwrap())
         });
     });
 }

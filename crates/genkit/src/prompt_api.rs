@@ -21,7 +21,7 @@ impl Genkit {
     /// let g = Genkit::builder().build().await?;
     /// g.register(genkit::ai::model::testing::echo_model("echo").as_action());
     /// let hello = g.define_prompt(PromptConfig::new("hello").model("echo").prompt("Hello {{name}}!"));
-    /// let r = hello.generate(json!({"name": "Ada"}), None).await?;
+    /// let r = hello.generate(json!({"name": "Ada"})).await?;
     /// assert_eq!(r.text(), "Echo: Hello Ada!; config: {}");
     /// # Ok(()) }
     /// ```
@@ -45,7 +45,7 @@ impl Genkit {
     /// struct Joke { setup: String, punchline: String }
     /// let g = Genkit::builder().build().await?;
     /// let joke = g.define_typed_prompt::<Topic, Joke>(PromptConfig::new("joke").prompt("A joke about {{topic}}."));
-    /// let opts = joke.render(Topic { topic: "owls".into() }, None).await?;
+    /// let opts = joke.render(Topic { topic: "owls".into() }).await?;
     /// assert_eq!(opts.output.unwrap().format.as_deref(), None); // `json` is implied by the schema
     /// # Ok(()) }
     /// ```
@@ -81,7 +81,7 @@ impl Genkit {
     /// let g = genkit::Genkit::builder().build().await?;
     /// g.define_helper("shout", |args, _hash| Ok(json!(args[0].as_str().unwrap_or_default().to_uppercase())));
     /// let p = g.define_prompt(genkit::PromptConfig::new("loud").prompt("{{shout word}}!"));
-    /// let opts = p.render(json!({"word": "hey"}), None).await?;
+    /// let opts = p.render(json!({"word": "hey"})).await?;
     /// assert_eq!(opts.messages[0].text(), "HEY!");
     /// # Ok(()) }
     /// ```

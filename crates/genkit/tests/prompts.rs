@@ -177,7 +177,7 @@ async fn render_places_history_merges_config_and_carries_options() {
     let g = app().await;
     let history = vec![Message::user("earlier q"), Message::model("earlier a")];
     let opts = GenerateOptions::new().messages(history).config(json!({"topK": 5}));
-    let r = g.prompt("kitchensink").render(json!({"city": "Oslo", "days": 2}), opts).await.unwrap();
+    let r = g.prompt("kitchensink").render_with(json!({"city": "Oslo", "days": 2}), opts).await.unwrap();
     // JS: `ai.prompt('kitchensink').render(...)` with the same history and config.
     assert_eq!(
         as_json(&r.messages),
@@ -203,12 +203,12 @@ async fn render_places_history_merges_config_and_carries_options() {
     assert!(matches!(&r.model, Some(genkit::ai::ModelArg::Name(n)) if n == "test/echo"));
 
     // Without history the template's messages stand alone; the empty config is dropped.
-    let r = g.prompt("chat_preamble").render(json!({"persona": "a pirate"}), None).await.unwrap();
+    let r = g.prompt("chat_preamble").render(json!({"persona": "a pirate"})).await.unwrap();
     assert_eq!(
         as_json(&r.messages),
         json!([{"role":"system","content":[{"text":"You are a pirate.\n"}]},{"role":"user","content":[{"text":"Keep it short."}]}])
     );
-    let r = g.prompt("sub/deep").render(json!({}), None).await.unwrap();
+    let r = g.prompt("sub/deep").render(json!({})).await.unwrap();
     assert_eq!(r.config, None);
 }
 
@@ -216,7 +216,7 @@ async fn render_places_history_merges_config_and_carries_options() {
 async fn render_reads_context_as_data_and_calls_prompt_functions() {
     let g = app().await;
     let auth = ActionContext::new().with("auth", json!({"uid": "u1"})).with("state", json!({"step": 3}));
-    let r = g.prompt("sub/deep").render(Value::Null, GenerateOptions::new().context(auth.clone())).await.unwrap();
+    let r = g.prompt("sub/deep").render_with(Value::Null, GenerateOptions::new().context(auth.clone())).await.unwrap();
     assert_eq!(r.messages[0].text(), "Hello from a sub-folder, u1.");
     assert_eq!(r.context.as_ref(), Some(&auth));
 
@@ -232,7 +232,7 @@ async fn render_reads_context_as_data_and_calls_prompt_functions() {
             .input_default(json!({"x": 1, "y": 2})),
     );
     let opts = GenerateOptions::new().context(auth).messages(vec![Message::user("h")]);
-    let r = p.render(json!({"y": 5}), opts).await.unwrap();
+    let r = p.render_with(json!({"y": 5}), opts).await.unwrap();
     let texts: Vec<String> = r.messages.iter().map(Message::text).collect();
     assert_eq!(texts, ["Step 3 for u1.", "fn 1 history=1 state={\"step\":3}", "x is 1"]);
     assert_eq!(r.messages[0].role, Role::System);
@@ -241,12 +241,12 @@ async fn render_reads_context_as_data_and_calls_prompt_functions() {
 
     // Fixed parts and fixed messages; with no messages config the history is appended.
     let p = g.define_prompt(PromptConfig::new("parts").system(vec![Part::text("sys")]).prompt(Part::text("usr")));
-    let r = p.render(Value::Null, GenerateOptions::new().messages(vec![Message::model("m")])).await.unwrap();
+    let r = p.render_with(Value::Null, GenerateOptions::new().messages(vec![Message::model("m")])).await.unwrap();
     assert_eq!(r.messages.iter().map(Message::text).collect::<Vec<_>>(), ["sys", "m", "usr"]);
 
     // A system template must render to exactly one message.
     let p = g.define_prompt(PromptConfig::new("multi").system("{{role \"user\"}}a{{role \"model\"}}b"));
-    let e = p.render(Value::Null, None).await.unwrap_err();
+    let e = p.render(Value::Null).await.unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("must render exactly one message"), "{e}");
 }
@@ -261,7 +261,7 @@ async fn render_is_traced_as_a_prompt_template_span() {
         .await
         .unwrap();
     g.register(echo_model("test/echo").as_action());
-    g.prompt("greeting").generate(json!({"name": "Bo"}), None).await.unwrap();
+    g.prompt("greeting").generate(json!({"name": "Bo"})).await.unwrap();
     let spans = exp.get_finished_spans().unwrap();
     let attr = |name: &str, k: &str| {
         let s = spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no span {name}"));
@@ -322,7 +322,7 @@ async fn generate_renders_then_calls_the_model() {
     let history = vec![Message::user("q1"), Message::model("a1")];
     let r = g
         .prompt("chat_preamble")
-        .generate(json!({"persona": "a cat"}), GenerateOptions::new().messages(history))
+        .generate_with(json!({"persona": "a cat"}), GenerateOptions::new().messages(history))
         .await
         .unwrap();
     // JS, on an equivalent echo model.
@@ -333,7 +333,7 @@ async fn generate_renders_then_calls_the_model() {
     // Call options override the prompt's: another model, more config.
     g.register(echo_model("test/other").as_action());
     let opts = GenerateOptions::new().model("test/other").config(json!({"temperature": 0.2, "seed": 1}));
-    let r = g.prompt_variant("greeting", "formal").generate(json!({"name": "Ada"}), opts).await.unwrap();
+    let r = g.prompt_variant("greeting", "formal").generate_with(json!({"name": "Ada"}), opts).await.unwrap();
     assert_eq!(
         r.text(),
         "Echo: Good evening, Ada.\n-- sent by the prompt folder\n; config: {\"temperature\":0.2,\"seed\":1}"
@@ -355,7 +355,7 @@ async fn stream_yields_chunks_then_the_response() {
         },
     );
     let p = g.define_prompt(PromptConfig::new("streamer").model("test/pm").prompt("Say hello to {{name}}"));
-    let mut s = p.stream(json!({"name": "Ann"}), None);
+    let mut s = p.stream(json!({"name": "Ann"}));
     let mut got = String::new();
     while let Some(c) = s.next().await {
         got.push_str(&c.unwrap().text());
@@ -365,7 +365,7 @@ async fn stream_yields_chunks_then_the_response() {
     assert_eq!(pm.last_request().unwrap().messages[0].text(), "Say hello to Ann");
 
     // A failing render surfaces through the stream.
-    let mut s = g.prompt("nope").stream(json!({}), None);
+    let mut s = g.prompt("nope").stream(json!({}));
     let e = s.next().await.unwrap().unwrap_err();
     assert_eq!(e.message(), "Prompt nope not found");
 }
@@ -436,7 +436,7 @@ async fn typed_prompts_take_rust_input_and_parse_rust_output() {
     let p = g.define_typed_prompt::<RecipeRequest, Recipe>(
         PromptConfig::new("recipe").model("test/pm").prompt("A recipe for {{dish}} serving {{servings}}."),
     );
-    let recipe = p.generate_data(RecipeRequest { dish: "pancakes".into(), servings: 2 }, None).await.unwrap();
+    let recipe = p.generate_data(RecipeRequest { dish: "pancakes".into(), servings: 2 }).await.unwrap();
     assert_eq!(recipe, Recipe { title: "Pancakes".into(), steps: vec!["mix".into(), "fry".into()] });
     let req = pm.last_request().unwrap();
     assert!(req.messages[0].text().starts_with("A recipe for pancakes serving 2."));
@@ -451,10 +451,10 @@ async fn typed_prompts_take_rust_input_and_parse_rust_output() {
     g.define_schema_for::<Recipe>("Recipe").unwrap();
     pm.respond_text(r#"{"title": "Soup", "steps": ["boil"]}"#);
     let typed = g.prompt("schemaRef").typed::<RecipeRequest, Recipe>();
-    let r = typed.render(RecipeRequest { dish: "soup".into(), servings: 4 }, None).await.unwrap();
+    let r = typed.render(RecipeRequest { dish: "soup".into(), servings: 4 }).await.unwrap();
     assert_eq!(r.messages[0].text(), "Give me a recipe for soup serving 4.");
     let soup = typed
-        .generate_data(RecipeRequest { dish: "soup".into(), servings: 4 }, GenerateOptions::new().model("test/pm"))
+        .generate_data_with(RecipeRequest { dish: "soup".into(), servings: 4 }, GenerateOptions::new().model("test/pm"))
         .await
         .unwrap();
     assert_eq!(soup.title, "Soup");
@@ -465,23 +465,23 @@ async fn typed_prompts_take_rust_input_and_parse_rust_output() {
 #[tokio::test]
 async fn lookup_finds_variants_and_reports_missing_prompts() {
     let g = app().await;
-    let r = g.prompt_variant("greeting", "formal").render(json!({"name": "Ada"}), None).await.unwrap();
+    let r = g.prompt_variant("greeting", "formal").render(json!({"name": "Ada"})).await.unwrap();
     // JS.
     assert_eq!(r.messages[0].text(), "Good evening, Ada.\n-- sent by the prompt folder\n");
     assert_eq!(r.config, Some(json!({"temperature": 0.1})));
-    let r = g.prompt("greeting").render(json!({"name": "Bo"}), None).await.unwrap();
+    let r = g.prompt("greeting").render(json!({"name": "Bo"})).await.unwrap();
     assert_eq!(r.messages[0].text(), "Hi Bo!\n-- sent by the prompt folder\n");
 
-    let e = g.prompt_variant("nope", "x").render(json!({}), None).await.unwrap_err();
+    let e = g.prompt_variant("nope", "x").render(json!({})).await.unwrap_err();
     assert_eq!((e.status(), e.message()), (Status::NotFound, "Prompt nope (variant x) not found"));
-    let e = g.prompt("nope").generate(json!({}), None).await.unwrap_err();
+    let e = g.prompt("nope").generate(json!({})).await.unwrap_err();
     assert_eq!((e.status(), e.message()), (Status::NotFound, "Prompt nope not found"));
     let e = g.prompt("nope").as_tool().await.unwrap_err();
     assert_eq!(e.status(), Status::NotFound);
     // A handle taken before the prompt exists finds it once defined.
     let later = g.prompt("later");
     g.define_prompt(PromptConfig::new("later").prompt("now"));
-    assert_eq!(later.render(Value::Null, None).await.unwrap().messages[0].text(), "now");
+    assert_eq!(later.render(Value::Null).await.unwrap().messages[0].text(), "now");
 }
 
 // ---- folders ----
@@ -508,7 +508,7 @@ async fn folder_loading_handles_partials_sub_folders_and_options() {
 
     // Disabled, and a missing folder: nothing loaded, no error.
     let g = Genkit::builder().no_prompt_dir().build().await.unwrap();
-    assert_eq!(g.prompt("greeting").render(json!({}), None).await.unwrap_err().status(), Status::NotFound);
+    assert_eq!(g.prompt("greeting").render(json!({})).await.unwrap_err().status(), Status::NotFound);
     let g = Genkit::builder().prompt_dir("/definitely/not/here").build().await.unwrap();
     assert_eq!(g.load_prompt_dir("/definitely/not/here").unwrap(), 0);
     // The default folder is `./prompts` relative to the working directory (absent here).
@@ -521,7 +521,7 @@ async fn folder_loading_handles_partials_sub_folders_and_options() {
     );
     let g = Genkit::builder().no_prompt_dir().build().await.unwrap();
     assert_eq!(genkit::ai::prompt::load_prompt_dir(g.registry(), &dir, Some("ns")).unwrap(), 1);
-    let r = g.prompt("ns/d").render(json!({}), None).await.unwrap();
+    let r = g.prompt("ns/d").render(json!({})).await.unwrap();
     assert_eq!(r.messages[0].text(), "Hi !");
     assert_eq!(metadata_json(&g, "/prompt/ns/d").await["metadata"]["prompt"]["name"], "ns/d");
 }
@@ -555,24 +555,24 @@ async fn malformed_files_fail_at_load_naming_file_and_line() {
         .build()
         .await
         .unwrap();
-    let r = g.prompt("h").render(json!({"name": "ada"}), None).await.unwrap();
+    let r = g.prompt("h").render(json!({"name": "ada"})).await.unwrap();
     assert_eq!(r.messages[0].text(), "first\nADA");
 }
 
 #[tokio::test]
 async fn missing_partials_and_schemas_are_not_found_at_use() {
     let g = app().await;
-    let e = g.prompt("badSchemaRef").render(json!({}), None).await.unwrap_err();
+    let e = g.prompt("badSchemaRef").render(json!({})).await.unwrap_err();
     // JS.
     assert_eq!((e.status(), e.message()), (Status::NotFound, "Schema 'NoSuchSchema' not found"));
 
     let dir = temp_prompts("partial", &[("p.prompt", "Hello {{> footer}}")]);
     let g = Genkit::builder().prompt_dir(&dir).partial("unused", "x").build().await.unwrap();
-    let e = g.prompt("p").render(json!({}), None).await.unwrap_err();
+    let e = g.prompt("p").render(json!({})).await.unwrap_err();
     assert_eq!(e.status(), Status::NotFound);
     assert!(e.message().contains("footer"), "{e}");
     g.define_partial("footer", "-- the end");
-    assert_eq!(g.prompt("p").render(json!({}), None).await.unwrap().messages[0].text(), "Hello -- the end");
+    assert_eq!(g.prompt("p").render(json!({})).await.unwrap().messages[0].text(), "Hello -- the end");
 
     // Schemas referenced by name, defined after loading.
     let g = app().await;
@@ -597,11 +597,11 @@ async fn helpers_and_partials_are_global_to_the_instance() {
     });
     g.define_partial("sig", "Cheers, {{author}}");
     let p = g.define_prompt(PromptConfig::new("mail").prompt("Items: {{join items sep=\" | \"}}\n{{> sig}}"));
-    let r = p.render(json!({"items": ["a", "b"], "author": "Zoe"}), None).await.unwrap();
+    let r = p.render(json!({"items": ["a", "b"], "author": "Zoe"})).await.unwrap();
     assert_eq!(r.messages[0].text(), "Items: a | b\nCheers, Zoe");
     let failing = g.define_prompt(PromptConfig::new("failing").prompt("{{boom}}"));
     g.define_helper("boom", |_, _| Err(Error::invalid_argument("kaboom")));
-    let e = failing.render(json!({}), None).await.unwrap_err();
+    let e = failing.render(json!({})).await.unwrap_err();
     assert!(e.message().contains("kaboom"), "{e}");
 }
 
@@ -619,7 +619,7 @@ async fn embedded_prompts_load_like_a_folder() {
     for key in ["/prompt/kitchensink", "/prompt/greeting.formal", "/executable-prompt/sub/deep"] {
         assert_eq!(metadata_json(&g, key).await, metadata_json(&folder, key).await, "{key}");
     }
-    let r = g.prompt("greeting").generate(json!({"name": "Bo"}), None).await.unwrap();
+    let r = g.prompt("greeting").generate(json!({"name": "Bo"})).await.unwrap();
     assert_eq!(r.text(), "Echo: Hi Bo!\n-- sent by the prompt folder\n; config: {}");
     assert_eq!(g.load_embedded_prompts(&[("x.txt", "ignored"), ("y.prompt", "Y")]).unwrap(), 1);
 }

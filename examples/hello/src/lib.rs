@@ -217,7 +217,7 @@ pub async fn build_app() -> Result<App> {
     let welcome = g.define_flow("welcome", move |name: String, _cx| {
         let greeting = greeting.clone();
         async move {
-            let answer = greeting.generate(serde_json::json!({"name": name, "mood": "cheerful"}), None).await?;
+            let answer = greeting.generate(serde_json::json!({"name": name, "mood": "cheerful"})).await?;
             Ok(answer.text().trim().to_owned())
         }
     });
@@ -308,7 +308,7 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     out.push(format!("haiku streamed in {pieces} chunks -> {:?}", haiku.text()));
 
     let rendered =
-        app.genkit.prompt("greeting").render(serde_json::json!({"name": "Ferris", "mood": "cheerful"}), None).await?;
+        app.genkit.prompt("greeting").render(serde_json::json!({"name": "Ferris", "mood": "cheerful"})).await?;
     let asked = rendered.messages.iter().map(Message::text).collect::<Vec<_>>().join(" | ");
     out.push(format!("greeting prompt renders -> {asked:?}"));
     let welcome = app.welcome.run("Ferris".into()).await?;

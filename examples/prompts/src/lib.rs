@@ -46,19 +46,19 @@ pub async fn run_demo(g: &Genkit) -> Result<Vec<String>> {
     // A `.prompt` file is looked up by its file name.
     let recipe = g.prompt("recipe");
     let input = json!({"dish": "pancakes", "servings": 4, "diet": ["vegan", "gluten-free"]});
-    let r = recipe.generate(input.clone(), None).await?;
+    let r = recipe.generate(input.clone()).await?;
     out.push(format!("recipe: {}", r.text()));
     // Call options win over the file's; `config` is merged key by key.
-    let r = recipe.generate(input, GenerateOptions::new().config(json!({"maxOutputTokens": 200}))).await?;
+    let r = recipe.generate_with(input, GenerateOptions::new().config(json!({"maxOutputTokens": 200}))).await?;
     out.push(format!("recipe with call config: {}", r.text()));
 
     // `render` shows the generate options a prompt produces, without calling the model.
     let haiku = g.prompt("haiku");
-    let rendered = haiku.render(json!({"topic": "autumn rain"}), None).await?;
+    let rendered = haiku.render(json!({"topic": "autumn rain"})).await?;
     for m in &rendered.messages {
         out.push(format!("haiku {:?} message: {}", m.role, m.text()));
     }
-    let r = haiku.generate(json!({"topic": "autumn rain"}), None).await?;
+    let r = haiku.generate(json!({"topic": "autumn rain"})).await?;
     out.push(format!("haiku: {}", r.text()));
     Ok(out)
 }

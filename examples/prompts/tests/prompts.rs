@@ -32,6 +32,6 @@ async fn the_picoschema_becomes_the_json_schema_of_the_prompt_action() {
     assert_eq!(schema["properties"]["diet"]["items"], json!({"type": "string"}));
 
     // Optional fields without a value are left out of the rendered text.
-    let r = g.prompt("recipe").generate(json!({"dish": "soup"}), None).await.unwrap();
+    let r = g.prompt("recipe").generate(json!({"dish": "soup"})).await.unwrap();
     assert!(r.text().ends_with("A recipe for soup.\n; config: {\"temperature\":0.3}"), "{}", r.text());
 }

@@ -157,33 +157,53 @@ impl<I, O> ExecutablePrompt<I, O> {
 
 impl<I: Serialize + 'static, O> ExecutablePrompt<I, O> {
     /// Renders the prompt (JS `render`): the options of the `generate` call it would make.
-    /// `opts` are laid over the prompt's options (set fields win, `config` is merged key by
-    /// key, `messages` are the history).
     ///
     /// # Errors
     /// `NOT_FOUND` for a missing prompt, schema or partial; `INVALID_ARGUMENT` for template
     /// errors; the errors of prompt functions.
-    pub async fn render(&self, input: I, opts: impl Into<Option<GenerateOptions>>) -> Result<GenerateOptions> {
-        let input = input_json(input)?;
-        self.render_json(&input, opts.into().unwrap_or_default()).await
+    pub async fn render(&self, input: I) -> Result<GenerateOptions> {
+        self.render_with(input, GenerateOptions::default()).await
     }
 
-    /// Renders the prompt and generates (JS `prompt(input, opts)`), in a `dotprompt` span
-    /// named after the prompt.
+    /// [`Self::render`] with call options laid over the prompt's (set fields win, `config`
+    /// is merged key by key, `messages` are the history).
+    ///
+    /// # Errors
+    /// As [`Self::render`].
+    pub async fn render_with(&self, input: I, opts: GenerateOptions) -> Result<GenerateOptions> {
+        let input = input_json(input)?;
+        self.render_json(&input, opts).await
+    }
+
+    /// Renders the prompt and generates (JS `prompt(input)`), in a `dotprompt` span named
+    /// after the prompt.
     ///
     /// # Errors
     /// As [`ExecutablePrompt::render`], then as `generate`.
-    pub async fn generate(&self, input: I, opts: impl Into<Option<GenerateOptions>>) -> Result<GenerateResponse> {
+    pub async fn generate(&self, input: I) -> Result<GenerateResponse> {
+        self.generate_with(input, GenerateOptions::default()).await
+    }
+
+    /// [`Self::generate`] with call options (JS `prompt(input, opts)`), laid over the
+    /// prompt's as [`Self::render_with`] does.
+    ///
+    /// # Errors
+    /// As [`Self::generate`].
+    pub async fn generate_with(&self, input: I, opts: GenerateOptions) -> Result<GenerateResponse> {
         let input = input_json(input)?;
-        self.generate_json(input, opts.into().unwrap_or_default()).await
+        self.generate_json(input, opts).await
     }
 
     /// Renders the prompt and streams the generation (JS `prompt.stream`): iterate the
     /// chunks, then `.output()` for the response.
-    pub fn stream(&self, input: I, opts: impl Into<Option<GenerateOptions>>) -> GenerateStream {
+    pub fn stream(&self, input: I) -> GenerateStream {
+        self.stream_with(input, GenerateOptions::default())
+    }
+
+    /// [`Self::stream`] with call options.
+    pub fn stream_with(&self, input: I, opts: GenerateOptions) -> GenerateStream {
         let this: ExecutablePrompt = self.typed();
         let input = input_json(input);
-        let opts = opts.into().unwrap_or_default();
         ActionStream::new(move |sink| async move {
             let mut opts = opts;
             opts.on_chunk = Some(sink);
@@ -199,13 +219,26 @@ impl<I: Serialize + 'static, O: DeserializeOwned> ExecutablePrompt<I, O> {
     /// # Errors
     /// As [`ExecutablePrompt::generate`]; `INVALID_ARGUMENT` when the output does not fit `O`;
     /// `FAILED_PRECONDITION` when the model produced no output.
-    pub async fn generate_data(&self, input: I, opts: impl Into<Option<GenerateOptions>>) -> Result<O> {
-        self.generate(input, opts).await?.output_as::<O>()
+    pub async fn generate_data(&self, input: I) -> Result<O> {
+        self.generate_data_with(input, GenerateOptions::default()).await
+    }
+
+    /// [`Self::generate_data`] with call options.
+    ///
+    /// # Errors
+    /// As [`Self::generate_data`].
+    pub async fn generate_data_with(&self, input: I, opts: GenerateOptions) -> Result<O> {
+        self.generate_with(input, opts).await?.output_as::<O>()
     }
 
     /// Streams the generation; each chunk comes with the output parsed so far as `O`.
-    pub fn stream_data(&self, input: I, opts: impl Into<Option<GenerateOptions>>) -> DataStream<O> {
-        DataStream::from_stream(self.stream(input, opts))
+    pub fn stream_data(&self, input: I) -> DataStream<O> {
+        self.stream_data_with(input, GenerateOptions::default())
+    }
+
+    /// [`Self::stream_data`] with call options.
+    pub fn stream_data_with(&self, input: I, opts: GenerateOptions) -> DataStream<O> {
+        DataStream::from_stream(self.stream_with(input, opts))
     }
 }
 
