@@ -153,8 +153,10 @@ impl Status {
     /// The Genkit status for an HTTP status a server answered with: the one table every
     /// provider plugin and the flow client use.
     ///
-    /// Genkit JS maps only 400, 429, 499, 500 and 503 (in its provider plugins); those rows
-    /// match it. The other rows follow Google's HTTP mapping of the canonical codes and the
+    /// Genkit JS maps only 400, 429, 499, 500 and 503 (in its provider plugins); the rows for
+    /// 400, 429, 499 and 503 match it. A 500 is `UNAVAILABLE` here, as every 5xx a provider
+    /// answers: a transient failure worth a retry (a Genkit server's own errors carry their
+    /// status in the body, which the flow client reads first). The other rows follow Google's HTTP mapping of the canonical codes and the
     /// inverse of [`Status::http_status`] where one exists, so that a status survives a trip
     /// through a Genkit server:
     ///
@@ -176,11 +178,10 @@ impl Status {
     /// | 429 | `RESOURCE_EXHAUSTED` | as JS: rate limits and quotas |
     /// | 499 | `CANCELLED` | as JS |
     /// | other 4xx | `INVALID_ARGUMENT` | the request must change (405, 414, 415, 431, …) |
-    /// | 500 | `INTERNAL` | as JS |
     /// | 501 | `UNIMPLEMENTED` | |
     /// | 503 | `UNAVAILABLE` | as JS |
     /// | 504 | `DEADLINE_EXCEEDED` | |
-    /// | other 5xx | `UNAVAILABLE` | 502 from a proxy, 529 overloaded, …: transient, worth a retry |
+    /// | other 5xx | `UNAVAILABLE` | 500, 502 from a proxy, 529 overloaded, …: transient, worth a retry |
     /// | anything else | `UNKNOWN` | 1xx, 3xx and codes outside 100–599 |
     ///
     /// ```
@@ -205,7 +206,6 @@ impl Status {
                 _ => Status::InvalidArgument,
             },
             500..=599 => match code {
-                500 => Status::Internal,
                 501 => Status::Unimplemented,
                 504 => Status::DeadlineExceeded,
                 _ => Status::Unavailable,
@@ -400,8 +400,8 @@ mod tests {
     }
 
     #[test]
-    fn http_500_is_internal() {
-        assert_eq!(http(500), "INTERNAL");
+    fn http_500_is_unavailable() {
+        assert_eq!(http(500), "UNAVAILABLE");
     }
 
     #[test]
@@ -435,7 +435,8 @@ mod tests {
 
     #[test]
     fn http_statuses_genkit_servers_send_map_back() {
-        for s in Status::ALL {
+        // 500 (INTERNAL, UNKNOWN, DATA_LOSS) is read as a transient UNAVAILABLE.
+        for s in Status::ALL.into_iter().filter(|s| s.http_status() != 500) {
             let back = Status::from_http(s.http_status());
             assert_eq!(back.http_status(), s.http_status(), "{s}");
         }

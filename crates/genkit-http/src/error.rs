@@ -167,7 +167,7 @@ mod tests {
         for (code, status) in [
             (400, Status::InvalidArgument),
             (413, Status::InvalidArgument),
-            (500, Status::Internal),
+            (500, Status::Unavailable),
             (502, Status::Unavailable),
         ] {
             assert_eq!(http_error(code, NO_HEADERS, b"x", "p").status(), status, "{code}");

@@ -29,7 +29,7 @@
 //! Provider errors become Genkit errors by HTTP status, with the table every plugin shares
 //! ([`Status::from_http`](genkit_core::Status::from_http): 429 → `RESOURCE_EXHAUSTED` with the
 //! provider's `Retry-After`, 401 → `UNAUTHENTICATED`, 400 → `INVALID_ARGUMENT`, 403 →
-//! `PERMISSION_DENIED`, 404 → `NOT_FOUND`, 500 → `INTERNAL`, other 5xx → `UNAVAILABLE`)
+//! `PERMISSION_DENIED`, 404 → `NOT_FOUND`, 5xx → `UNAVAILABLE` but 501 and 504)
 //! carrying the provider's message (with the API key redacted), so the `retry` and `fallback`
 //! middleware work unchanged. A stream cut before the
 //! model finished is an `UNAVAILABLE` error, never a silently short answer.

@@ -432,7 +432,7 @@ async fn every_error_status_maps_with_the_providers_message() {
             Status::ResourceExhausted,
             "Rate limit reached for gpt-4o in organization org-x on requests per min (RPM)",
         ),
-        (500, Status::Internal, "The server had an error while processing your request."),
+        (500, Status::Unavailable, "The server had an error while processing your request."),
         (502, Status::Unavailable, "Bad gateway."),
         (503, Status::Unavailable, "The engine is currently overloaded, please try again later."),
         (504, Status::DeadlineExceeded, "Gateway timeout."),
