@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 
 use crate::filesystem::blocking;
 use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse};
-use genkit_ai::tool::ToolConfig;
-use genkit_ai::{Message, ModelResponse, Part, Role, Tool};
+use genkit_ai::tool::{self, ToolConfig};
+use genkit_ai::{Message, ModelResponse, Part, Role};
 
 /// The metadata key marking the injected `<skills>` part.
 pub const SKILLS_METADATA_KEY: &str = "skills-instructions";
@@ -226,7 +226,7 @@ impl Skills {
     fn new(options: SkillsOptions) -> Self {
         let state = Arc::new(State { paths: options.skill_paths, cache: OnceCell::new() });
         let s = state.clone();
-        let tool = Tool::<UseSkillInput, String>::dynamic(
+        let tool = tool::dynamic::<UseSkillInput, String, _, _>(
             ToolConfig::new("use_skill", "Use a skill by its name."),
             move |input, _cx| {
                 let s = s.clone();

@@ -13,7 +13,7 @@ use genkit_ai::model::{
     validate_support,
 };
 use genkit_ai::resource::{ResourceOptions, ResourceOutput};
-use genkit_ai::tool::{RestartOptions, ToolConfig, restart_tool};
+use genkit_ai::tool::{self, RestartOptions, ToolConfig, restart_tool};
 use genkit_ai::{
     DocumentData, FinishReason, GenerateOptions, Message, ModelReference, ModelRequest, ModelResponse, ModelSupports,
     Part, ResumeOptions, Role, Tool,
@@ -141,11 +141,11 @@ async fn tool_approval_interrupts_until_approved() {
     let (reg, pm) = setup();
     let runs = Arc::new(AtomicUsize::new(0));
     let r2 = runs.clone();
-    let pay = Tool::<Value, Value>::new(ToolConfig::new("pay", "pays"), move |_, _| {
+    let pay: Tool<Value, Value> = tool::new(ToolConfig::new("pay", "pays"), move |_, _| {
         r2.fetch_add(1, Ordering::SeqCst);
         async { Ok(json!("paid")) }
     });
-    let look = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_, _| async { Ok(json!("seen")) });
+    let look: Tool<Value, Value> = tool::new(ToolConfig::new("look", "looks"), |_, _| async { Ok(json!("seen")) });
     reg.register_action(pay.as_action()).unwrap();
     reg.register_action(look.as_action()).unwrap();
     pm.respond(ModelResponse {
@@ -280,7 +280,7 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
     let c2 = count.clone();
     let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone()))));
     def.register(&reg);
-    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
     pm.respond(ModelResponse {
         message: Some(Message::new(Role::Model, vec![Part::tool_request("t", None, Some("1".into()))])),
@@ -362,8 +362,8 @@ async fn dynamic_action_providers_serve_tools_with_a_cache() {
         f2.fetch_add(1, Ordering::SeqCst);
         async move {
             let mut m = DapActions::new();
-            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
-            let b = Tool::<Value, Value>::new(ToolConfig::new("beta", "b"), |_, _| async { Ok(json!("B")) });
+            let a: Tool<Value, Value> = tool::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            let b: Tool<Value, Value> = tool::new(ToolConfig::new("beta", "b"), |_, _| async { Ok(json!("B")) });
             m.insert(ActionType::Tool, vec![a.as_action(), b.as_action()]);
             Ok(m)
         }
@@ -462,7 +462,7 @@ async fn constrained_no_tools_is_simulated_only_when_tools_are_present() {
         ..Default::default()
     }));
     reg.register_action(pm.action().as_action()).unwrap();
-    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
     let schema = json!({"type": "object", "properties": {"a": {"type": "number"}}});
     let output = || genkit_ai::OutputOptions::default().with_schema(schema.clone());
@@ -535,7 +535,7 @@ async fn a_failed_dap_fetch_surfaces_and_invalidates_the_cache() {
                 return Err(Error::new(Status::Unavailable, "server down"));
             }
             let mut m = DapActions::new();
-            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            let a: Tool<Value, Value> = tool::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
             m.insert(ActionType::Tool, vec![a.as_action()]);
             Ok(m)
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use genkit_ai::embedder::{EmbedParams, embed};
 use genkit_ai::generate::{generate, generate_stream};
-use genkit_ai::tool::{Tool, ToolConfig};
+use genkit_ai::tool::{self, Tool, ToolConfig};
 use genkit_ai::{EmbedContent, EmbedderRef, FinishReason, GenerateOptions, Message, Part, Role};
 use genkit_core::{Registry, Status};
 use genkit_middleware::{RetryOptions, retry};
@@ -391,7 +391,7 @@ async fn streamed_tool_call_deltas_over_http_drive_the_tool_loop() {
         ])))
         .mount(&server)
         .await;
-    let tool: Tool<Value, Value> = Tool::dynamic(
+    let tool: Tool<Value, Value> = tool::dynamic(
         ToolConfig::new("get_weather", "Weather of a place").input_schema(json!({
             "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]
         })),
