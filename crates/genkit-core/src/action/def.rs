@@ -443,7 +443,7 @@ where
         let telemetry = Arc::new(std::sync::Mutex::new(None));
         let t2 = telemetry.clone();
         let next_inner = inner.clone();
-        let next = Next::new(move |i, o| {
+        let next = Next::new(opts, move |i, o| {
             let t2 = t2.clone();
             dispatch(next_inner.clone(), index + 1, i, o, None)
                 .map(move |r| {
@@ -454,7 +454,7 @@ where
                 })
                 .boxed()
         });
-        let result = m.call(input, opts, next).await?;
+        let result = m.call(input, next).await?;
         let telemetry = telemetry
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
