@@ -388,7 +388,10 @@ where
 
 /// An interrupt (JS `defineInterrupt`): a tool whose every call interrupts with the
 /// metadata `request_metadata(input)` returns; `metadata.tool.restartable = false`.
-pub fn interrupt<I, O>(config: ToolConfig, request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static) -> Tool<I, O>
+pub fn interrupt<I, O>(
+    config: ToolConfig,
+    request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static,
+) -> Tool<I, O>
 where
     I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
     O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,

@@ -24,7 +24,10 @@ fn setup(model: &str) -> (Registry, ProgrammableModel) {
 
 fn text_tool(reg: &Registry, name: &str, out: &'static str) {
     let t =
-        tool::new::<Value, Value, _, _>(ToolConfig::new(name, "description"), move |_i, _cx| async move { Ok(json!(out)) });
+        tool::new::<Value, Value, _, _>(
+            ToolConfig::new(name, "description"),
+            move |_i, _cx| async move { Ok(json!(out)) },
+        );
     reg.register_action(t.as_action()).unwrap();
 }
 
@@ -493,16 +496,14 @@ async fn background_models_return_operations() {
 async fn multipart_tools_answer_with_output_content_and_metadata() {
     use genkit_ai::MultipartToolResponse;
     let (reg, pm) = setup("m");
-    let shot = genkit_ai::tool::multipart(
-        ToolConfig::new("screenshot", "takes a screenshot"),
-        |i: Value, _cx| async move {
+    let shot =
+        genkit_ai::tool::multipart(ToolConfig::new("screenshot", "takes a screenshot"), |i: Value, _cx| async move {
             Ok(MultipartToolResponse {
                 output: Some(json!({"taken": i["page"]})),
                 content: Some(vec![Part::media("data:image/png;base64,AAAA", Some("image/png".into()))]),
                 metadata: Some(serde_json::from_value(json!({"size": 4})).unwrap()),
             })
-        },
-    );
+        });
     assert_eq!(shot.key(), "/tool.v2/screenshot");
     assert_eq!(shot.metadata().metadata_value("tool"), Some(&json!({"multipart": true})));
     reg.register_action(shot.as_action()).unwrap();
@@ -531,10 +532,10 @@ async fn multipart_tools_answer_with_output_content_and_metadata() {
 #[tokio::test]
 async fn every_tool_has_a_tool_v2_companion_returning_output() {
     let reg = Registry::new();
-    let add =
-        tool::new::<Value, Value, _, _>(ToolConfig::new("add", "adds").metadata("custom", json!(1)), |i, _| async move {
-            Ok(json!(i["a"].as_i64().unwrap() + i["b"].as_i64().unwrap()))
-        });
+    let add = tool::new::<Value, Value, _, _>(
+        ToolConfig::new("add", "adds").metadata("custom", json!(1)),
+        |i, _| async move { Ok(json!(i["a"].as_i64().unwrap() + i["b"].as_i64().unwrap())) },
+    );
     // what `Genkit::define_tool` registers: the tool and its companion
     reg.register_action(add.as_action()).unwrap();
     reg.register_action(add.v2_action().as_action()).unwrap();
