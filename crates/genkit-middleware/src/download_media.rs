@@ -176,14 +176,14 @@ impl Middleware for DownloadMedia {
 
 /// The `downloadRequestMedia` middleware definition (config `{maxBytes?}`; register it to use
 /// `{name: "downloadRequestMedia"}` by name).
-pub fn download_request_media_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn download_request_media_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
+        MiddlewareDef::typed(
             "downloadRequestMedia",
             "Downloads http(s) media of model requests and inlines it as data URIs.",
             |c: DownloadConfig, _| Ok(DownloadMedia { max_bytes: c.max_bytes, filter: None }),
-        ))
+        )
     })
     .clone()
 }

@@ -612,17 +612,15 @@ impl Middleware for Filesystem {
 
 /// The `filesystem` middleware definition (register it to use `{name: "filesystem"}` by
 /// name).
-pub fn filesystem_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn filesystem_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("filesystem", |init| {
-                let options = parse_options(init.config)?;
-                Filesystem::new(options)
-            })
-            .description("Injects tools for reading, writing, and searching files in a directory.")
-            .config_schema(genkit_core::schema_for::<FilesystemOptions>()),
-        )
+        MiddlewareDef::new("filesystem", |init| {
+            let options = parse_options(init.config)?;
+            Filesystem::new(options)
+        })
+        .description("Injects tools for reading, writing, and searching files in a directory.")
+        .config_schema(genkit_core::schema_for::<FilesystemOptions>())
     })
     .clone()
 }

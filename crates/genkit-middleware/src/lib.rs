@@ -19,8 +19,6 @@ mod retry;
 mod skills;
 mod tool_approval;
 
-use std::sync::Arc;
-
 use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::tool::as_interrupt;
 use genkit_core::{Error, Status};
@@ -39,6 +37,6 @@ fn never_retry(e: &Error) -> bool {
 }
 
 /// The definitions registered by default (`retry`, `fallback`, `toolApproval`).
-pub fn builtin_defs() -> Vec<Arc<MiddlewareDef>> {
+pub fn builtin_defs() -> Vec<MiddlewareDef> {
     vec![retry_def(), fallback_def(), tool_approval_def()]
 }

@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use genkit_ai::middleware::{Middleware, MiddlewareDef, MiddlewareUse, ModelNext};
@@ -119,14 +119,12 @@ impl Middleware for Retry {
 }
 
 /// The `retry` middleware definition (register it to use `{name: "retry"}` by name).
-pub fn retry_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn retry_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
-            "retry",
-            "Retries failed model calls with exponential backoff.",
-            |o: RetryOptions, _| Ok(Retry(o)),
-        ))
+        MiddlewareDef::typed("retry", "Retries failed model calls with exponential backoff.", |o: RetryOptions, _| {
+            Ok(Retry(o))
+        })
     })
     .clone()
 }

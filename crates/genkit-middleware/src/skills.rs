@@ -253,14 +253,14 @@ impl Middleware for Skills {
 }
 
 /// The `skills` middleware definition (register it to use `{name: "skills"}` by name).
-pub fn skills_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn skills_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
+        MiddlewareDef::typed(
             "skills",
             "Injects system instructions and tools for using skills.",
             |options: SkillsOptions, _| Ok(Skills::new(options)),
-        ))
+        )
     })
     .clone()
 }

@@ -278,7 +278,7 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
     let (reg, pm) = setup();
     let count = Arc::new(AtomicUsize::new(0));
     let c2 = count.clone();
-    let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone()))));
+    let def = MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone())));
     def.register(&reg);
     let t: Tool<Value, Value> = tool::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();

@@ -124,10 +124,9 @@ impl Genkit {
     }
 
     /// Registers a generate middleware so `use` refs (and `/util/generate`) find it by name.
-    pub fn define_middleware(&self, def: MiddlewareDef) -> Arc<MiddlewareDef> {
-        let d = Arc::new(def);
-        d.register(self.registry());
-        d
+    pub fn define_middleware(&self, def: MiddlewareDef) -> MiddlewareDef {
+        def.register(self.registry());
+        def
     }
 
     /// Generates a response: a prompt string, or full [`GenerateOptions`].
