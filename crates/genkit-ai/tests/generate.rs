@@ -147,6 +147,33 @@ async fn max_turns_allows_n_plus_one_model_calls_then_aborts() {
     }
 }
 
+/// Errors that copy the request into their details (too many turns, a tool that is not
+/// found) keep the request but never a per-request API key or the caller's auth.
+#[tokio::test]
+async fn error_details_that_copy_the_request_carry_no_secrets() {
+    let (reg, pm) = setup("m");
+    text_tool(&reg, "t", "out");
+    pm.set_handler(|_, _| Ok(tool_call("t", "r", json!({}))));
+    let opts = GenerateOptions::new()
+        .model("m")
+        .prompt("go")
+        .tool("t")
+        .max_turns(0)
+        .config(json!({"apiKey": "sk-secret-1", "temperature": 0.5}));
+    let err = generate(&reg, opts).await.unwrap_err();
+    let details = err.details().unwrap().to_string();
+    assert!(!details.contains("sk-secret-1"), "{details}");
+    assert!(details.contains("temperature") && details.contains("<redacted>"), "{details}");
+    assert!(!format!("{err:?}").contains("sk-secret-1"));
+
+    pm.respond(tool_call("ghost", "1", json!({})));
+    let opts = GenerateOptions::new().model("m").prompt("x").config(json!({"api_key": "sk-secret-2"}));
+    let err = generate(&reg, opts).await.unwrap_err();
+    assert_eq!(err.status(), Status::NotFound);
+    let details = err.details().unwrap().to_string();
+    assert!(!details.contains("sk-secret-2") && details.contains("request"), "{details}");
+}
+
 #[tokio::test]
 async fn default_max_turns_is_five() {
     let (reg, pm) = setup("m");

@@ -525,7 +525,7 @@ where
         if let Some(i) = &init {
             // JS 1.42 records the validated `init` of bidirectional runs as `genkit:init`,
             // JSON-stringified like `input` (API keys redacted like `input`).
-            meta_attrs.push(KeyValue::new("genkit:init", crate::trace::redact_api_keys(i.to_string())));
+            meta_attrs.push(KeyValue::new("genkit:init", crate::redact::redact_secrets_in_text(i.to_string())));
         }
         match (&input, input_json) {
             (_, Some(j)) => Some(j),
