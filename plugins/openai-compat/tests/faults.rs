@@ -6,6 +6,9 @@
 //! configured timeout, or a silently short answer. `docs/reliability.md` ("Faults") lists the
 //! matrix these tests check.
 
+// The JSON builders take values to read like the answers they build.
+#![allow(clippy::needless_pass_by_value)]
+
 mod common;
 mod fault_server;
 
