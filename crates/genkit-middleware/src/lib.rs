@@ -24,7 +24,10 @@ use genkit_ai::tool::as_interrupt;
 use genkit_core::{Error, Status};
 
 #[cfg(feature = "download-media")]
-pub use download_media::{DownloadMediaOptions, download_request_media, download_request_media_def};
+pub use download_media::{
+    DEFAULT_DOWNLOAD_MAX_BYTES, DEFAULT_DOWNLOAD_TIMEOUT, DownloadMediaOptions, download_request_media,
+    download_request_media_def,
+};
 pub use fallback::{FallbackOptions, fallback, fallback_def};
 pub use filesystem::{ACCESS_DENIED, FilesystemOptions, filesystem, filesystem_def};
 pub use retry::{RetryOptions, retry, retry_def};

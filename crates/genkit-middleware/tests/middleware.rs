@@ -80,6 +80,56 @@ async fn retry_honours_retry_after_and_backoff() {
     assert!(start.elapsed() < Duration::from_secs(31));
 }
 
+/// A provider asking to wait an hour, or longer than a `Duration` can say, is waited for
+/// `maxRetryAfterMs` at most (60 s by default). The clock is tokio's paused test clock, so the
+/// waits are exact and instant.
+#[tokio::test(start_paused = true)]
+async fn retry_caps_a_huge_retry_after() {
+    for (after, opts, waited) in [
+        (Duration::MAX, RetryOptions { no_jitter: true, ..Default::default() }, Duration::from_secs(60)),
+        (Duration::from_secs(3600), RetryOptions { no_jitter: true, ..Default::default() }, Duration::from_secs(60)),
+        (
+            Duration::from_secs(3600),
+            RetryOptions { no_jitter: true, max_retry_after_ms: 5000, ..Default::default() },
+            Duration::from_secs(5),
+        ),
+        (
+            Duration::from_secs(3600),
+            RetryOptions { no_jitter: true, max_retry_after_ms: 0, initial_delay_ms: 10, ..Default::default() },
+            Duration::from_millis(10),
+        ),
+    ] {
+        let (reg, pm) = setup();
+        pm.fail(Error::new(Status::ResourceExhausted, "quota").with_retry_after(after)).respond(stop("ok"));
+        let start = tokio::time::Instant::now();
+        let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(opts.clone())))
+            .await
+            .unwrap();
+        assert_eq!(r.text(), "ok");
+        assert_eq!(start.elapsed(), waited, "Retry-After {after:?} with {opts:?}");
+    }
+    assert_eq!(
+        serde_json::to_value(RetryOptions::default()).unwrap()["maxRetryAfterMs"],
+        json!(60_000),
+        "the cap is part of the JSON config"
+    );
+}
+
+/// Jitter doubles with every attempt (`1000·2^attempt·random()` ms): after about 64 attempts
+/// the delay no longer fits a `Duration`, which must mean "the longest wait", not a panic.
+#[tokio::test(start_paused = true)]
+async fn retry_survives_delays_longer_than_a_duration_holds() {
+    let (reg, pm) = setup();
+    for _ in 0..100 {
+        pm.fail(Error::new(Status::Unavailable, "down"));
+    }
+    pm.respond(stop("ok"));
+    let opts = RetryOptions { max_retries: 100, initial_delay_ms: 1, ..Default::default() };
+    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(opts))).await.unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(pm.requests().len(), 101);
+}
+
 #[tokio::test]
 async fn retry_never_retries_interrupts_or_cancellation() {
     let (reg, pm) = setup();

@@ -480,6 +480,37 @@ async fn absurd_retry_after_values_are_capped_or_ignored_never_a_panic() {
     }
 }
 
+/// Gateways (OpenRouter, LiteLLM proxies) sometimes answer HTTP 200 with `{"error": …}`:
+/// every endpoint reports it as the provider's error, never as an empty success.
+#[tokio::test]
+async fn an_error_inside_an_http_200_answer_is_that_error_on_every_endpoint() {
+    let server = MockServer::start().await;
+    let answer = |code: Value| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"error": {"message": "Provider returned error", "code": code, "metadata": {"raw": "x"}}}),
+        )
+    };
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(answer(json!(429))).mount(&server).await;
+    Mock::given(method("POST")).and(path("/v1/embeddings")).respond_with(answer(json!("502"))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(answer(json!("content_policy_violation")))
+        .mount(&server)
+        .await;
+    let reg = openai(&server);
+    let e = generate(&reg, GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+    assert_eq!(e.message(), "Provider returned error (code 429, in an HTTP 200 answer)");
+    assert_eq!(e.details().unwrap()["error"]["metadata"]["raw"], "x");
+    let e = genkit_ai::embedder::embed_many(&reg, "openai/text-embedding-3-small", vec!["a".into()], None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Status::Unavailable, "{e}");
+    let e = generate(&reg, GenerateOptions::new().model("openai/dall-e-3").prompt("a cat")).await.unwrap_err();
+    assert_eq!(e.status(), Status::Unavailable, "{e}");
+    assert!(e.message().contains("code content_policy_violation"), "{}", e.message());
+}
+
 #[tokio::test]
 async fn html_error_pages_and_plain_text_bodies_still_give_a_message() {
     let server = MockServer::start().await;
