@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(status(Method::GET, &[("host", "rebound.evil.com:3100")]), forbidden);
         assert_eq!(status(Method::GET, &[]), forbidden);
         assert_eq!(
-            status(Method::POST, &[("host", "127.0.0.1:3100"), ("origin", "https://evil.com"), ("content-type", "text/plain")]),
+            status(
+                Method::POST,
+                &[("host", "127.0.0.1:3100"), ("origin", "https://evil.com"), ("content-type", "text/plain")]
+            ),
             forbidden
         );
         assert_eq!(status(Method::GET, &[("host", "127.0.0.1:3100"), ("origin", "null")]), forbidden);

@@ -73,7 +73,10 @@ fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response
     body.map_err(|rejection| {
         let status = rejection.status();
         let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!("request entity too large: the Genkit reflection server accepts bodies up to {} MiB", BODY_LIMIT >> 20)
+            format!(
+                "request entity too large: the Genkit reflection server accepts bodies up to {} MiB",
+                BODY_LIMIT >> 20
+            )
         } else {
             format!("cannot read the request body: {}", rejection.body_text())
         };

@@ -14,7 +14,7 @@ use genkit_core::{Error, Status};
 /// # Errors
 /// `UNAVAILABLE` when the operating system cannot provide random bytes.
 pub(crate) fn v4() -> Result<String, Error> {
-    v4_from(|b| getrandom::fill(b))
+    v4_from(getrandom::fill)
 }
 
 /// [`v4`] with the random bytes from `fill`.

@@ -143,7 +143,8 @@ async fn whole_answers_are_bounded() {
     use genkit_server::axum::body::{Body, Bytes};
     use genkit_server::axum::http::StatusCode;
     let endless = || {
-        let first = futures::stream::once(async { Ok::<_, std::convert::Infallible>(Bytes::from_static(b"{\"result\":\"")) });
+        let first =
+            futures::stream::once(async { Ok::<_, std::convert::Infallible>(Bytes::from_static(b"{\"result\":\"")) });
         Body::from_stream(first.chain(futures::stream::repeat_with(|| Ok(Bytes::from_static(&[b'x'; 1024])))))
     };
     let app = genkit_server::axum::Router::new()

@@ -35,15 +35,13 @@ fn assert_clean(what: &str, body: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn error_answers_carry_no_api_key_auth_or_secrets() {
     let (server, url) = serve(
-        FlowServerOptions::new()
-            .flow_with(leaky(), HandlerOptions::new().context_provider(api_key_any()))
-            .flow_with(
-                leaky(),
-                HandlerOptions::new()
-                    .path("durable")
-                    .context_provider(api_key_any())
-                    .stream_manager(InMemoryStreamManager::new()),
-            ),
+        FlowServerOptions::new().flow_with(leaky(), HandlerOptions::new().context_provider(api_key_any())).flow_with(
+            leaky(),
+            HandlerOptions::new()
+                .path("durable")
+                .context_provider(api_key_any())
+                .stream_manager(InMemoryStreamManager::new()),
+        ),
     )
     .await;
     let http = reqwest::Client::new();

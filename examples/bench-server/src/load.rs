@@ -243,7 +243,10 @@ pub async fn verify_reflection_stream(http: &reqwest::Client, base: &str, tag: &
         let line = format!("{}\n", json_text(&expected_chunk(tag, i)));
         rest = rest.strip_prefix(line.as_bytes()).ok_or_else(|| mismatch(tag, i, &line, rest))?;
     }
-    let prefix = format!("{{\"result\":{},\"telemetry\":{{\"traceId\":\"", json_text(&CountOutput { tag: tag.to_owned(), count: n }));
+    let prefix = format!(
+        "{{\"result\":{},\"telemetry\":{{\"traceId\":\"",
+        json_text(&CountOutput { tag: tag.to_owned(), count: n })
+    );
     let trace = rest.strip_prefix(prefix.as_bytes()).ok_or_else(|| mismatch(tag, n, &prefix, rest))?;
     let ok = trace.len() == 32 + 3 && trace.ends_with(b"\"}}") && trace[..32].iter().all(u8::is_ascii_hexdigit);
     if !ok {
@@ -355,10 +358,10 @@ pub async fn hang_up_mid_stream(
         tokio::time::sleep(Duration::from_millis(delay_ms.max(1))).await;
         return Ok(());
     }
-    let marker = if stream { format!("\"i\":0,") } else { "x-genkit-trace-id".to_owned() };
+    let marker = if stream { "\"i\":0," } else { "x-genkit-trace-id" };
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&got).to_ascii_lowercase().contains(&marker) {
+    while !String::from_utf8_lossy(&got).to_ascii_lowercase().contains(marker) {
         let k = s.read(&mut buf).await?;
         if k == 0 {
             return Err(std::io::Error::other(format!("{tag}: closed before the first chunk")));

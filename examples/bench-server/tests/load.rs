@@ -115,7 +115,9 @@ fn clients_that_hang_up_mid_stream_leave_no_run_and_no_task() {
 async fn the_verifier_notices_lost_reordered_and_garbled_frames() {
     use bench_server::load::{CountOutput, expected_chunk, verify_flow_stream};
     use genkit::server::axum;
-    let frame = |tag: &str, i: u32| format!("data: {{\"message\":{}}}\n\n", serde_json::to_string(&expected_chunk(tag, i)).unwrap());
+    let frame = |tag: &str, i: u32| {
+        format!("data: {{\"message\":{}}}\n\n", serde_json::to_string(&expected_chunk(tag, i)).unwrap())
+    };
     let result = |n: u32| {
         let out = CountOutput { tag: "t".into(), count: n };
         format!("data: {{\"result\":{}}}\n\n", serde_json::to_string(&out).unwrap())

@@ -2,14 +2,15 @@
 //!
 //! ```text
 //! load-check verify flow|reflection <base-url> <seconds> <concurrency> <chunks>
-//! load-check hangup <flow-base-url> <reflection-base-url> <clients>
+//! load-check hangup <flow-base-url> <reflection-base-url> <clients> [<baseline-tasks>]
 //! ```
 //!
 //! `verify` streams `count` for `<seconds>`, `<concurrency>` requests at a time, and checks every
 //! frame of every answer byte for byte; it prints `VERIFY <target> streams=… frames=… failed=…`.
 //! `hangup` opens `<clients>` streaming and non-streaming runs on both servers, hangs up on each
 //! mid-stream, then polls the flow server's `/stats` until no `count` run is live and no more
-//! tokio tasks are alive than before (at most 120 s); it prints `HANGUP …`.
+//! tokio tasks are alive than before (or than `<baseline-tasks>`, when the baseline was taken
+//! earlier, e.g. before a wrk run that is still going; at most 120 s); it prints `HANGUP …`.
 //! Either exits with 1 when a check fails.
 
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use bench_server::load::{Target, hang_up_mid_stream, verify_many};
 fn usage() -> ! {
     eprintln!(
         "usage: load-check verify flow|reflection <base-url> <seconds> <concurrency> <chunks>\n       \
-         load-check hangup <flow-base-url> <reflection-base-url> <clients>"
+         load-check hangup <flow-base-url> <reflection-base-url> <clients> [<baseline-tasks>]"
     );
     std::process::exit(2)
 }
@@ -89,10 +90,19 @@ async fn hangup(args: &[String]) -> bool {
     let flow: String = arg(args, 2);
     let reflection: String = arg(args, 3);
     let clients: usize = arg(args, 4);
-    let http = reqwest::Client::new();
-    let Some((_, before)) = stats(&http, &flow).await else {
-        println!("HANGUP cannot read {flow}/stats");
+    // No pooled connection: this client's own idle connection would count as a server task.
+    let Ok(http) = reqwest::Client::builder().pool_max_idle_per_host(0).build() else {
         return false;
+    };
+    let before = match args.get(5) {
+        Some(_) => arg(args, 5),
+        None => match stats(&http, &flow).await {
+            Some((_, before)) => before,
+            None => {
+                println!("HANGUP cannot read {flow}/stats");
+                return false;
+            }
+        },
     };
     let mut tasks = Vec::new();
     for k in 0..clients {
