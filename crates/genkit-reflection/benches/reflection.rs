@@ -67,7 +67,8 @@ fn benches(c: &mut Criterion) {
     let body = json!({"key": "/flow/hello", "input": "world"}).to_string();
     c.bench_function("runAction round trip (loopback HTTP, no telemetry server)", |b| {
         b.to_async(&rt).iter(|| async {
-            let r = client.post(&url).body(body.clone()).send().await.unwrap();
+            let r =
+                client.post(&url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
             black_box(r.bytes().await.unwrap())
         });
     });

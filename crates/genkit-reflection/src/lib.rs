@@ -16,6 +16,8 @@
 #![deny(unsafe_code)]
 
 mod exporter;
+mod guard;
+mod redact;
 mod run;
 mod runtime_file;
 mod v1;

@@ -193,7 +193,7 @@ pub(crate) fn not_found(key: &str) -> Error {
 }
 
 /// The wire `Status` of an error, with the trace id in `details` (no stack: Rust has none to
-/// leak).
+/// leak) and every secret in `details` redacted (see [`crate::redact`]).
 pub(crate) fn status_json(e: &Error) -> Value {
     let mut details = match e.details() {
         Some(Value::Object(m)) => m.clone(),
@@ -207,11 +207,13 @@ pub(crate) fn status_json(e: &Error) -> Value {
     if let Some(t) = e.trace_id() {
         details.insert("traceId".into(), json!(t));
     }
+    let mut details = Value::Object(details);
+    crate::redact::redact_secrets(&mut details);
     let mut m = Map::with_capacity(3);
     m.insert("code".into(), json!(e.status().code()));
     m.insert("message".into(), json!(e.message()));
-    if !details.is_empty() {
-        m.insert("details".into(), Value::Object(details));
+    if details.as_object().is_some_and(|d| !d.is_empty()) {
+        m.insert("details".into(), details);
     }
     Value::Object(m)
 }

@@ -1,18 +1,20 @@
 //! Reflection API v1: the HTTP server the Genkit CLI calls (`/api/__health`, `/api/notify`,
 //! `/api/actions`, `/api/values`, `/api/runAction`, `/api/cancelAction`, `/api/envs`,
-//! `/api/__quitquitquit`).
+//! `/api/__quitquitquit`). Every request first passes the checks of [`crate::guard`]
+//! (loopback `Host`, loopback `Origin`, JSON `POST` bodies).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
-use genkit_core::Error;
+use genkit_core::{Error, Status};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -46,6 +48,7 @@ pub(crate) fn router(state: Arc<V1>) -> Router {
         .route("/api/envs", get(envs))
         .route("/api/__quitquitquit", get(quit).post(quit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(crate::guard::guard))
         .layer(middleware::map_response(version_header))
         .with_state(state)
 }
@@ -64,8 +67,26 @@ fn error_response(status: StatusCode, e: &Error) -> Response {
     json_response(status, &error_envelope(e))
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
-    serde_json::from_slice(body).map_err(|e| {
+/// The request body, or the answer to a body that could not be read: 413 with a JSON error
+/// when it is over [`BODY_LIMIT`].
+fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Box<Response>> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "request entity too large: the Genkit reflection server accepts bodies up to {} MiB",
+                BODY_LIMIT >> 20
+            )
+        } else {
+            format!("cannot read the request body: {}", rejection.body_text())
+        };
+        Box::new(error_response(status, &Error::new(Status::InvalidArgument, message)))
+    })
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, Box<Response>> {
+    let body = body_bytes(body)?;
+    serde_json::from_slice(&body).map_err(|e| {
         Box::new(error_response(
             StatusCode::BAD_REQUEST,
             &Error::invalid_argument(format!("the request body is not valid JSON of the expected shape: {e}")),
@@ -86,8 +107,8 @@ async fn health(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, String
     (StatusCode::OK, "OK").into_response()
 }
 
-async fn notify(State(s): State<Arc<V1>>, body: Bytes) -> Response {
-    let v: Value = match parse_body(&body) {
+async fn notify(State(s): State<Arc<V1>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let v: Value = match parse_body(body) {
         Ok(v) => v,
         Err(r) => return *r,
     };
@@ -122,8 +143,12 @@ async fn values(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, String
     }
 }
 
-async fn run_action(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, String>>, body: Bytes) -> Response {
-    let mut req: RunActionRequest = match parse_body(&body) {
+async fn run_action(
+    State(s): State<Arc<V1>>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let mut req: RunActionRequest = match parse_body(body) {
         Ok(r) => r,
         Err(r) => return *r,
     };
@@ -144,7 +169,9 @@ async fn run_action(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, St
             let mut line = chunk.to_string();
             line.push('\n');
             if tx.send(Bytes::from(line)).await.is_err() {
-                // The client went away: the run goes on (as in JS) unless cancelled.
+                // The client went away: the run goes on (as in JS) unless cancelled, but its
+                // later chunks are dropped instead of piling up unread.
+                running.chunks.close();
                 break;
             }
         }
@@ -169,7 +196,11 @@ async fn run_action(State(s): State<Arc<V1>>, Query(q): Query<HashMap<String, St
     res
 }
 
-async fn cancel_action(State(s): State<Arc<V1>>, body: Bytes) -> Response {
+async fn cancel_action(State(s): State<Arc<V1>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body_bytes(body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let Some(trace_id) = v.get("traceId").and_then(Value::as_str) else {
         return json_response(StatusCode::BAD_REQUEST, &json!({"error": "traceId is required"}));

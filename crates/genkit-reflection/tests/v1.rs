@@ -195,7 +195,14 @@ async fn streaming_writes_one_json_line_per_chunk_and_the_envelope_last_without_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_and_failures() {
     let f = fixture("errors", ReflectionOptions::default()).await;
-    let r = f.client.post(format!("{}/api/runAction", f.base)).body("{not json").send().await.unwrap();
+    let r = f
+        .client
+        .post(format!("{}/api/runAction", f.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], 3);
@@ -209,7 +216,13 @@ async fn bad_input_and_failures() {
     // The server answers 413 before reading the whole body and closes that connection: send
     // it on a client of its own, so the shared client's pooled connection stays usable.
     let big = vec![b' '; 31 * 1024 * 1024];
-    let r = reqwest::Client::new().post(format!("{}/api/runAction", f.base)).body(big).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/runAction", f.base))
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
 
     // Schema validation fails before any span: 200 with the error and no trace headers.
@@ -230,7 +243,14 @@ async fn bad_input_and_failures() {
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["error"]["message"], "boom");
 
-    let r = f.client.post(format!("{}/api/notify", f.base)).body("[").send().await.unwrap();
+    let r = f
+        .client
+        .post(format!("{}/api/notify", f.base))
+        .header("content-type", "application/json")
+        .body("[")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
 }
 

@@ -34,9 +34,14 @@ use crate::frame::STREAM_ID_HEADER;
 /// let whole = s.output().await?;
 /// # Ok(()) }
 /// ```
+///
+/// A whole answer (a non-streaming result, or an error body) is read into memory only up to
+/// [`FlowClient::max_response_bytes`] (32 MiB by default), so a misbehaving server cannot
+/// make the client allocate without bound.
 #[derive(Debug, Clone)]
 pub struct FlowClient {
     http: reqwest::Client,
+    max_response_bytes: usize,
 }
 
 impl Default for FlowClient {
@@ -51,13 +56,30 @@ struct Envelope<'a, I> {
 }
 
 impl FlowClient {
+    /// The default of [`FlowClient::max_response_bytes`]: 32 MiB.
+    pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
     /// A client with its own connection pool.
     ///
     /// # Panics
     /// If the TLS backend cannot be initialized (it is rustls with bundled roots, so in
     /// practice never).
     pub fn new() -> Self {
-        FlowClient { http: reqwest::Client::new() }
+        FlowClient { http: reqwest::Client::new(), max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES }
+    }
+
+    /// The largest whole answer read (a non-streaming result or an error body), in bytes
+    /// (default [`FlowClient::DEFAULT_MAX_RESPONSE_BYTES`]); a larger one fails the call with
+    /// `RESOURCE_EXHAUSTED`. Streamed answers are read frame by frame and are not limited in
+    /// total.
+    ///
+    /// ```
+    /// let client = genkit_server::FlowClient::new().max_response_bytes(1 << 20);
+    /// ```
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
     }
 
     fn post<I: Serialize>(&self, url: &str, input: &I, headers: &[(&str, &str)]) -> Result<reqwest::RequestBuilder> {
@@ -74,7 +96,8 @@ impl FlowClient {
     ///
     /// # Errors
     /// The flow's error as the server sent it (status, message, details); `UNAVAILABLE` when
-    /// the server cannot be reached; `INVALID_ARGUMENT` when the output does not fit `O`.
+    /// the server cannot be reached; `INVALID_ARGUMENT` when the output does not fit `O`;
+    /// `RESOURCE_EXHAUSTED` when the answer is over [`FlowClient::max_response_bytes`].
     pub async fn run<I: Serialize, O: DeserializeOwned>(
         &self,
         url: &str,
@@ -84,7 +107,7 @@ impl FlowClient {
         let res = self.post(url, input, headers)?.send().await.map_err(transport_error)?;
         let status = res.status().as_u16();
         let response_headers = res.headers().clone();
-        let body = res.bytes().await.map_err(transport_error)?;
+        let body = read_body(res, self.max_response_bytes).await?;
         if status != 200 {
             return Err(error_from_response(status, &response_headers, &body));
         }
@@ -112,7 +135,7 @@ impl FlowClient {
         headers: &[(&str, &str)],
     ) -> Result<FlowStream<S, O>> {
         let req = self.post(url, input, headers)?.header("accept", "text/event-stream");
-        FlowStream::start(req).await
+        FlowStream::start(req, self.max_response_bytes).await
     }
 
     /// Re-subscribes to the durable stream `stream_id` of the flow at `url` (JS `streamFlow`
@@ -131,7 +154,7 @@ impl FlowClient {
             .post(url, &Value::Null, headers)?
             .header("accept", "text/event-stream")
             .header(STREAM_ID_HEADER, stream_id);
-        FlowStream::start(req).await
+        FlowStream::start(req, self.max_response_bytes).await
     }
 }
 
@@ -169,6 +192,28 @@ pub async fn stream_flow<I: Serialize, S: DeserializeOwned, O: DeserializeOwned>
 fn transport_error(e: reqwest::Error) -> Error {
     let status = if e.is_timeout() { Status::DeadlineExceeded } else { Status::Unavailable };
     Error::new(status, format!("flow request failed: {e}")).with_source(e)
+}
+
+/// Reads a whole answer body, refusing one over `limit` bytes: up front when its
+/// `Content-Length` says so, else as soon as the bytes received pass the limit.
+async fn read_body(mut res: reqwest::Response, limit: usize) -> Result<Vec<u8>> {
+    let too_large = || {
+        Error::new(
+            Status::ResourceExhausted,
+            format!("the flow server's answer is larger than the client's limit of {limit} bytes (max_response_bytes)"),
+        )
+    };
+    if res.content_length().is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = res.chunk().await.map_err(transport_error)? {
+        if chunk.len() > limit.saturating_sub(out.len()) {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 fn decode<T: DeserializeOwned>(v: Value, what: &str) -> Result<T> {
@@ -252,7 +297,7 @@ impl<S, O> fmt::Debug for FlowStream<S, O> {
 impl<S, O> Unpin for FlowStream<S, O> {}
 
 impl<S: DeserializeOwned, O: DeserializeOwned> FlowStream<S, O> {
-    async fn start(req: reqwest::RequestBuilder) -> Result<Self> {
+    async fn start(req: reqwest::RequestBuilder, max_error_bytes: usize) -> Result<Self> {
         let res = req.send().await.map_err(transport_error)?;
         let code = res.status().as_u16();
         if code == 204 {
@@ -260,7 +305,7 @@ impl<S: DeserializeOwned, O: DeserializeOwned> FlowStream<S, O> {
         }
         if code != 200 {
             let headers = res.headers().clone();
-            let body = res.bytes().await.map_err(transport_error)?;
+            let body = read_body(res, max_error_bytes).await?;
             return Err(error_from_response(code, &headers, &body));
         }
         let stream_id = res.headers().get(STREAM_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);

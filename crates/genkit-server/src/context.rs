@@ -106,6 +106,23 @@ fn api_key_context(request: &RequestData) -> ActionContext {
     ActionContext::new().with("auth", Value::Object(auth))
 }
 
+/// Whether `a == b`, taking the same time whatever the position of the first difference, so
+/// that the answer time of a request tells nothing about how much of a guessed key was right.
+/// Every byte position up to the longer length is visited; only the lengths themselves may
+/// show.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len().max(b.len());
+    // A length difference counts as a difference, folded in like any byte.
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..len {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        // `black_box` keeps the optimizer from turning the fold into an early exit.
+        diff |= std::hint::black_box(x ^ y);
+    }
+    diff == 0
+}
+
 type Policy = Arc<dyn Fn(ActionContext) -> BoxFuture<'static, Result<()>> + Send + Sync>;
 
 enum ApiKeyCheck {
@@ -138,7 +155,7 @@ impl ContextProvider for ApiKey {
                 ApiKeyCheck::Any => {}
                 ApiKeyCheck::Exact(expected) => match request.header("authorization") {
                     None | Some("") => return Err(Error::user_facing(Status::Unauthenticated, "Unauthenticated")),
-                    Some(key) if key != expected => {
+                    Some(key) if !constant_time_eq(key.as_bytes(), expected.as_bytes()) => {
                         return Err(Error::user_facing(Status::PermissionDenied, "Permission Denied"));
                     }
                     Some(_) => {}
@@ -213,6 +230,16 @@ mod tests {
         });
         assert!(p.provide(&req(Some("ok"))).await.is_ok());
         assert_eq!(p.provide(&req(Some("ko"))).await.unwrap_err().status(), Status::PermissionDenied);
+    }
+
+    #[test]
+    fn constant_time_comparison_is_equality() {
+        assert!(constant_time_eq(b"", b""));
+        assert!(constant_time_eq(b"secret", b"secret"));
+        for other in [&b"secreT"[..], b"Secret", b"secre", b"secret\0", b"", b"secrets"] {
+            assert!(!constant_time_eq(b"secret", other), "{other:?}");
+            assert!(!constant_time_eq(other, b"secret"), "{other:?}");
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use genkit_core::Error;
 /// A Genkit [`Error`] answered the way the flow server answers it: the HTTP status of its
 /// Genkit status (`NOT_FOUND` → 404, …) and its callable JSON body
 /// (`{"status", "message", "details"?}`; errors wrapped with `Error::internal` are masked
-/// as `Internal Error`). `From<Error>` makes `?` work in an axum
+/// as `Internal Error`, and secret-named keys in `details` such as `apiKey` or `auth` are
+/// redacted). `From<Error>` makes `?` work in an axum
 /// handler returning `Result<_, ErrorResponse>`.
 ///
 /// ```

@@ -63,9 +63,20 @@ pub(crate) fn result_frame(output: &Value) -> Bytes {
     wrap("result", output, "data: ", "\n\n")
 }
 
+/// What a caller is told about an error: its callable JSON (JS `getCallableJSON`: foreign
+/// errors masked as `Internal Error`) with every secret-named key in `details` redacted (see
+/// [`crate::redact`]).
+pub(crate) fn public_json(error: &Error) -> Value {
+    let mut v = error.callable_json();
+    if let Some(details) = v.get_mut("details") {
+        crate::redact::redact_secrets(details);
+    }
+    v
+}
+
 /// `error: {"error":{status, message, details?}}\n\n`
 pub(crate) fn error_frame(error: &Error) -> Bytes {
-    wrap("error", &error.callable_json(), "error: ", "\n\n")
+    wrap("error", &public_json(error), "error: ", "\n\n")
 }
 
 /// `{"result":<output>}`
@@ -81,18 +92,19 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<Body>) -> Respon
 }
 
 /// The answer to a failed request: the HTTP status of the error's Genkit status (JS
-/// `getHttpStatus`) and its callable JSON (JS `getCallableJSON`).
+/// `getHttpStatus`) and its callable JSON, secrets redacted ([`public_json`]).
 pub(crate) fn error_response(error: &Error) -> Response {
     let status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut body = Vec::with_capacity(64);
-    push_json(&mut body, &error.callable_json());
+    push_json(&mut body, &public_json(error));
     json_response(status, body)
 }
 
-/// A 400 in the shape Genkit JS uses for requests it cannot read: `{message, status}` with
-/// the status written `INVALID ARGUMENT`.
+/// A 400 for requests without a readable JSON body: `{message, status}` in the shape Genkit
+/// JS uses, with the canonical status name `INVALID_ARGUMENT` (a JS branch that never runs
+/// writes it with a space; clients parse either).
 pub(crate) fn bad_request(message: &str) -> Response {
-    let body = serde_json::json!({ "message": message, "status": "INVALID ARGUMENT" });
+    let body = serde_json::json!({ "message": message, "status": "INVALID_ARGUMENT" });
     let mut out = Vec::with_capacity(message.len() + 48);
     push_json(&mut out, &body);
     json_response(StatusCode::BAD_REQUEST, out)
@@ -126,6 +138,22 @@ mod tests {
             b"error: {\"error\":{\"status\":\"NOT_FOUND\",\"message\":\"gone\",\"details\":{\"x\":1}}}\n\n"
         );
         assert_eq!(&result_body(&json!([1, "a"]))[..], b"{\"result\":[1,\"a\"]}");
+    }
+
+    #[test]
+    fn error_details_lose_their_secrets() {
+        let e = Error::new(Status::FailedPrecondition, "no tool")
+            .with_details(json!({"request": {"config": {"apiKey": "sk-1"}}, "auth": {"uid": "u"}, "n": 1}));
+        let expected = json!({
+            "status": "FAILED_PRECONDITION",
+            "message": "no tool",
+            "details": {"request": {"config": {"apiKey": "<redacted>"}}, "auth": "<redacted>", "n": 1},
+        });
+        assert_eq!(public_json(&e), expected);
+        let frame = String::from_utf8(error_frame(&e).to_vec()).unwrap();
+        assert!(!frame.contains("sk-1") && frame.contains("<redacted>"), "{frame}");
+        // The error itself keeps its details for logs and traces of the server's own.
+        assert_eq!(e.details().unwrap()["auth"]["uid"], "u");
     }
 
     #[test]

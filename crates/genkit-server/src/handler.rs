@@ -332,7 +332,13 @@ impl FlowHandler {
     /// Streaming with a stream manager: the run goes on in a task even if this client leaves,
     /// recording its chunks and result so the client can resume with the stream id.
     async fn stream_durable(&self, manager: &dyn StreamManager, input: Value, opts: RunOptions<Value>) -> Response {
-        let id = crate::uuid::v4();
+        let id = match crate::uuid::v4() {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::error!("Streaming request failed with error: {e}");
+                return error_response(&e);
+            }
+        };
         let writer = match manager.open(&id).await {
             Ok(w) => w,
             Err(e) => {

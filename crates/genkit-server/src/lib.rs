@@ -56,6 +56,7 @@ mod durable;
 mod error;
 mod frame;
 mod handler;
+mod redact;
 mod server;
 mod uuid;
 

@@ -5,8 +5,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Method};
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::serve::ListenerExt;
 use genkit_core::{Action, Error, Result, Status};
 use tokio::task::JoinHandle;
@@ -172,15 +174,29 @@ impl FlowServerOptions {
     }
 
     /// The router the server runs: the flow routes, a JSON 404 fallback, the body limit and
-    /// CORS. Serve it yourself, or test it with `tower::ServiceExt::oneshot`.
+    /// CORS (a preflight is answered 204 No Content, as by the `cors` package of Genkit JS's
+    /// express server). Serve it yourself, or test it with `tower::ServiceExt::oneshot`.
     pub fn router(&self) -> Router {
         let mut router =
             routes(self.flows.iter().cloned(), &self.path_prefix).layer(DefaultBodyLimit::max(self.body_limit));
         if let Some(cors) = &self.cors {
-            router = router.layer(cors.clone());
+            router = router.layer(cors.clone()).layer(middleware::from_fn(preflight_no_content));
         }
         router
     }
+}
+
+/// Turns the CORS layer's `200 OK` answer to a preflight into `204 No Content`, the status
+/// the `cors` package answers with by default (`optionsSuccessStatus`). Like that package (and
+/// tower-http's layer), every `OPTIONS` request counts as a preflight. Other answers pass
+/// unchanged.
+async fn preflight_no_content(req: Request, next: Next) -> Response {
+    let preflight = req.method() == Method::OPTIONS;
+    let mut res = next.run(req).await;
+    if preflight && res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::NO_CONTENT;
+    }
+    res
 }
 
 /// A running flow server; see [`start_flow_server`].

@@ -1,18 +1,31 @@
 //! Random (version 4) UUIDs for durable stream ids (JS `crypto.randomUUID()`).
+//!
+//! A stream id is the only thing a client needs to read a durable stream again (chunks and
+//! result), so it must be unguessable: its 122 random bits come from the operating system's
+//! random source, and when that fails there is no id (and no durable stream), never a
+//! predictable fallback such as a clock or a counter.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
+
+use genkit_core::{Error, Status};
 
 /// A random UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx` in lower-case hex.
-pub(crate) fn v4() -> String {
+///
+/// # Errors
+/// `UNAVAILABLE` when the operating system cannot provide random bytes.
+pub(crate) fn v4() -> Result<String, Error> {
+    v4_from(getrandom::fill)
+}
+
+/// [`v4`] with the random bytes from `fill`.
+fn v4_from<E: std::error::Error + Send + Sync + 'static>(
+    fill: impl FnOnce(&mut [u8]) -> Result<(), E>,
+) -> Result<String, Error> {
     let mut b = [0u8; 16];
-    if getrandom::fill(&mut b).is_err() {
-        // No OS randomness: fall back to time and a counter (ids only need to be unique).
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let n = u128::from(COUNTER.fetch_add(1, Ordering::Relaxed));
-        b = (t ^ (n << 64)).to_le_bytes();
-    }
+    fill(&mut b).map_err(|e| {
+        Error::new(Status::Unavailable, format!("no randomness from the operating system for a stream id: {e}"))
+            .with_source(e)
+    })?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let mut s = String::with_capacity(36);
@@ -22,17 +35,33 @@ pub(crate) fn v4() -> String {
         }
         let _ = write!(s, "{byte:02x}");
     }
-    s
+    Ok(s)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn looks_like_a_v4_uuid() {
-        let id = super::v4();
+        let id = v4().unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(id, super::v4());
+        assert_ne!(id, v4().unwrap());
+    }
+
+    #[test]
+    fn no_randomness_is_an_error_not_a_guessable_id() {
+        let e = v4_from(|_| Err(std::io::Error::other("entropy source down"))).unwrap_err();
+        assert_eq!(e.status(), Status::Unavailable);
+        assert!(e.message().contains("entropy source down"), "{e}");
+        // The bytes come from the source as they are (only the version and variant bits set).
+        let id = v4_from(|b: &mut [u8]| {
+            b.fill(0xff);
+            Ok::<_, std::io::Error>(())
+        })
+        .unwrap();
+        assert_eq!(id, "ffffffff-ffff-4fff-bfff-ffffffffffff");
     }
 }

@@ -125,3 +125,39 @@ async fn resume_a_durable_stream() {
     assert_eq!((e.status(), e.message()), (Status::NotFound, "Stream not found."));
     server.stop().await.unwrap();
 }
+
+/// A whole answer over the client's limit fails with `RESOURCE_EXHAUSTED` instead of being
+/// read into memory: announced by `Content-Length`, or sent chunked without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_answers_are_bounded() {
+    let (server, url) = serve(FlowServerOptions::new().flow(common::echo()).body_limit(1 << 20)).await;
+    let client = FlowClient::new().max_response_bytes(4096);
+    let small: String = client.run(&format!("{url}/echo"), &"x".repeat(1000), &[]).await.unwrap();
+    assert_eq!(small.len(), 1000);
+    let e = client.run::<_, String>(&format!("{url}/echo"), &"x".repeat(5000), &[]).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted);
+    assert!(e.message().contains("4096 bytes"), "{e}");
+    server.stop().await.unwrap();
+
+    // A server that streams an endless JSON answer with no length, and an endless error body.
+    use genkit_server::axum::body::{Body, Bytes};
+    use genkit_server::axum::http::StatusCode;
+    let endless = || {
+        let first =
+            futures::stream::once(async { Ok::<_, std::convert::Infallible>(Bytes::from_static(b"{\"result\":\"")) });
+        Body::from_stream(first.chain(futures::stream::repeat_with(|| Ok(Bytes::from_static(&[b'x'; 1024])))))
+    };
+    let app = genkit_server::axum::Router::new()
+        .route("/ok", genkit_server::axum::routing::post(move || async move { endless() }))
+        .route("/err", genkit_server::axum::routing::post(move || async move { (StatusCode::BAD_GATEWAY, endless()) }));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { genkit_server::axum::serve(l, app).await });
+    let client = FlowClient::new().max_response_bytes(64 * 1024);
+    let e = client.run::<_, String>(&format!("{base}/ok"), &1, &[]).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted);
+    let e = client.run::<_, String>(&format!("{base}/err"), &1, &[]).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted);
+    let e = client.stream::<_, String, String>(&format!("{base}/err"), &1, &[]).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted);
+}

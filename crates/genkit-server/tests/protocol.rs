@@ -74,13 +74,16 @@ async fn bad_input() {
     let app = app();
     let js_missing_body = json!({
         "message": "Error: request.body is undefined. Possible reasons: missing 'content-type: application/json' in request headers or misconfigured JSON middleware ('app.use(express.json()')? ",
-        "status": "INVALID ARGUMENT"
+        "status": "INVALID_ARGUMENT"
     });
-    // No JSON content type, or no body: Genkit JS's exact answer.
+    // No JSON content type, or no body: Genkit JS's message, with the canonical status name.
     let req = Request::post("/echo").header("content-type", "text/plain").body(Body::from(r#"{"data":"x"}"#)).unwrap();
     let (res, body) = send(&app, req).await;
     assert_eq!((res.status().as_u16(), json_of(&body)), (400, js_missing_body.clone()));
     let (res, body) = send(&app, post("/echo", "")).await;
+    assert_eq!((res.status().as_u16(), json_of(&body)), (400, js_missing_body.clone()));
+    let no_body = Request::post("/echo").body(Body::empty()).unwrap();
+    let (res, body) = send(&app, no_body).await;
     assert_eq!((res.status().as_u16(), json_of(&body)), (400, js_missing_body));
 
     // Invalid JSON, a body that is not an object.
@@ -159,8 +162,10 @@ async fn cors_like_js() {
         .header("access-control-request-headers", "content-type,authorization")
         .body(Body::empty())
         .unwrap();
-    let (res, _) = send(&app, req).await;
-    assert!(res.status().is_success(), "{}", res.status());
+    let (res, body) = send(&app, req).await;
+    // 204 No Content, as the `cors` package of JS's express server answers a preflight.
+    assert_eq!(res.status(), 204);
+    assert!(body.is_empty());
     let h = res.headers();
     assert_eq!(h["access-control-allow-origin"], "*");
     assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
@@ -183,6 +188,26 @@ async fn cors_like_js() {
         .unwrap();
     let (res, _) = send(&plain, req).await;
     assert!(res.headers().get("access-control-allow-origin").is_none());
+
+    // A policy of one's own gets the same 204; as in JS's `cors`, any OPTIONS is a preflight.
+    let own_cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(axum::http::HeaderValue::from_static("https://app.example"))
+        .allow_methods([axum::http::Method::POST]);
+    let own = FlowServerOptions::new().flow(common::echo()).cors(own_cors).router();
+    let preflight = || {
+        Request::options("/echo")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (res, _) = send(&own, preflight()).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example");
+    let (res, _) = send(&app, Request::options("/echo").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status(), 204);
+    let (res, _) = send(&plain, preflight()).await;
+    assert_eq!(res.status(), 405, "no CORS, no preflight answer");
 }
 
 #[tokio::test]

@@ -1,5 +1,8 @@
 //! The benchmark app: a fake text model and the flows `echo` and `gen`, exactly as the Genkit JS
-//! benchmark harness that `scripts/bench-server-vs-js` runs defines them (`common.mjs`).
+//! benchmark harness that `scripts/bench-server-vs-js` runs defines them (`common.mjs`); and, in
+//! [`load`], the load-and-leaks workload of `scripts/load-servers`.
+
+pub mod load;
 
 use genkit::Flow;
 use genkit::ai::{FinishReason, Message, ModelOptions, ModelResponse};
