@@ -17,7 +17,6 @@
 
 mod exporter;
 mod guard;
-mod redact;
 mod run;
 mod runtime_file;
 mod v1;

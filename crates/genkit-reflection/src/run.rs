@@ -193,7 +193,7 @@ pub(crate) fn not_found(key: &str) -> Error {
 }
 
 /// The wire `Status` of an error, with the trace id in `details` (no stack: Rust has none to
-/// leak) and every secret in `details` redacted (see [`crate::redact`]).
+/// leak) and every secret in `details` redacted (see [`genkit_core::redact`]).
 pub(crate) fn status_json(e: &Error) -> Value {
     let mut details = match e.details() {
         Some(Value::Object(m)) => m.clone(),
@@ -208,7 +208,7 @@ pub(crate) fn status_json(e: &Error) -> Value {
         details.insert("traceId".into(), json!(t));
     }
     let mut details = Value::Object(details);
-    crate::redact::redact_secrets(&mut details);
+    genkit_core::redact::redact_secrets(&mut details);
     let mut m = Map::with_capacity(3);
     m.insert("code".into(), json!(e.status().code()));
     m.insert("message".into(), json!(e.message()));

@@ -52,6 +52,7 @@ async fn fixture(tag: &str) -> Fixture {
         ..ReflectionOptions::default()
     };
     let reflection = Reflection::start(&registry, opts).await.unwrap();
+    reflection.announced().await;
     Fixture { reflection, root, runs }
 }
 

@@ -65,11 +65,11 @@ pub(crate) fn result_frame(output: &Value) -> Bytes {
 
 /// What a caller is told about an error: its callable JSON (JS `getCallableJSON`: foreign
 /// errors masked as `Internal Error`) with every secret-named key in `details` redacted (see
-/// [`crate::redact`]).
+/// [`genkit_core::redact`]).
 pub(crate) fn public_json(error: &Error) -> Value {
     let mut v = error.callable_json();
     if let Some(details) = v.get_mut("details") {
-        crate::redact::redact_secrets(details);
+        genkit_core::redact::redact_secrets(details);
     }
     v
 }

@@ -56,7 +56,6 @@ mod durable;
 mod error;
 mod frame;
 mod handler;
-mod redact;
 mod server;
 mod uuid;
 
