@@ -385,10 +385,7 @@ mod tests {
         let unknown = unknown_keys(source, &["maxTurns"]);
         assert_eq!(
             unknown,
-            vec![
-                UnknownKey { key: "modle".into(), line: Some(4) },
-                UnknownKey { key: "outptu".into(), line: Some(9) }
-            ]
+            vec![UnknownKey { key: "modle".into(), line: Some(4) }, UnknownKey { key: "outptu".into(), line: Some(9) }]
         );
         // Nested keys are the business of whoever reads them (model config is free-form), and
         // parsing itself is unchanged: unknown keys stay in `raw`.

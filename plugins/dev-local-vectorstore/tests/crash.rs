@@ -87,9 +87,10 @@ fn sigkill_at_random_points_loses_no_acknowledged_write() {
     let dir = std::env::temp_dir().join(format!("dlv-test-sigkill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let seed = std::env::var("DLV_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
-    });
+    let seed = std::env::var("DLV_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
     eprintln!("kill points seeded with DLV_CRASH_SEED={seed}");
     let mut rng = Rng(seed);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -146,7 +147,10 @@ fn sigkill_at_random_points_loses_no_acknowledged_write() {
             .unwrap_or_else(|e| panic!("round {round}: the store no longer loads after SIGKILL: {e}"));
         let stored: std::collections::HashSet<String> = docs.iter().map(|d| d.text()).collect();
         for n in &acked {
-            assert!(stored.contains(&doc_text(*n)), "round {round}: acknowledged document {n} is missing after SIGKILL");
+            assert!(
+                stored.contains(&doc_text(*n)),
+                "round {round}: acknowledged document {n} is missing after SIGKILL"
+            );
         }
     }
     eprintln!("{} acknowledged writes over {ROUNDS} kills", acked.len());

@@ -200,9 +200,8 @@ async fn non_finite_embeddings_are_refused_and_the_store_still_loads() {
         let e = index(&["fine", "bad one"]).await.unwrap_err();
         assert_eq!(e.status(), Status::InvalidArgument, "{bad}: {e}");
         assert!(e.message().contains("non-finite"), "{e}");
-        let e = retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("bad query"))
-            .await
-            .unwrap_err();
+        let e =
+            retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("bad query")).await.unwrap_err();
         assert_eq!(e.status(), Status::InvalidArgument, "{bad}: {e}");
         // After a restart (a new registry reading the file) the store loads with only the good document.
         let restarted = registry_with_bad_values(&dir, bad);

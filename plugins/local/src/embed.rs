@@ -166,8 +166,8 @@ impl LazyEmbedder {
                 let source = self.source.clone();
                 let pool = self.pool.clone();
                 tokio::task::spawn_blocking(move || pool.install(|| BertEmbedder::load(&source()?).map(Arc::new)))
-                .await
-                .map_err(|e| Error::internal(e.to_string()))?
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))?
             })
             .await
             .cloned()

@@ -123,7 +123,8 @@ mod tests {
     fn work_runs_on_a_pool_of_the_effective_size_without_changing_the_environment() {
         let before = std::env::var_os(CANDLE_ENV);
         let pool = Pool::new();
-        let (inside, name) = pool.install(|| (rayon::current_num_threads(), std::thread::current().name().map(str::to_owned)));
+        let (inside, name) =
+            pool.install(|| (rayon::current_num_threads(), std::thread::current().name().map(str::to_owned)));
         assert_eq!(inside, effective_threads());
         assert_eq!(pool.threads(), effective_threads());
         assert!(name.is_some_and(|n| n.starts_with("genkit-local-")));
@@ -136,10 +137,7 @@ mod tests {
         use rayon::prelude::*;
         let pool = Pool::new();
         let threads: std::collections::HashSet<String> = pool.install(|| {
-            (0..64)
-                .into_par_iter()
-                .map(|_| std::thread::current().name().unwrap_or_default().to_owned())
-                .collect()
+            (0..64).into_par_iter().map(|_| std::thread::current().name().unwrap_or_default().to_owned()).collect()
         });
         assert!(threads.len() <= effective_threads(), "{threads:?}");
         assert!(threads.iter().all(|n| n.starts_with("genkit-local-")), "{threads:?}");
