@@ -30,7 +30,7 @@ pub struct ResourceOutput {
 }
 
 /// A resource action.
-pub type ResourceAction = ActionDef<ResourceInput, ResourceOutput>;
+pub type Resource = ActionDef<ResourceInput, ResourceOutput>;
 
 /// Options of a resource: a fixed `uri` or a `template`, optional name and description.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +131,7 @@ impl Matcher {
 ///
 /// # Errors
 /// `INVALID_ARGUMENT` `must specify either url or template options`, or an invalid template.
-pub fn new<F, Fut>(opts: ResourceOptions, f: F) -> Result<ResourceAction>
+pub fn new<F, Fut>(opts: ResourceOptions, f: F) -> Result<Resource>
 where
     F: Fn(ResourceInput, ResourceCx) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<ResourceOutput>> + Send + 'static,

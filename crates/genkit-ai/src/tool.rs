@@ -213,16 +213,6 @@ where
     I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
     O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
 {
-    /// Builds a tool (not registered: register it with `Genkit::define_tool`, or pass it to
-    /// `generate` as a dynamic tool after [`Tool::dynamic`]).
-    pub fn new<F, Fut>(config: ToolConfig, f: F) -> Self
-    where
-        F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O>> + Send + 'static,
-    {
-        Self::build(config, false, None, f)
-    }
-
     fn build<F, Fut>(config: ToolConfig, dynamic: bool, restartable: Option<bool>, f: F) -> Self
     where
         F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
@@ -231,29 +221,6 @@ where
         let extra = tool_metadata(ActionType::Tool, dynamic, restartable, &config);
         let action = builder::<I, O>(ActionType::Tool, config, extra).build(move |i, cx| f(i, ToolCx { cx }));
         Tool { action, dynamic }
-    }
-
-    /// A dynamic (unregistered) tool: `metadata.dynamic = true`; registered only in the
-    /// per-call registry of the `generate` it is passed to.
-    pub fn dynamic<F, Fut>(config: ToolConfig, f: F) -> Self
-    where
-        F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O>> + Send + 'static,
-    {
-        Self::build(config, true, None, f)
-    }
-
-    /// An interrupt (JS `defineInterrupt`): a tool whose every call interrupts with the
-    /// metadata `request_metadata(input)` returns; `metadata.tool.restartable = false`.
-    pub fn interrupt(
-        config: ToolConfig,
-        request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static,
-    ) -> Self {
-        let rm = Arc::new(request_metadata);
-        Self::build(config, false, Some(false), move |i: I, _cx| {
-            let meta = rm(&i);
-            async move { Err(interrupt_error(meta)) }
-        })
     }
 
     /// The tool's action.
@@ -393,9 +360,52 @@ impl<I> RestartOptions<I> {
     }
 }
 
+/// Builds a tool, not registered: register it with `Genkit::define_tool`, or pass it to
+/// `generate` as a dynamic tool after [`dynamic`]. Every action kind is built the same way:
+/// `tool::new`, `model::new`, `retriever::new`, … (the `Genkit::define_*` methods build and
+/// register in one step).
+pub fn new<I, O, F, Fut>(config: ToolConfig, f: F) -> Tool<I, O>
+where
+    I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+    O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+    F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O>> + Send + 'static,
+{
+    Tool::build(config, false, None, f)
+}
+
+/// A dynamic (unregistered) tool: `metadata.dynamic = true`; registered only in the
+/// per-call registry of the `generate` it is passed to.
+pub fn dynamic<I, O, F, Fut>(config: ToolConfig, f: F) -> Tool<I, O>
+where
+    I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+    O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+    F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O>> + Send + 'static,
+{
+    Tool::build(config, true, None, f)
+}
+
+/// An interrupt (JS `defineInterrupt`): a tool whose every call interrupts with the
+/// metadata `request_metadata(input)` returns; `metadata.tool.restartable = false`.
+pub fn interrupt<I, O>(
+    config: ToolConfig,
+    request_metadata: impl Fn(&I) -> Option<Value> + Send + Sync + 'static,
+) -> Tool<I, O>
+where
+    I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
+    O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
+{
+    let rm = Arc::new(request_metadata);
+    Tool::build(config, false, Some(false), move |i: I, _cx| {
+        let meta = rm(&i);
+        async move { Err(interrupt_error(meta)) }
+    })
+}
+
 /// A multipart tool: returns output and/or content parts; registered only as
 /// `/tool.v2/<name>`.
-pub fn multipart_tool<I, F, Fut>(config: ToolConfig, f: F) -> ActionDef<I, MultipartToolResponse>
+pub fn multipart<I, F, Fut>(config: ToolConfig, f: F) -> ActionDef<I, MultipartToolResponse>
 where
     I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
     F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,

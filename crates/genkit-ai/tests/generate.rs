@@ -9,7 +9,7 @@ use futures::StreamExt;
 use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
-use genkit_ai::tool::{RestartOptions, ToolConfig, respond_tool, restart_tool};
+use genkit_ai::tool::{self, RestartOptions, ToolConfig, respond_tool, restart_tool};
 use genkit_ai::{FinishReason, GenerateOptions, Message, ModelResponse, Part, ResumeOptions, Role, Tool};
 use genkit_core::{Registry, RunOptions, Status};
 use serde_json::{Value, json};
@@ -24,7 +24,10 @@ fn setup(model: &str) -> (Registry, ProgrammableModel) {
 
 fn text_tool(reg: &Registry, name: &str, out: &'static str) {
     let t =
-        Tool::<Value, Value>::new(ToolConfig::new(name, "description"), move |_i, _cx| async move { Ok(json!(out)) });
+        tool::new::<Value, Value, _, _>(
+            ToolConfig::new(name, "description"),
+            move |_i, _cx| async move { Ok(json!(out)) },
+        );
     reg.register_action(t.as_action()).unwrap();
 }
 
@@ -144,6 +147,33 @@ async fn max_turns_allows_n_plus_one_model_calls_then_aborts() {
     }
 }
 
+/// Errors that copy the request into their details (too many turns, a tool that is not
+/// found) keep the request but never a per-request API key or the caller's auth.
+#[tokio::test]
+async fn error_details_that_copy_the_request_carry_no_secrets() {
+    let (reg, pm) = setup("m");
+    text_tool(&reg, "t", "out");
+    pm.set_handler(|_, _| Ok(tool_call("t", "r", json!({}))));
+    let opts = GenerateOptions::new()
+        .model("m")
+        .prompt("go")
+        .tool("t")
+        .max_turns(0)
+        .config(json!({"apiKey": "sk-secret-1", "temperature": 0.5}));
+    let err = generate(&reg, opts).await.unwrap_err();
+    let details = err.details().unwrap().to_string();
+    assert!(!details.contains("sk-secret-1"), "{details}");
+    assert!(details.contains("temperature") && details.contains("<redacted>"), "{details}");
+    assert!(!format!("{err:?}").contains("sk-secret-1"));
+
+    pm.respond(tool_call("ghost", "1", json!({})));
+    let opts = GenerateOptions::new().model("m").prompt("x").config(json!({"api_key": "sk-secret-2"}));
+    let err = generate(&reg, opts).await.unwrap_err();
+    assert_eq!(err.status(), Status::NotFound);
+    let details = err.details().unwrap().to_string();
+    assert!(!details.contains("sk-secret-2") && details.contains("request"), "{details}");
+}
+
 #[tokio::test]
 async fn default_max_turns_is_five() {
     let (reg, pm) = setup("m");
@@ -157,11 +187,11 @@ async fn default_max_turns_is_five() {
 #[tokio::test]
 async fn parallel_tools_answer_in_request_order() {
     let (reg, pm) = setup("m");
-    let slow = Tool::<Value, Value>::new(ToolConfig::new("slow", "slow"), |_, _| async {
+    let slow: Tool<Value, Value> = tool::new(ToolConfig::new("slow", "slow"), |_, _| async {
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         Ok(json!("slow"))
     });
-    let fast = Tool::<Value, Value>::new(ToolConfig::new("fast", "fast"), |_, _| async { Ok(json!("fast")) });
+    let fast: Tool<Value, Value> = tool::new(ToolConfig::new("fast", "fast"), |_, _| async { Ok(json!("fast")) });
     reg.register_action(slow.as_action()).unwrap();
     reg.register_action(fast.as_action()).unwrap();
     pm.respond(ModelResponse {
@@ -186,7 +216,7 @@ async fn parallel_tools_answer_in_request_order() {
 async fn interrupts_stop_the_loop_with_metadata_and_pending_output() {
     let (reg, pm) = setup("m");
     text_tool(&reg, "ok", "fine");
-    let ask = Tool::<Value, Value>::interrupt(ToolConfig::new("ask", "ask the user"), |i| Some(json!({"q": i})));
+    let ask: Tool<Value, Value> = tool::interrupt(ToolConfig::new("ask", "ask the user"), |i| Some(json!({"q": i})));
     reg.register_action(ask.as_action()).unwrap();
     pm.respond(ModelResponse {
         message: Some(Message::new(
@@ -244,7 +274,7 @@ async fn restart_reruns_the_tool_with_resumed_metadata() {
     let (reg, pm) = setup("m");
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let s2 = seen.clone();
-    let guarded = Tool::<Value, Value>::new(ToolConfig::new("guarded", "needs approval"), move |input, cx| {
+    let guarded: Tool<Value, Value> = tool::new(ToolConfig::new("guarded", "needs approval"), move |input, cx| {
         let s2 = s2.clone();
         async move {
             match cx.resumed() {
@@ -310,7 +340,7 @@ async fn resume_errors_match_js() {
 #[tokio::test]
 async fn restart_that_interrupts_again_is_a_precondition_failure() {
     let (reg, _pm) = setup("m");
-    let ask = Tool::<Value, Value>::interrupt(ToolConfig::new("ask", "ask"), |_| None);
+    let ask: Tool<Value, Value> = tool::interrupt(ToolConfig::new("ask", "ask"), |_| None);
     reg.register_action(ask.as_action()).unwrap();
     let req = Part::tool_request("ask", None, Some("1".into())).with_metadata("interrupt", json!(true));
     let history = vec![Message::user("hi"), Message::new(Role::Model, vec![req.clone()])];
@@ -343,8 +373,8 @@ async fn bad_input_errors() {
     assert_eq!((err.status(), err.message()), (Status::NotFound, "Unable to resolve tool: missing"));
 
     // duplicate short names
-    let a = Tool::<Value, Value>::new(ToolConfig::new("a/x", "a"), |_, _| async { Ok(json!(1)) });
-    let b = Tool::<Value, Value>::new(ToolConfig::new("b/x", "b"), |_, _| async { Ok(json!(2)) });
+    let a: Tool<Value, Value> = tool::new(ToolConfig::new("a/x", "a"), |_, _| async { Ok(json!(1)) });
+    let b: Tool<Value, Value> = tool::new(ToolConfig::new("b/x", "b"), |_, _| async { Ok(json!(2)) });
     reg.register_action(a.as_action()).unwrap();
     reg.register_action(b.as_action()).unwrap();
     let err = generate(&reg, GenerateOptions::new().model("m").prompt("x").tool("a/x").tool("b/x")).await.unwrap_err();
@@ -374,10 +404,10 @@ async fn bad_input_errors() {
 #[tokio::test]
 async fn tool_errors_and_panics_fail_the_generation() {
     let (reg, pm) = setup("m");
-    let bad = Tool::<Value, Value>::new(ToolConfig::new("bad", "fails"), |_, _| async {
+    let bad: Tool<Value, Value> = tool::new(ToolConfig::new("bad", "fails"), |_, _| async {
         Err(genkit_core::Error::new(Status::PermissionDenied, "no access"))
     });
-    let boom = Tool::<Value, Value>::new(ToolConfig::new("boom", "panics"), |_, _| async {
+    let boom: Tool<Value, Value> = tool::new(ToolConfig::new("boom", "panics"), |_, _| async {
         if true {
             panic!("kaboom");
         }
@@ -399,7 +429,7 @@ async fn cancellation_stops_a_running_tool() {
     let (reg, pm) = setup("m");
     let started = Arc::new(AtomicUsize::new(0));
     let s2 = started.clone();
-    let slow = Tool::<Value, Value>::new(ToolConfig::new("slow", "slow"), move |_, cx| {
+    let slow: Tool<Value, Value> = tool::new(ToolConfig::new("slow", "slow"), move |_, cx| {
         s2.fetch_add(1, Ordering::SeqCst);
         async move {
             cx.cancellation().cancelled().await;
@@ -493,16 +523,14 @@ async fn background_models_return_operations() {
 async fn multipart_tools_answer_with_output_content_and_metadata() {
     use genkit_ai::MultipartToolResponse;
     let (reg, pm) = setup("m");
-    let shot = genkit_ai::tool::multipart_tool(
-        ToolConfig::new("screenshot", "takes a screenshot"),
-        |i: Value, _cx| async move {
+    let shot =
+        genkit_ai::tool::multipart(ToolConfig::new("screenshot", "takes a screenshot"), |i: Value, _cx| async move {
             Ok(MultipartToolResponse {
                 output: Some(json!({"taken": i["page"]})),
                 content: Some(vec![Part::media("data:image/png;base64,AAAA", Some("image/png".into()))]),
                 metadata: Some(serde_json::from_value(json!({"size": 4})).unwrap()),
             })
-        },
-    );
+        });
     assert_eq!(shot.key(), "/tool.v2/screenshot");
     assert_eq!(shot.metadata().metadata_value("tool"), Some(&json!({"multipart": true})));
     reg.register_action(shot.as_action()).unwrap();
@@ -531,10 +559,10 @@ async fn multipart_tools_answer_with_output_content_and_metadata() {
 #[tokio::test]
 async fn every_tool_has_a_tool_v2_companion_returning_output() {
     let reg = Registry::new();
-    let add =
-        Tool::<Value, Value>::new(ToolConfig::new("add", "adds").metadata("custom", json!(1)), |i, _| async move {
-            Ok(json!(i["a"].as_i64().unwrap() + i["b"].as_i64().unwrap()))
-        });
+    let add = tool::new::<Value, Value, _, _>(
+        ToolConfig::new("add", "adds").metadata("custom", json!(1)),
+        |i, _| async move { Ok(json!(i["a"].as_i64().unwrap() + i["b"].as_i64().unwrap())) },
+    );
     // what `Genkit::define_tool` registers: the tool and its companion
     reg.register_action(add.as_action()).unwrap();
     reg.register_action(add.v2_action().as_action()).unwrap();
@@ -569,7 +597,7 @@ async fn unknown_output_format_is_forwarded_without_a_parser() {
 
 #[tokio::test]
 async fn respond_and_restart_validate_against_the_tool_schemas() {
-    let t = Tool::<Value, Value>::new(
+    let t: Tool<Value, Value> = tool::new(
         ToolConfig::new("ask", "asks")
             .input_schema(json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}))
             .output_schema(json!({"type": "string"})),
@@ -660,7 +688,7 @@ async fn models_tools_and_resources_can_be_passed_as_actions() {
     // nothing registered: the model, a dynamic tool and a resource only come with the options
     let reg = Registry::new();
     let pm = ProgrammableModel::new("unregistered");
-    let greet = Tool::<Value, Value>::dynamic(ToolConfig::new("greet", "greets"), |i, _| async move {
+    let greet: Tool<Value, Value> = tool::dynamic(ToolConfig::new("greet", "greets"), |i: Value, _| async move {
         Ok(json!(format!("hello {}", i["who"].as_str().unwrap_or("?"))))
     });
     assert!(greet.is_dynamic());

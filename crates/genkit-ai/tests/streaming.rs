@@ -10,7 +10,7 @@ use futures::StreamExt;
 use genkit_ai::ModelResponseChunk;
 use genkit_ai::generate::{define_generate_action, generate, generate_stream};
 use genkit_ai::model::testing::ProgrammableModel;
-use genkit_ai::tool::ToolConfig;
+use genkit_ai::tool::{self, ToolConfig};
 use genkit_ai::{
     FinishReason, GenerateOptions, GenerateResponseChunk, Message, ModelOptions, ModelResponse, OutputOptions, Part,
     ResumeOptions, Role, Tool, model,
@@ -114,7 +114,7 @@ async fn json_chunks_carry_the_partial_document() {
 #[tokio::test]
 async fn accumulated_text_restarts_with_each_turn() {
     let (reg, pm) = setup("m");
-    let t = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
     reg.register_action(t.as_action()).unwrap();
     pm.respond_streaming(vec![text_chunk("Let me "), text_chunk("look.")], tool_call("look", "1"));
     pm.respond_streaming(vec![text_chunk("Sunny"), text_chunk(" today.")], stop("Sunny today."));
@@ -158,7 +158,7 @@ async fn typed_streams_parse_each_turn_on_its_own() {
         age: u32,
     }
     let (reg, pm) = setup("m");
-    let t = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
     reg.register_action(t.as_action()).unwrap();
     // The first turn's prose must not leak into the second turn's JSON.
     pm.respond_streaming(vec![text_chunk("{\"note\": \"checking\"}")], tool_call("look", "1"));
@@ -244,7 +244,7 @@ async fn cancelling_util_generate_reaches_the_model() {
 
 /// A tool that waits for cancellation and records that it saw it.
 fn waiting_tool(reg: &Registry, name: &str, saw: Arc<AtomicBool>) {
-    let t = Tool::<Value, Value>::new(ToolConfig::new(name, "waits"), move |_i, cx| {
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new(name, "waits"), move |_i, cx| {
         let saw = saw.clone();
         async move {
             cx.cancellation().cancelled().await;
@@ -305,7 +305,7 @@ async fn turns_open_spans_named_after_the_step() {
     let reg = Registry::with_parts(genkit_core::ActionContext::default(), telemetry);
     let pm = ProgrammableModel::new("m");
     reg.register_action(pm.action().as_action()).unwrap();
-    let t = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("look", "looks"), |_i, _cx| async move { Ok(json!("seen")) });
     reg.register_action(t.as_action()).unwrap();
     pm.respond(tool_call("look", "1"));
     pm.respond(stop("done"));

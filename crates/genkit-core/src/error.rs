@@ -101,9 +101,12 @@ impl Error {
         self
     }
 
-    /// Sets JSON details (serialized as `details`).
+    /// Sets JSON details (serialized as `details`). Secrets in them (`apiKey`, `auth`,
+    /// `secrets`, … see [`crate::redact`]) are redacted here, so no error detail can carry
+    /// one into a log, a span or an HTTP response.
     #[must_use]
-    pub fn with_details(mut self, details: Value) -> Self {
+    pub fn with_details(mut self, mut details: Value) -> Self {
+        crate::redact::redact_secrets(&mut details);
         self.0.details = Some(details);
         self
     }
@@ -227,7 +230,7 @@ impl Error {
         let message = v.get("message").and_then(Value::as_str).unwrap_or("unknown error");
         let mut e = Error::new(status, message);
         if let Some(d) = v.get("details").filter(|d| !d.is_null()) {
-            e.0.details = Some(d.clone());
+            e = e.with_details(d.clone());
         }
         e
     }

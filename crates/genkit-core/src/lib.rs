@@ -30,6 +30,7 @@ pub mod js;
 mod key;
 mod metadata;
 mod plugin;
+pub mod redact;
 mod registry;
 pub mod schema;
 mod status;

@@ -116,19 +116,31 @@ impl<S> ChunkQueue<S> {
         self.items.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Queues a chunk. Only the chunk that makes the queue non-empty wakes the consumer: a
+    /// consumer parks only after finding the queue empty, and once woken it takes everything
+    /// queued, so later pushes need no wake-up of their own.
     fn push(&self, chunk: S) {
-        {
+        let was_empty = {
             let mut items = self.items();
             if items.closed {
                 return;
             }
+            let was_empty = items.queue.is_empty();
             items.queue.push_back(chunk);
+            was_empty
+        };
+        if was_empty {
+            self.waker.wake();
         }
-        self.waker.wake();
     }
 
-    fn pop(&self) -> Option<S> {
-        self.items().queue.pop_front()
+    /// Moves every queued chunk into `local` (which the consumer has emptied): one lock per
+    /// batch rather than per chunk, and the two buffers swap, so neither reallocates.
+    fn take_all(&self, local: &mut VecDeque<S>) {
+        let mut items = self.items();
+        if !items.queue.is_empty() {
+            std::mem::swap(&mut items.queue, local);
+        }
     }
 
     /// Drops queued chunks and every later one.
@@ -157,6 +169,8 @@ impl<S> ChunkQueue<S> {
 pub struct ActionStream<S, O> {
     run: Option<BoxFuture<'static, Result<O>>>,
     rx: Arc<ChunkQueue<S>>,
+    /// Chunks taken from `rx` and not yielded yet.
+    local: VecDeque<S>,
     result: Option<Result<O>>,
     error_yielded: bool,
 }
@@ -174,7 +188,13 @@ impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
         F: Future<Output = Result<O>> + Send + 'static,
     {
         let (sink, rx) = StreamSink::queue();
-        ActionStream { run: Some(Box::pin(start(sink))), rx, result: None, error_yielded: false }
+        ActionStream {
+            run: Some(Box::pin(start(sink))),
+            rx,
+            local: VecDeque::new(),
+            result: None,
+            error_yielded: false,
+        }
     }
 
     /// Awaits the final output, discarding chunks not yet consumed.
@@ -183,6 +203,7 @@ impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
     /// The call's error.
     pub async fn output(mut self) -> Result<O> {
         self.rx.close();
+        self.local.clear();
         if let Some(run) = self.run.take() {
             return run.await;
         }
@@ -194,12 +215,22 @@ impl<S: Send + 'static, O: Send + 'static> ActionStream<S, O> {
 
 impl<S, O> Unpin for ActionStream<S, O> {}
 
+impl<S, O> ActionStream<S, O> {
+    /// The next chunk: from the local batch, else a fresh batch from the queue.
+    fn pop(&mut self) -> Option<S> {
+        if self.local.is_empty() {
+            self.rx.take_all(&mut self.local);
+        }
+        self.local.pop_front()
+    }
+}
+
 impl<S, O: Send> Stream for ActionStream<S, O> {
     type Item = Result<S>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        if let Some(c) = this.rx.pop() {
+        if let Some(c) = this.pop() {
             return Poll::Ready(Some(Ok(c)));
         }
         if let Some(run) = this.run.as_mut() {
@@ -208,7 +239,7 @@ impl<S, O: Send> Stream for ActionStream<S, O> {
                     // Parked: a chunk pushed from another task or thread from now on wakes
                     // this one; one pushed before is seen by the check below.
                     this.rx.waker.register(cx.waker());
-                    return match this.rx.pop() {
+                    return match this.pop() {
                         Some(c) => Poll::Ready(Some(Ok(c))),
                         None => Poll::Pending,
                     };
@@ -219,7 +250,7 @@ impl<S, O: Send> Stream for ActionStream<S, O> {
                 }
             }
         }
-        if let Some(c) = this.rx.pop() {
+        if let Some(c) = this.pop() {
             return Poll::Ready(Some(Ok(c)));
         }
         match &this.result {

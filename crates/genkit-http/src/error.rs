@@ -62,20 +62,86 @@ where
     }
 }
 
+/// The error a provider reported inside a success answer, if it did: some OpenAI-compatible
+/// servers and gateways answer HTTP 200 with `{"error": {"message": …, "code": …}}` (or
+/// `{"error": "…"}`), which decoded as a success would give an empty or wrong result.
+///
+/// `None` unless `body` is a JSON object (of at most 256 KiB: error bodies are small) whose
+/// `error` member is an object or a string. Otherwise the error has:
+/// - status: [`Status::from_http`] of the error's numeric `code` when it is an HTTP error
+///   status (400–599), else its `status` when that is a Genkit status name (as Gemini sends:
+///   `RESOURCE_EXHAUSTED`), else `UNAVAILABLE` (the provider failed; as for an error event in a
+///   stream, a retry may help);
+/// - message: the provider's message (as [`http_error`] finds it), then the code when there
+///   is one and `in an HTTP 200 answer`;
+/// - origin `provider` and details `{"httpStatus": 200, "error": …}`.
+///
+/// ```
+/// use genkit_core::Status;
+/// let body = br#"{"error":{"message":"Upstream rate limit","code":429}}"#;
+/// let e = genkit_http::body_error(body, "router").unwrap();
+/// assert_eq!(e.status(), Status::ResourceExhausted);
+/// assert_eq!(e.to_string(), "router: RESOURCE_EXHAUSTED: Upstream rate limit (code 429, in an HTTP 200 answer)");
+/// assert!(genkit_http::body_error(br#"{"choices":[],"error":null}"#, "router").is_none());
+/// ```
+pub fn body_error(body: &[u8], provider: &str) -> Option<Error> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        error: Option<Value>,
+    }
+    // A derived struct would also read a JSON array positionally: only objects count.
+    if body.len() > MAX_JSON_BODY || body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
+    let err = serde_json::from_slice::<Probe>(body).ok()?.error.filter(|e| e.is_object() || e.is_string())?;
+    let (message, _) = provider_message_of(&err);
+    let code = err.get("code").and_then(|c| match c {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    });
+    let http = code.and_then(|c| u16::try_from(c).ok()).filter(|c| (400..600).contains(c));
+    let status = match (http, err.get("status").and_then(Value::as_str).and_then(|s| s.parse::<Status>().ok())) {
+        (Some(c), _) => Status::from_http(c),
+        (None, Some(s)) if s != Status::Ok => s,
+        _ => Status::Unavailable,
+    };
+    let suffix = match err.get("code").filter(|c| c.is_number() || c.is_string()) {
+        Some(Value::String(c)) => format!("code {}, ", truncate(c)),
+        Some(c) => format!("code {c}, "),
+        None => String::new(),
+    };
+    Some(
+        Error::new(status, format!("{message} ({suffix}in an HTTP 200 answer)"))
+            .with_origin(provider)
+            .with_details(json!({ "httpStatus": 200, "error": err })),
+    )
+}
+
+/// The message of an `error` member: itself when it is a string, else its `message`,
+/// `detail` or `error`, else its JSON text; cut to [`MAX_MESSAGE`] bytes.
+fn provider_message_of(err: &Value) -> (String, bool) {
+    let msg = match err {
+        Value::String(s) => Some(s.clone()),
+        _ => ["message", "detail", "error"]
+            .iter()
+            .find_map(|k| err.get(*k))
+            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned)),
+    };
+    match msg {
+        Some(m) => (truncate(&m), true),
+        None => (truncate(&err.to_string()), false),
+    }
+}
+
 /// The provider's message from an error body, and the body parsed when it is JSON.
 fn provider_message(body: &[u8]) -> (String, Option<Value>) {
     let parsed = (body.len() <= MAX_JSON_BODY).then(|| serde_json::from_slice::<Value>(body).ok()).flatten();
     if let Some(v) = &parsed {
-        let err = v.get("error").unwrap_or(v);
-        let msg = match err {
-            Value::String(s) => Some(s.clone()),
-            _ => ["message", "detail", "error"]
-                .iter()
-                .find_map(|k| err.get(*k))
-                .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_owned)),
-        };
-        if let Some(m) = msg {
-            return (truncate(&m), parsed);
+        let (m, found) = provider_message_of(v.get("error").unwrap_or(v));
+        if found {
+            return (m, parsed);
         }
     }
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX_MESSAGE + 4)]);
@@ -160,6 +226,63 @@ mod tests {
         assert_eq!(e.retry_after(), Some(crate::DEFAULT_RETRY_AFTER_CAP));
         assert_eq!(e.status(), Status::Unavailable);
         assert_eq!(e.message(), "(empty response body) (HTTP 503)");
+    }
+
+    #[test]
+    fn errors_inside_a_200_answer_keep_message_and_status() {
+        let e = body_error(
+            br#"{"error":{"message":"Invalid model","type":"invalid_request_error","code":"model_not_found"}}"#,
+            "p",
+        )
+        .unwrap();
+        assert_eq!(e.status(), Status::Unavailable);
+        assert_eq!(e.message(), "Invalid model (code model_not_found, in an HTTP 200 answer)");
+        assert_eq!(e.details().unwrap()["error"]["type"], "invalid_request_error");
+        assert_eq!(e.origin(), Some("p"));
+        let e = body_error(br#"{"error":{"message":"Provider returned error","code":"502"}}"#, "p").unwrap();
+        assert_eq!(e.status(), Status::Unavailable);
+        let e = body_error(br#"{"error":{"message":"Key invalid","code":401}}"#, "p").unwrap();
+        assert_eq!(
+            (e.status(), e.message()),
+            (Status::Unauthenticated, "Key invalid (code 401, in an HTTP 200 answer)")
+        );
+        let e = body_error(br#"{"error":{"code":8,"message":"Quota","status":"RESOURCE_EXHAUSTED"}}"#, "p").unwrap();
+        assert_eq!(e.status(), Status::ResourceExhausted);
+        let e = body_error(br#" {"error": "model is loading"} "#, "p").unwrap();
+        assert_eq!(e.message(), "model is loading (in an HTTP 200 answer)");
+        let e = body_error(br#"{"error":{"type":"server_error"}}"#, "p").unwrap();
+        assert_eq!(e.message(), r#"{"type":"server_error"} (in an HTTP 200 answer)"#);
+        for fine in [
+            &br#"{"choices":[]}"#[..],
+            br#"{"error":null,"choices":[]}"#,
+            br#"{"error":false}"#,
+            br#"[{"error":"x"}]"#,
+            b"not json",
+            b"",
+        ] {
+            assert!(body_error(fine, "p").is_none(), "{}", String::from_utf8_lossy(fine));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_answer_makes_the_error_mapping_panic(
+            status in proptest::prelude::any::<u16>(),
+            name in "[a-zA-Z-]{0,20}",
+            value in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            code in proptest::prelude::any::<i64>(),
+            text in proptest::prelude::any::<String>(),
+        ) {
+            let _ = http_error(status, [(name.as_str(), value.as_slice()), ("retry-after", value.as_slice())], &body, "p");
+            let _ = body_error(&body, "p");
+            let shaped = json!({"error": {"message": text, "code": code, "status": text}}).to_string();
+            let e = body_error(shaped.as_bytes(), "p");
+            proptest::prop_assert!(e.is_some());
+            let shaped = json!({"error": {"code": text}}).to_string();
+            let _ = http_error(status, NO_HEADERS, shaped.as_bytes(), "p");
+            let _ = body_error(shaped.as_bytes(), "p");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! # Framing
 //! [`SseDecoder`] (Server-Sent Events, as the WHATWG spec reads them) and [`NdjsonDecoder`]
 //! (one JSON value per line) decode a body pushed in chunks of any size. Both scan each byte
-//! once and cap line and event sizes (`RESOURCE_EXHAUSTED` past the cap, 16 MiB by default).
+//! once and cap line and event sizes (`RESOURCE_EXHAUSTED` past the cap, 8 MiB by default).
 //! [`sse_stream`] and [`ndjson_stream`] wrap a `Stream` of byte chunks, such as
 //! `reqwest::Response::bytes_stream` mapped to Genkit errors:
 //!
@@ -28,11 +28,18 @@
 //! error body, and the delay [`RetryAfter`] reads from `retry-after-ms` / `Retry-After`, so the
 //! `retry` middleware waits as long as the provider asks (up to a cap).
 //!
+//! # Bodies
+//! [`read_body`] reads a whole response body and stops with `RESOURCE_EXHAUSTED` past a
+//! limit ([`DEFAULT_MAX_BODY`], 64 MiB, unless the caller sets one); [`read_body_prefix`] reads
+//! just the start of an error answer. [`body_error`] finds the error a provider reported inside
+//! an HTTP 200 answer (`{"error": …}`), which would otherwise decode as an empty success.
+//!
 //! # Secrets
 //! [`Secret`] holds an API key that `Debug` and `Display` never print; [`redact`] removes a
 //! key from text a provider echoed it in.
 #![deny(unsafe_code)]
 
+mod body;
 mod error;
 mod line;
 mod ndjson;
@@ -41,7 +48,8 @@ mod secret;
 mod sse;
 mod stream;
 
-pub use error::{MAX_MESSAGE, http_error};
+pub use body::{DEFAULT_MAX_BODY, read_body, read_body_prefix};
+pub use error::{MAX_MESSAGE, body_error, http_error};
 pub use ndjson::{NdjsonDecoder, ndjson_stream};
 pub use retry_after::{DEFAULT_RETRY_AFTER_CAP, RetryAfter, parse_http_date};
 pub use secret::{MIN_REDACTED_LEN, REDACTED, Secret, redact};

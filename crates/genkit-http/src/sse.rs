@@ -11,8 +11,10 @@ use genkit_core::Result;
 use crate::line::{Endings, LineBuffer, TooLong, over_limit};
 use crate::stream::{Decoded, Decoder};
 
-/// The default cap on one line and on one event's data: 16 MiB.
-pub const DEFAULT_MAX_LINE: usize = 16 << 20;
+/// The default cap on one line and on one event's data: 8 MiB. Chat deltas are bytes to
+/// kilobytes; the largest events providers send (a streamed base64 image) stay well below it,
+/// and a peer that never ends a line cannot make the reader buffer more.
+pub const DEFAULT_MAX_LINE: usize = 8 << 20;
 
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

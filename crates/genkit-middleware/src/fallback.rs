@@ -1,7 +1,7 @@
 //! `fallback`: when a model call fails with a fallback status, the next of a list of models
 //! is tried (JS `fallback` of `@genkit-ai/middleware`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use genkit_ai::middleware::{Middleware, MiddlewareDef, MiddlewareUse, ModelNext};
 use genkit_ai::{ModelReference, ModelRequest, ModelResponse, model};
@@ -77,14 +77,14 @@ impl Middleware for Fallback {
 }
 
 /// The `fallback` middleware definition.
-pub fn fallback_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn fallback_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
+        MiddlewareDef::typed(
             "fallback",
             "Falls back to other models when a model call fails.",
             |o: FallbackOptions, init| Ok(Fallback(o, init.registry.clone())),
-        ))
+        )
     })
     .clone()
 }

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse, ToolNext};
-use genkit_ai::tool::{ToolConfig, as_interrupt};
-use genkit_ai::{Message, ModelResponse, ModelResponseChunk, Part, Role, Tool};
+use genkit_ai::tool::{self, ToolConfig, as_interrupt};
+use genkit_ai::{Message, ModelResponse, ModelResponseChunk, Part, Role};
 
 /// The error message of a path that resolves outside the root directory.
 pub const ACCESS_DENIED: &str = "Access denied: Path is outside of root directory.";
@@ -505,7 +505,7 @@ impl Filesystem {
 
         let s = shared.clone();
         tools.push(
-            Tool::<ListFilesInput, Vec<FileEntry>>::dynamic(
+            tool::dynamic::<ListFilesInput, Vec<FileEntry>, _, _>(
                 ToolConfig::new(
                     format!("{prefix}list_files"),
                     "Lists files and directories in a given path. Returns a list of objects with path and type.",
@@ -522,7 +522,7 @@ impl Filesystem {
         let read_name = format!("{prefix}read_file");
         let rn = read_name.clone();
         tools.push(
-            Tool::<ReadFileInput, String>::dynamic(
+            tool::dynamic::<ReadFileInput, String, _, _>(
                 ToolConfig::new(read_name, "Reads the contents of a file"),
                 move |input, _cx| {
                     let s = s.clone();
@@ -536,7 +536,7 @@ impl Filesystem {
         if options.allow_write_access {
             let s = shared.clone();
             tools.push(
-                Tool::<WriteFileInput, String>::dynamic(
+                tool::dynamic::<WriteFileInput, String, _, _>(
                     ToolConfig::new(
                         format!("{prefix}write_file"),
                         "Writes content to a file, overwriting it if it exists. Use this tool to create new files.",
@@ -550,7 +550,7 @@ impl Filesystem {
             );
             let s = shared.clone();
             tools.push(
-                Tool::<SearchAndReplaceInput, String>::dynamic(
+                tool::dynamic::<SearchAndReplaceInput, String, _, _>(
                     ToolConfig::new(
                         format!("{prefix}search_and_replace"),
                         "Replaces text in a file using search and replace blocks. Use this tool to edit existing files.",
@@ -612,17 +612,15 @@ impl Middleware for Filesystem {
 
 /// The `filesystem` middleware definition (register it to use `{name: "filesystem"}` by
 /// name).
-pub fn filesystem_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn filesystem_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(
-            MiddlewareDef::new("filesystem", |init| {
-                let options = parse_options(init.config)?;
-                Filesystem::new(options)
-            })
-            .description("Injects tools for reading, writing, and searching files in a directory.")
-            .config_schema(genkit_core::schema_for::<FilesystemOptions>()),
-        )
+        MiddlewareDef::new("filesystem", |init| {
+            let options = parse_options(init.config)?;
+            Filesystem::new(options)
+        })
+        .description("Injects tools for reading, writing, and searching files in a directory.")
+        .config_schema(genkit_core::schema_for::<FilesystemOptions>())
     })
     .clone()
 }

@@ -19,14 +19,15 @@ mod retry;
 mod skills;
 mod tool_approval;
 
-use std::sync::Arc;
-
 use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::tool::as_interrupt;
 use genkit_core::{Error, Status};
 
 #[cfg(feature = "download-media")]
-pub use download_media::{DownloadMediaOptions, download_request_media, download_request_media_def};
+pub use download_media::{
+    DEFAULT_DOWNLOAD_MAX_BYTES, DEFAULT_DOWNLOAD_TIMEOUT, DownloadMediaOptions, download_request_media,
+    download_request_media_def,
+};
 pub use fallback::{FallbackOptions, fallback, fallback_def};
 pub use filesystem::{ACCESS_DENIED, FilesystemOptions, filesystem, filesystem_def};
 pub use retry::{RetryOptions, retry, retry_def};
@@ -39,6 +40,6 @@ fn never_retry(e: &Error) -> bool {
 }
 
 /// The definitions registered by default (`retry`, `fallback`, `toolApproval`).
-pub fn builtin_defs() -> Vec<Arc<MiddlewareDef>> {
+pub fn builtin_defs() -> Vec<MiddlewareDef> {
     vec![retry_def(), fallback_def(), tool_approval_def()]
 }

@@ -3,7 +3,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use genkit_ai::middleware::{Middleware, MiddlewareDef, MiddlewareUse, ModelNext};
@@ -31,6 +31,12 @@ pub struct RetryOptions {
     pub backoff_factor: f64,
     /// Disables the random jitter (`+ 1000·2^attempt·random()` ms).
     pub no_jitter: bool,
+    /// The longest provider `Retry-After` honoured, in milliseconds (default 60000, as
+    /// `maxDelayMs`). A provider asking for longer (an hour for a daily quota, or a garbled
+    /// huge value) is waited for this long at most, so one answer cannot park a request
+    /// indefinitely; set it to 0 to ignore `Retry-After` and use the backoff alone. Rust-only:
+    /// Genkit JS honours any `Retry-After`.
+    pub max_retry_after_ms: u64,
 }
 
 pub(crate) const RETRY_STATUSES: [Status; 5] =
@@ -45,6 +51,7 @@ impl Default for RetryOptions {
             max_delay_ms: 60_000,
             backoff_factor: 2.0,
             no_jitter: false,
+            max_retry_after_ms: 60_000,
         }
     }
 }
@@ -55,6 +62,16 @@ fn random_unit() -> f64 {
     let mut h = STATE.get_or_init(RandomState::new).build_hasher();
     h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A delay in milliseconds as a `Duration`, whatever the options made of it: negative and
+/// NaN are zero, and a delay too long for a `Duration` (an infinite backoff factor, jitter
+/// after a thousand attempts) is the longest one, where `Duration::from_secs_f64` would panic.
+fn from_millis(ms: f64) -> Duration {
+    if ms.is_nan() || ms <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX)
 }
 
 struct Retry(RetryOptions);
@@ -91,6 +108,7 @@ impl Middleware for Retry {
                     delay += 1000.0 * 2f64.powi(attempt as i32) * random_unit();
                 }
                 if let Some(after) = err.retry_after() {
+                    let after = after.min(Duration::from_millis(o.max_retry_after_ms));
                     delay = delay.max(after.as_secs_f64() * 1000.0);
                 }
                 attempt += 1;
@@ -102,7 +120,7 @@ impl Middleware for Retry {
                     o.max_retries,
                     delay.round()
                 );
-                let sleep = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0) / 1000.0));
+                let sleep = tokio::time::sleep(from_millis(delay));
                 match &next.cx().cancellation {
                     Some(tok) => {
                         tokio::select! {
@@ -119,20 +137,20 @@ impl Middleware for Retry {
 }
 
 /// The `retry` middleware definition (register it to use `{name: "retry"}` by name).
-pub fn retry_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn retry_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
-            "retry",
-            "Retries failed model calls with exponential backoff.",
-            |o: RetryOptions, _| Ok(Retry(o)),
-        ))
+        MiddlewareDef::typed("retry", "Retries failed model calls with exponential backoff.", |o: RetryOptions, _| {
+            Ok(Retry(o))
+        })
     })
     .clone()
 }
 
 /// Retries model calls that fail with a retryable status: exponential backoff with
-/// jitter, at least the provider's `Retry-After`; never retries interrupts or cancellation.
+/// jitter, at least the provider's `Retry-After` (up to
+/// [`max_retry_after_ms`](RetryOptions::max_retry_after_ms), 60 s by default); never retries
+/// interrupts or cancellation.
 ///
 /// ```
 /// use genkit_middleware::{retry, RetryOptions};
@@ -141,4 +159,20 @@ pub fn retry_def() -> Arc<MiddlewareDef> {
 /// ```
 pub fn retry(options: RetryOptions) -> MiddlewareUse {
     retry_def().with_config(serde_json::to_value(options).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_delay_converts_without_panicking() {
+        assert_eq!(from_millis(1500.0), Duration::from_millis(1500));
+        for zero in [0.0, -1.0, f64::NAN, f64::NEG_INFINITY] {
+            assert_eq!(from_millis(zero), Duration::ZERO, "{zero}");
+        }
+        for huge in [f64::INFINITY, f64::MAX, 1e30, Duration::MAX.as_secs_f64() * 1000.0] {
+            assert_eq!(from_millis(huge), Duration::MAX, "{huge}");
+        }
+    }
 }

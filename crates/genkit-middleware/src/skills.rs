@@ -12,8 +12,8 @@ use tokio::sync::OnceCell;
 
 use crate::filesystem::blocking;
 use genkit_ai::middleware::{GenerateEnvelope, GenerateNext, Middleware, MiddlewareDef, MiddlewareUse};
-use genkit_ai::tool::ToolConfig;
-use genkit_ai::{Message, ModelResponse, Part, Role, Tool};
+use genkit_ai::tool::{self, ToolConfig};
+use genkit_ai::{Message, ModelResponse, Part, Role};
 
 /// The metadata key marking the injected `<skills>` part.
 pub const SKILLS_METADATA_KEY: &str = "skills-instructions";
@@ -226,7 +226,7 @@ impl Skills {
     fn new(options: SkillsOptions) -> Self {
         let state = Arc::new(State { paths: options.skill_paths, cache: OnceCell::new() });
         let s = state.clone();
-        let tool = Tool::<UseSkillInput, String>::dynamic(
+        let tool = tool::dynamic::<UseSkillInput, String, _, _>(
             ToolConfig::new("use_skill", "Use a skill by its name."),
             move |input, _cx| {
                 let s = s.clone();
@@ -253,14 +253,14 @@ impl Middleware for Skills {
 }
 
 /// The `skills` middleware definition (register it to use `{name: "skills"}` by name).
-pub fn skills_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn skills_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
+        MiddlewareDef::typed(
             "skills",
             "Injects system instructions and tools for using skills.",
             |options: SkillsOptions, _| Ok(Skills::new(options)),
-        ))
+        )
     })
     .clone()
 }

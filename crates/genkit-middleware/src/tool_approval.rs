@@ -1,7 +1,7 @@
 //! `toolApproval`: interrupts every call of a tool that is not approved, so the app can ask
 //! the user and resume (JS `toolApproval` of `@genkit-ai/middleware`).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use genkit_ai::Part;
 use genkit_ai::middleware::{Middleware, MiddlewareDef, MiddlewareUse, ToolNext};
@@ -45,14 +45,14 @@ impl Middleware for ToolApproval {
 }
 
 /// The `toolApproval` middleware definition.
-pub fn tool_approval_def() -> Arc<MiddlewareDef> {
-    static D: OnceLock<Arc<MiddlewareDef>> = OnceLock::new();
+pub fn tool_approval_def() -> MiddlewareDef {
+    static D: OnceLock<MiddlewareDef> = OnceLock::new();
     D.get_or_init(|| {
-        Arc::new(MiddlewareDef::typed(
+        MiddlewareDef::typed(
             "toolApproval",
             "Interrupts calls of tools that are not approved.",
             |o: ToolApprovalOptions, _| Ok(ToolApproval(o)),
-        ))
+        )
     })
     .clone()
 }

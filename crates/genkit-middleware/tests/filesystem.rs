@@ -428,7 +428,9 @@ fn middleware_refs_carry_camel_case_config() {
 #[cfg(feature = "download-media")]
 mod download {
     use super::*;
-    use genkit_middleware::{DownloadMediaOptions, download_request_media};
+    use std::time::Duration;
+
+    use genkit_middleware::{DEFAULT_DOWNLOAD_MAX_BYTES, DownloadMediaOptions, download_request_media};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
@@ -449,6 +451,27 @@ mod download {
                     }
                     let head = String::from_utf8_lossy(&buf).into_owned();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    match path.as_str() {
+                        // Accepts the request and never answers.
+                        "/stall" => {
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            return;
+                        }
+                        // Sends headers, then nothing.
+                        "/stall-body" => {
+                            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc").await;
+                            tokio::time::sleep(Duration::from_secs(3600)).await;
+                            return;
+                        }
+                        // A body that never ends.
+                        "/endless" => {
+                            let _ = sock.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n").await;
+                            let chunk = vec![b'z'; 64 << 10];
+                            while sock.write_all(&chunk).await.is_ok() {}
+                            return;
+                        }
+                        _ => {}
+                    }
                     let (status, ct, body, length) = match path.as_str() {
                         "/img.png" => ("200 OK", "image/png", PNG.to_vec(), true),
                         "/missing" => ("404 Not Found", "text/plain", b"not here".to_vec(), true),
@@ -471,6 +494,11 @@ mod download {
         (base, handle)
     }
 
+    /// Options that may fetch from the 127.0.0.1 test server.
+    fn local() -> DownloadMediaOptions {
+        DownloadMediaOptions::default().allow_private_addresses(true)
+    }
+
     async fn run(reg: &Registry, prompt: Vec<Part>, opts: DownloadMediaOptions) -> genkit_core::Result<()> {
         generate(reg, GenerateOptions::new().model("m").prompt(prompt).use_middleware(download_request_media(opts)))
             .await
@@ -488,7 +516,7 @@ mod download {
             Part::media(format!("{base}/text"), Some("text/x-custom".into())),
             Part::media("data:text/plain;base64,aGk=", Some("text/plain".into())),
         ];
-        run(&reg, prompt, DownloadMediaOptions::default().max_bytes(1024)).await.unwrap();
+        run(&reg, prompt, local().max_bytes(1024)).await.unwrap();
         let content = serde_json::to_value(&pm.last_request().unwrap().messages[0].content).unwrap();
         assert_eq!(
             content,
@@ -504,9 +532,7 @@ mod download {
         pm.respond(stop("ok"));
         let url = format!("{base}/img.png");
         let prompt = vec![Part::media(url.clone(), None)];
-        run(&reg, prompt, DownloadMediaOptions::default().filter(|p| !p.media.as_ref().unwrap().url.ends_with(".png")))
-            .await
-            .unwrap();
+        run(&reg, prompt, local().filter(|p| !p.media.as_ref().unwrap().url.ends_with(".png"))).await.unwrap();
         assert_eq!(pm.last_request().unwrap().messages[0].content[0].media.as_ref().unwrap().url, url);
         server.abort();
     }
@@ -515,23 +541,17 @@ mod download {
     async fn http_errors_and_size_limits_fail_the_request() {
         let (base, server) = serve().await;
         let (reg, pm) = setup();
-        let err = run(&reg, vec![Part::media(format!("{base}/missing"), None)], DownloadMediaOptions::default())
-            .await
-            .unwrap_err();
+        let err = run(&reg, vec![Part::media(format!("{base}/missing"), None)], local()).await.unwrap_err();
         assert_eq!(err.message(), format!("HTTP error downloading media '{base}/missing': not here"));
         assert_eq!((err.status(), err.provider_http_status()), (Status::NotFound, Some(404)));
 
-        let err = run(&reg, vec![Part::media(format!("{base}/boom"), None)], DownloadMediaOptions::default())
-            .await
-            .unwrap_err();
+        let err = run(&reg, vec![Part::media(format!("{base}/boom"), None)], local()).await.unwrap_err();
         assert_eq!(err.message(), format!("HTTP error downloading media '{base}/boom': try later"));
         assert_eq!((err.status(), err.provider_http_status()), (Status::Unavailable, Some(503)));
 
         for path in ["big", "big-unsized"] {
             let url = format!("{base}/{path}");
-            let err = run(&reg, vec![Part::media(url.clone(), None)], DownloadMediaOptions::default().max_bytes(100))
-                .await
-                .unwrap_err();
+            let err = run(&reg, vec![Part::media(url.clone(), None)], local().max_bytes(100)).await.unwrap_err();
             assert_eq!(err.status(), Status::InvalidArgument, "{path}");
             assert_eq!(err.message(), format!("content size at {url} over limit: 100"));
         }
@@ -546,7 +566,7 @@ mod download {
                 json!({
                     "model": "m",
                     "messages": [{"role": "user", "content": [{"media": {"url": format!("{base}/big")}}]}],
-                    "use": [{"name": "downloadRequestMedia", "config": {"maxBytes": 5000}}]
+                    "use": [{"name": "downloadRequestMedia", "config": {"maxBytes": 5000, "allowPrivateAddresses": true}}]
                 }),
                 RunOptions::new(),
             )
@@ -555,6 +575,75 @@ mod download {
         let media = pm.last_request().unwrap().messages[0].content[0].media.clone().unwrap();
         assert_eq!(media.content_type.as_deref(), Some("application/octet-stream"));
         assert!(media.url.starts_with("data:application/octet-stream;base64,BwcH"));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn private_and_loopback_addresses_are_refused_unless_allowed() {
+        let (base, server) = serve().await;
+        let port = base.rsplit(':').next().unwrap().to_owned();
+        let (reg, pm) = setup();
+        for url in [
+            format!("{base}/img.png"),
+            format!("http://localhost:{port}/img.png"),
+            format!("http://[::1]:{port}/img.png"),
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            "http://10.0.0.1/x.png".to_owned(),
+        ] {
+            let err =
+                run(&reg, vec![Part::media(url.clone(), None)], DownloadMediaOptions::default()).await.unwrap_err();
+            assert_eq!(err.status(), Status::PermissionDenied, "{url}: {err}");
+            assert!(err.message().contains("private, loopback or link-local"), "{}", err.message());
+            assert!(err.message().contains("allowPrivateAddresses"), "{}", err.message());
+        }
+        // By name, the JSON config's default refuses too.
+        genkit_middleware::download_request_media_def().register(&reg);
+        let action = reg.lookup_action("/util/generate").await.unwrap().unwrap();
+        let err = action
+            .run_json(
+                json!({
+                    "model": "m",
+                    "messages": [{"role": "user", "content": [{"media": {"url": format!("{base}/img.png")}}]}],
+                    "use": [{"name": "downloadRequestMedia"}]
+                }),
+                RunOptions::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Status::PermissionDenied);
+        assert!(pm.requests().is_empty(), "the model is never called");
+
+        pm.respond(stop("ok"));
+        let url = format!("http://localhost:{port}/img.png");
+        run(&reg, vec![Part::media(url, None)], local()).await.unwrap();
+        assert!(pm.last_request().unwrap().messages[0].content[0].media.as_ref().unwrap().url.starts_with("data:"));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn downloads_that_stall_end_at_the_time_limit() {
+        let (base, server) = serve().await;
+        let (reg, pm) = setup();
+        for path in ["stall", "stall-body"] {
+            let url = format!("{base}/{path}");
+            let opts = local().timeout(Duration::from_millis(300));
+            let err = run(&reg, vec![Part::media(url.clone(), None)], opts).await.unwrap_err();
+            assert_eq!(err.status(), Status::DeadlineExceeded, "{path}: {err}");
+            assert!(err.message().contains("time limit of 300 ms"), "{}", err.message());
+        }
+        assert!(pm.requests().is_empty());
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_stops_at_the_default_size_limit() {
+        let (base, server) = serve().await;
+        let (reg, pm) = setup();
+        let url = format!("{base}/endless");
+        let err = run(&reg, vec![Part::media(url.clone(), None)], local()).await.unwrap_err();
+        assert_eq!(err.status(), Status::InvalidArgument, "{err}");
+        assert_eq!(err.message(), format!("content size at {url} over limit: {DEFAULT_DOWNLOAD_MAX_BYTES}"));
+        assert!(pm.requests().is_empty());
         server.abort();
     }
 }

@@ -13,7 +13,7 @@ use genkit_ai::model::{
     validate_support,
 };
 use genkit_ai::resource::{ResourceOptions, ResourceOutput};
-use genkit_ai::tool::{RestartOptions, ToolConfig, restart_tool};
+use genkit_ai::tool::{self, RestartOptions, ToolConfig, restart_tool};
 use genkit_ai::{
     DocumentData, FinishReason, GenerateOptions, Message, ModelReference, ModelRequest, ModelResponse, ModelSupports,
     Part, ResumeOptions, Role, Tool,
@@ -80,6 +80,56 @@ async fn retry_honours_retry_after_and_backoff() {
     assert!(start.elapsed() < Duration::from_secs(31));
 }
 
+/// A provider asking to wait an hour, or longer than a `Duration` can say, is waited for
+/// `maxRetryAfterMs` at most (60 s by default). The clock is tokio's paused test clock, so the
+/// waits are exact and instant.
+#[tokio::test(start_paused = true)]
+async fn retry_caps_a_huge_retry_after() {
+    for (after, opts, waited) in [
+        (Duration::MAX, RetryOptions { no_jitter: true, ..Default::default() }, Duration::from_secs(60)),
+        (Duration::from_secs(3600), RetryOptions { no_jitter: true, ..Default::default() }, Duration::from_secs(60)),
+        (
+            Duration::from_secs(3600),
+            RetryOptions { no_jitter: true, max_retry_after_ms: 5000, ..Default::default() },
+            Duration::from_secs(5),
+        ),
+        (
+            Duration::from_secs(3600),
+            RetryOptions { no_jitter: true, max_retry_after_ms: 0, initial_delay_ms: 10, ..Default::default() },
+            Duration::from_millis(10),
+        ),
+    ] {
+        let (reg, pm) = setup();
+        pm.fail(Error::new(Status::ResourceExhausted, "quota").with_retry_after(after)).respond(stop("ok"));
+        let start = tokio::time::Instant::now();
+        let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(opts.clone())))
+            .await
+            .unwrap();
+        assert_eq!(r.text(), "ok");
+        assert_eq!(start.elapsed(), waited, "Retry-After {after:?} with {opts:?}");
+    }
+    assert_eq!(
+        serde_json::to_value(RetryOptions::default()).unwrap()["maxRetryAfterMs"],
+        json!(60_000),
+        "the cap is part of the JSON config"
+    );
+}
+
+/// Jitter doubles with every attempt (`1000·2^attempt·random()` ms): after about 64 attempts
+/// the delay no longer fits a `Duration`, which must mean "the longest wait", not a panic.
+#[tokio::test(start_paused = true)]
+async fn retry_survives_delays_longer_than_a_duration_holds() {
+    let (reg, pm) = setup();
+    for _ in 0..100 {
+        pm.fail(Error::new(Status::Unavailable, "down"));
+    }
+    pm.respond(stop("ok"));
+    let opts = RetryOptions { max_retries: 100, initial_delay_ms: 1, ..Default::default() };
+    let r = generate(&reg, GenerateOptions::new().model("m").prompt("x").use_middleware(retry(opts))).await.unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(pm.requests().len(), 101);
+}
+
 #[tokio::test]
 async fn retry_never_retries_interrupts_or_cancellation() {
     let (reg, pm) = setup();
@@ -141,11 +191,11 @@ async fn tool_approval_interrupts_until_approved() {
     let (reg, pm) = setup();
     let runs = Arc::new(AtomicUsize::new(0));
     let r2 = runs.clone();
-    let pay = Tool::<Value, Value>::new(ToolConfig::new("pay", "pays"), move |_, _| {
+    let pay: Tool<Value, Value> = tool::new(ToolConfig::new("pay", "pays"), move |_, _| {
         r2.fetch_add(1, Ordering::SeqCst);
         async { Ok(json!("paid")) }
     });
-    let look = Tool::<Value, Value>::new(ToolConfig::new("look", "looks"), |_, _| async { Ok(json!("seen")) });
+    let look: Tool<Value, Value> = tool::new(ToolConfig::new("look", "looks"), |_, _| async { Ok(json!("seen")) });
     reg.register_action(pay.as_action()).unwrap();
     reg.register_action(look.as_action()).unwrap();
     pm.respond(ModelResponse {
@@ -278,9 +328,9 @@ async fn custom_middleware_wraps_every_turn_and_resolves_by_name() {
     let (reg, pm) = setup();
     let count = Arc::new(AtomicUsize::new(0));
     let c2 = count.clone();
-    let def = Arc::new(MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone()))));
+    let def = MiddlewareDef::new("counting", move |_| Ok(Counting(c2.clone())));
     def.register(&reg);
-    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
     pm.respond(ModelResponse {
         message: Some(Message::new(Role::Model, vec![Part::tool_request("t", None, Some("1".into()))])),
@@ -362,8 +412,8 @@ async fn dynamic_action_providers_serve_tools_with_a_cache() {
         f2.fetch_add(1, Ordering::SeqCst);
         async move {
             let mut m = DapActions::new();
-            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
-            let b = Tool::<Value, Value>::new(ToolConfig::new("beta", "b"), |_, _| async { Ok(json!("B")) });
+            let a: Tool<Value, Value> = tool::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            let b: Tool<Value, Value> = tool::new(ToolConfig::new("beta", "b"), |_, _| async { Ok(json!("B")) });
             m.insert(ActionType::Tool, vec![a.as_action(), b.as_action()]);
             Ok(m)
         }
@@ -462,7 +512,7 @@ async fn constrained_no_tools_is_simulated_only_when_tools_are_present() {
         ..Default::default()
     }));
     reg.register_action(pm.action().as_action()).unwrap();
-    let t = Tool::<Value, Value>::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
+    let t: Tool<Value, Value> = tool::new(ToolConfig::new("t", "t"), |_, _| async { Ok(json!(1)) });
     reg.register_action(t.as_action()).unwrap();
     let schema = json!({"type": "object", "properties": {"a": {"type": "number"}}});
     let output = || genkit_ai::OutputOptions::default().with_schema(schema.clone());
@@ -535,7 +585,7 @@ async fn a_failed_dap_fetch_surfaces_and_invalidates_the_cache() {
                 return Err(Error::new(Status::Unavailable, "server down"));
             }
             let mut m = DapActions::new();
-            let a = Tool::<Value, Value>::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
+            let a: Tool<Value, Value> = tool::new(ToolConfig::new("alpha", "a"), |_, _| async { Ok(json!("A")) });
             m.insert(ActionType::Tool, vec![a.as_action()]);
             Ok(m)
         }

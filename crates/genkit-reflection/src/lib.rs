@@ -85,8 +85,15 @@ impl Default for ReflectionOptions {
 
 #[derive(Debug)]
 enum Transport {
-    Http { addr: SocketAddr, file: Mutex<Option<RuntimeFile>> },
-    WebSocket { url: String },
+    Http {
+        addr: SocketAddr,
+        file: Mutex<Option<RuntimeFile>>,
+        /// Turns true once the runtime file is written.
+        announced: tokio::sync::watch::Receiver<bool>,
+    },
+    WebSocket {
+        url: String,
+    },
 }
 
 /// A running reflection bridge. Dropping the handle keeps it running; call
@@ -163,10 +170,6 @@ impl Reflection {
                 tracing::error!("the Genkit reflection server stopped: {e}");
             }
         });
-        // As JS: the registry is fully populated (plugins listed) before the file appears.
-        if let Err(e) = registry.list_resolvable_actions().await {
-            tracing::warn!("listing actions for the Genkit tools failed: {e}");
-        }
         let root = match opts.project_root {
             Some(r) => r,
             None => {
@@ -183,21 +186,17 @@ impl Reflection {
             genkit_version: GENKIT_VERSION.to_owned(),
             reflection_api_spec_version: 1,
         };
-        let file = RuntimeFile::write(&root, &info).map_err(|e| {
+        let file = RuntimeFile::prepare(&root, &info).map_err(|e| {
             stop.cancel();
             Error::new(
                 Status::Internal,
                 format!("cannot write the Genkit runtime file under {}: {e}", root.join(".genkit/runtimes").display()),
             )
         })?;
-        tokio::spawn(reannounce(file.clone(), info, state, stop.clone()));
-        tracing::info!(
-            "Genkit reflection server listening on http://127.0.0.1:{} (runtime file {})",
-            addr.port(),
-            file.path().display()
-        );
+        let (announced_tx, announced) = tokio::sync::watch::channel(false);
+        tokio::spawn(announce(registry.clone(), file.clone(), info, state, stop.clone(), announced_tx));
         let reflection = Arc::new(Reflection {
-            transport: Transport::Http { addr, file: Mutex::new(Some(file.clone())) },
+            transport: Transport::Http { addr, file: Mutex::new(Some(file.clone())), announced },
             runtime_id,
             exporter,
             stop: stop.clone(),
@@ -240,9 +239,32 @@ impl Reflection {
         &self.runtime_id
     }
 
-    /// The runtime file, while it exists (v1 only).
+    /// The runtime file, once written and while it exists (v1 only).
     pub fn runtime_file(&self) -> Option<PathBuf> {
-        self.runtime_file_handle().map(|f| f.path().to_path_buf())
+        match &self.transport {
+            Transport::Http { announced, .. } if *announced.borrow() => {
+                self.runtime_file_handle().map(|f| f.path().to_path_buf())
+            }
+            _ => None,
+        }
+    }
+
+    /// Waits until the runtime file is written (v1; returns at once in v2 mode, or when the
+    /// bridge stops first).
+    ///
+    /// [`Reflection::start`] returns before writing it: the file tells the Genkit CLI the app
+    /// is ready, so it is written once the app has finished defining its actions (no
+    /// registration for 100 ms, at most 3 s after the start), as the JS runtime writes it on
+    /// the tick after the app's module has run.
+    pub async fn announced(&self) {
+        if let Transport::Http { announced, .. } = &self.transport {
+            let mut rx = announced.clone();
+            let stop = self.stop.clone();
+            tokio::select! {
+                _ = rx.wait_for(|written| *written) => {}
+                () = stop.cancelled() => {}
+            }
+        }
     }
 
     /// The trace exporter attached to the registry.
@@ -291,6 +313,75 @@ async fn bind(port: Option<u16>) -> Result<TcpListener> {
 }
 
 /// On SIGINT/SIGTERM: remove our runtime file, then exit with 0 (as the JS runtime).
+/// How long the registry must stay unchanged before the runtime file is written.
+const SETTLE_QUIET: Duration = Duration::from_millis(100);
+/// The longest the runtime file waits for the registry to settle.
+const SETTLE_MAX: Duration = Duration::from_secs(3);
+
+/// Waits until nothing was registered in `registry` for `quiet`, or `max` passed.
+pub(crate) async fn settle(registry: &Registry, quiet: Duration, max: Duration) {
+    let deadline = tokio::time::Instant::now() + max;
+    let mut seen = registry.revision();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        tokio::time::sleep(quiet.min(left)).await;
+        let now = registry.revision();
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
+}
+
+/// Writes the runtime file once the app's actions are defined, then keeps re-announcing it
+/// until a tool finds the runtime.
+async fn announce(
+    registry: Registry,
+    file: RuntimeFile,
+    info: RuntimeInfo,
+    state: Arc<v1::V1>,
+    stop: CancellationToken,
+    announced: tokio::sync::watch::Sender<bool>,
+) {
+    tokio::select! {
+        () = stop.cancelled() => return,
+        () = settle(&registry, SETTLE_QUIET, SETTLE_MAX) => {}
+    }
+    // As JS: the registry is fully populated (plugins listed) before the file appears.
+    if let Err(e) = registry.list_resolvable_actions().await {
+        tracing::warn!("listing actions for the Genkit tools failed: {e}");
+    }
+    drop(registry);
+    let (f, i) = (file.clone(), info.clone());
+    let written = tokio::task::spawn_blocking(move || f.publish(&i)).await;
+    if stop.is_cancelled() {
+        // Stopped while writing: the file must not outlive the runtime.
+        file.remove();
+        return;
+    }
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(
+                "cannot write the Genkit runtime file {}: {e}; the Genkit developer tools will not find this app",
+                file.path().display()
+            );
+            return;
+        }
+        Err(_) => return,
+    }
+    announced.send_replace(true);
+    tracing::info!(
+        "Genkit reflection server listening on {} (runtime file {})",
+        info.reflection_server_url,
+        file.path().display()
+    );
+    reannounce(file, info, state, stop).await;
+}
+
 /// When to write the runtime file again while no tool has checked the runtime's health.
 const REANNOUNCE_AFTER: [Duration; 4] =
     [Duration::from_secs(2), Duration::from_secs(4), Duration::from_secs(8), Duration::from_secs(16)];
@@ -370,4 +461,53 @@ pub(crate) fn check_spec_version(v: Option<&Value>) {
 /// The runtime file lives under this path of a project root.
 pub fn runtimes_dir(root: &Path) -> PathBuf {
     root.join(".genkit").join("runtimes")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use genkit_core::Registry;
+    use genkit_core::{ActionDef, ActionType};
+
+    fn register(registry: &Registry, i: usize) {
+        let a = ActionDef::<String, String, ()>::builder(ActionType::Flow, &format!("f{i}"))
+            .build(|s, _cx| async move { Ok(s) });
+        let _ = registry.register_action(a.as_action());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settle_waits_until_registrations_stop() {
+        let registry = Registry::new();
+        let r = registry.clone();
+        let writer = tokio::spawn(async move {
+            for i in 0..20 {
+                register(&r, i);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        super::settle(&registry, Duration::from_millis(500), Duration::from_secs(60)).await;
+        assert_eq!(registry.revision(), 20, "settled before the last registration");
+        writer.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settle_gives_up_waiting_after_its_limit() {
+        let registry = Registry::new();
+        let r = registry.clone();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let writer = tokio::spawn(async move {
+            let mut i = 0;
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                register(&r, i);
+                i += 1;
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        });
+        super::settle(&registry, Duration::from_millis(200), Duration::from_millis(300)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writer.await.unwrap();
+    }
 }

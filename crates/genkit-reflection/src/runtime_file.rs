@@ -69,19 +69,42 @@ impl RuntimeFile {
     /// # Errors
     /// The I/O error when a directory or the file cannot be written.
     pub fn write(root: &Path, info: &RuntimeInfo) -> std::io::Result<RuntimeFile> {
-        let genkit_dir = root.join(".genkit");
-        let dir = genkit_dir.join("runtimes");
+        let file = RuntimeFile::prepare(root, info)?;
+        file.publish(info)?;
+        Ok(file)
+    }
+
+    /// Creates `<root>/.genkit/runtimes/` and names the file `<id>-<ms>.json` in it, without
+    /// writing it yet (see [`RuntimeFile::publish`]): a runtime checks early that it can
+    /// announce itself, and announces once its actions are defined.
+    ///
+    /// # Errors
+    /// The I/O error when the directory cannot be created.
+    pub fn prepare(root: &Path, info: &RuntimeInfo) -> std::io::Result<RuntimeFile> {
+        let dir = root.join(".genkit").join("runtimes");
         std::fs::create_dir_all(&dir)?;
         let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
-        let path = dir.join(format!("{}-{ms}.json", info.id));
+        Ok(RuntimeFile { path: dir.join(format!("{}-{ms}.json", info.id)) })
+    }
+
+    /// Writes `info` into the file atomically: a temporary file beside `runtimes/` (so the
+    /// CLI's watcher never sees a partial file) renamed into place.
+    ///
+    /// # Errors
+    /// The I/O error when the file cannot be written.
+    pub fn publish(&self, info: &RuntimeInfo) -> std::io::Result<()> {
+        let Some(genkit_dir) = self.path.parent().and_then(Path::parent) else {
+            return Err(std::io::Error::other("the runtime file has no .genkit directory"));
+        };
+        let ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
         let tmp = genkit_dir.join(format!(".rt-{}-{ms}.tmp", info.pid));
         let json = serde_json::to_vec_pretty(info).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, json)?;
-        if let Err(e) = std::fs::rename(&tmp, &path) {
+        if let Err(e) = std::fs::rename(&tmp, &self.path) {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
-        Ok(RuntimeFile { path })
+        Ok(())
     }
 
     /// Writes the file again under the same name (atomically, as [`RuntimeFile::write`]), so a

@@ -81,6 +81,7 @@ async fn fixture(tag: &str, opts: ReflectionOptions) -> Fixture {
     let root = temp_root(tag);
     let opts = ReflectionOptions { project_root: Some(root.clone()), handle_signals: false, ..opts };
     let reflection = Reflection::start(&registry, opts).await.unwrap();
+    reflection.announced().await;
     let base = reflection.url();
     Fixture { reflection, base, root, gate, client: reqwest::Client::new() }
 }
@@ -385,4 +386,27 @@ async fn the_runtime_file_is_written_again_until_a_tool_checks_health() {
             .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
     );
     assert_eq!(f.get("/api/__health").await.status(), 200);
+}
+
+/// The runtime file announces the app once it has defined its actions: an action registered
+/// right after the start (as an app defines its flows after `build()`) is already there when
+/// the file appears, and is listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_file_is_written_once_the_app_has_defined_its_actions() {
+    let registry = Registry::new();
+    let root = temp_root("late");
+    let opts = ReflectionOptions { project_root: Some(root.clone()), handle_signals: false, ..Default::default() };
+    let reflection = Reflection::start(&registry, opts).await.unwrap();
+    let revision = registry.revision();
+    let late = ActionDef::<String, String, ()>::builder(ActionType::Flow, "late").build(|s, _cx| async move { Ok(s) });
+    registry.register_action(late.as_action()).unwrap();
+    assert!(registry.revision() > revision);
+    reflection.announced().await;
+    let file = reflection.runtime_file().expect("runtime file");
+    let info: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(info["reflectionServerUrl"], reflection.url());
+    let actions: Value = reqwest::get(format!("{}/api/actions", reflection.url())).await.unwrap().json().await.unwrap();
+    assert!(actions.get("/flow/late").is_some(), "{actions}");
+    reflection.stop();
+    let _ = std::fs::remove_dir_all(&root);
 }

@@ -7,8 +7,8 @@ use genkit_ai::embedder::{EmbedContent, EmbedParams, EmbedderCx, EmbedderRef};
 use genkit_ai::format::{Format, FormatConfig, FormatHandler};
 use genkit_ai::generate::{DataStream, GenerateStream};
 use genkit_ai::middleware::MiddlewareDef;
-use genkit_ai::resource::{ResourceAction, ResourceCx, ResourceInput, ResourceOptions, ResourceOutput};
-use genkit_ai::tool::ToolCx;
+use genkit_ai::resource::{Resource, ResourceCx, ResourceInput, ResourceOptions, ResourceOutput};
+use genkit_ai::tool::{self, ToolCx};
 use genkit_ai::{
     EmbedRequest, EmbedResponse, Embedder, EmbedderOptions, Embedding, GenerateOptions, GenerateResponse, Model,
     ModelCx, ModelOptions, ModelRequest, ModelResponse, MultipartToolResponse, Tool, ToolConfig,
@@ -59,7 +59,7 @@ impl Genkit {
         F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<O>> + Send + 'static,
     {
-        let t = Tool::new(config, f);
+        let t = tool::new(config, f);
         self.register(t.as_action());
         self.register(t.v2_action().as_action());
         t
@@ -79,7 +79,7 @@ impl Genkit {
         I: DeserializeOwned + Serialize + JsonSchema + Send + Sync + 'static,
         O: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static,
     {
-        let t = Tool::interrupt(config, request_metadata);
+        let t = tool::interrupt(config, request_metadata);
         self.register(t.as_action());
         t
     }
@@ -94,7 +94,7 @@ impl Genkit {
         F: Fn(I, ToolCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<MultipartToolResponse>> + Send + 'static,
     {
-        let t = genkit_ai::tool::multipart_tool(config, f);
+        let t = genkit_ai::tool::multipart(config, f);
         self.register(t.as_action());
         t
     }
@@ -103,7 +103,7 @@ impl Genkit {
     ///
     /// # Errors
     /// `INVALID_ARGUMENT` without a uri or template, or with an invalid template.
-    pub fn define_resource<F, Fut>(&self, opts: ResourceOptions, f: F) -> Result<ResourceAction>
+    pub fn define_resource<F, Fut>(&self, opts: ResourceOptions, f: F) -> Result<Resource>
     where
         F: Fn(ResourceInput, ResourceCx) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ResourceOutput>> + Send + 'static,
@@ -124,10 +124,9 @@ impl Genkit {
     }
 
     /// Registers a generate middleware so `use` refs (and `/util/generate`) find it by name.
-    pub fn define_middleware(&self, def: MiddlewareDef) -> Arc<MiddlewareDef> {
-        let d = Arc::new(def);
-        d.register(self.registry());
-        d
+    pub fn define_middleware(&self, def: MiddlewareDef) -> MiddlewareDef {
+        def.register(self.registry());
+        def
     }
 
     /// Generates a response: a prompt string, or full [`GenerateOptions`].

@@ -69,6 +69,13 @@ pub use genkit_core::{
     Error, Flow, InputStream, Plugin, PluginValue, Registry, Result, RunOptions, Status, TraceIds, current_context,
     schema_for,
 };
+/// The file-backed vector store for development (feature `dev-local-vectorstore`): see
+/// [`genkit_dev_local_vectorstore`].
+#[cfg(feature = "dev-local-vectorstore")]
+pub use genkit_dev_local_vectorstore as dev_local_vectorstore;
+/// The built-in evaluators (feature `evaluators`): see [`genkit_evaluators`].
+#[cfg(feature = "evaluators")]
+pub use genkit_evaluators as evaluators;
 /// The in-process local models plugin (feature `local`): see [`genkit_local`].
 #[cfg(feature = "local")]
 pub use genkit_local as local;

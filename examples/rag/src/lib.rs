@@ -13,9 +13,9 @@
 use std::path::Path;
 
 use genkit::ai::{EmbedRequest, EmbedResponse, EmbedderOptions, Embedding};
+use genkit::dev_local_vectorstore::{DevLocalVectorStore, IndexConfig, index_ref};
 use genkit::prelude::*;
 use genkit::testing::echo_model;
-use genkit_dev_local_vectorstore::{DevLocalVectorStore, IndexConfig, index_ref};
 use serde_json::json;
 
 /// The documents the example indexes.

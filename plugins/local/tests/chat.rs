@@ -143,10 +143,10 @@ async fn bad_config_is_a_clear_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tools_are_rejected_because_the_model_cannot_call_them() {
-    let tool = genkit_ai::Tool::<String, String>::new(
-        genkit_ai::ToolConfig::new("clock", "Tells the time"),
-        |_city: String, _cx| async move { Ok("noon".to_owned()) },
-    );
+    let tool: genkit_ai::Tool<String, String> =
+        genkit_ai::tool::new(genkit_ai::ToolConfig::new("clock", "Tells the time"), |_city: String, _cx| async move {
+            Ok("noon".to_owned())
+        });
     registry().register_action(tool.as_action()).unwrap();
     let e = generate(&registry(), ask("What time is it?", json!({})).tool(&tool)).await.unwrap_err();
     assert_eq!(e.status(), Status::InvalidArgument);

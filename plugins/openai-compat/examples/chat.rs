@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use genkit_ai::GenerateOptions;
 use genkit_ai::generate::{generate, generate_stream};
-use genkit_ai::tool::{Tool, ToolConfig};
+use genkit_ai::tool::{self, Tool, ToolConfig};
 use genkit_core::Registry;
 use genkit_openai_compat::OpenAiCompat;
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ async fn main() -> genkit_core::Result<()> {
     println!();
     s.output().await?;
 
-    let weather: Tool<Value, Value> = Tool::dynamic(
+    let weather: Tool<Value, Value> = tool::dynamic(
         ToolConfig::new("get_weather", "Current weather of a city").input_schema(json!({
             "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]
         })),

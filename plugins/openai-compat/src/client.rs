@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use genkit_core::{Error, Result, Status};
 use genkit_http::{Secret, http_error};
@@ -90,7 +91,13 @@ pub(crate) struct Client {
     headers: HeaderMap,
     query: Vec<(String, String)>,
     pub(crate) routing: Routing,
+    /// The largest whole response body read, and the largest streamed event.
+    pub(crate) max_body: usize,
 }
+
+/// How much of an error answer is read: enough for any JSON error body, not a whole HTML
+/// page or an endless stream.
+const MAX_ERROR_BODY: usize = 256 << 10;
 
 /// Settings a [`Client`] is built from.
 #[derive(Debug, Clone)]
@@ -103,6 +110,7 @@ pub(crate) struct ClientSettings {
     pub(crate) routing: Routing,
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Duration,
+    pub(crate) max_body: usize,
 }
 
 impl Client {
@@ -131,6 +139,7 @@ impl Client {
             headers,
             query: s.query,
             routing: s.routing,
+            max_body: s.max_body,
         })
     }
 
@@ -182,7 +191,7 @@ impl Client {
             return Ok(resp);
         }
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = genkit_http::read_body_prefix(resp.bytes_stream(), MAX_ERROR_BODY).await;
         let body = String::from_utf8_lossy(&body);
         let body = match &secret {
             Some(s) => s.redact(&body),
@@ -227,14 +236,41 @@ impl Client {
         self.send(rb, None).await
     }
 
-    /// Reads a whole body as bytes.
-    pub(crate) async fn bytes(&self, resp: reqwest::Response) -> Result<Vec<u8>> {
-        resp.bytes().await.map(|b| b.to_vec()).map_err(|e| transport_error(&self.origin, e))
+    /// Reads a whole success body, up to the response size limit; also says whether its
+    /// content type is JSON.
+    async fn read(&self, resp: reqwest::Response) -> Result<(Vec<u8>, bool)> {
+        let json = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        let length = resp.content_length();
+        let origin = self.origin.clone();
+        let body = resp.bytes_stream().map(|chunk| chunk.map_err(|e| transport_error(&origin, e)));
+        let bytes = genkit_http::read_body(body, length, self.max_body, "OpenAiCompat::max_response_bytes")
+            .await
+            .map_err(|e| e.with_origin(self.origin.to_string()))?;
+        Ok((bytes, json))
     }
 
-    /// Reads and decodes a whole JSON body.
+    /// Reads a whole success body (audio, an image answer, a transcription). A JSON body that
+    /// is an error report (`{"error": …}`, which some servers send with HTTP 200) is that
+    /// error.
+    pub(crate) async fn bytes(&self, resp: reqwest::Response) -> Result<Vec<u8>> {
+        let (bytes, json) = self.read(resp).await?;
+        if json && let Some(e) = genkit_http::body_error(&bytes, &self.origin) {
+            return Err(e);
+        }
+        Ok(bytes)
+    }
+
+    /// Reads and decodes a whole JSON body; an error report in it is that error, whatever
+    /// the content type says.
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
-        let bytes = self.bytes(resp).await?;
+        let (bytes, _) = self.read(resp).await?;
+        if let Some(e) = genkit_http::body_error(&bytes, &self.origin) {
+            return Err(e);
+        }
         serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
     }
 }
@@ -268,6 +304,7 @@ mod tests {
             routing,
             timeout: Some(Duration::from_secs(5)),
             connect_timeout: Duration::from_secs(1),
+            max_body: genkit_http::DEFAULT_MAX_BODY,
         }
     }
 

@@ -18,22 +18,30 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    /// The kind a model id suggests (`dall-e-*`, `gpt-image-*`, `*-image-*` → image;
-    /// `tts-*`, `*-tts` → speech; `whisper-*`, `*transcribe*` → transcription; else chat).
+    /// The kind of an OpenAI model id by the naming of OpenAI's own model families, as Genkit
+    /// JS's `openai` plugin resolves them: `dall-e-*`, `gpt-image-*` → image; `tts-*`, `*-tts`
+    /// → speech; `whisper-*`, `*-transcribe*` → transcription; anything else → chat.
+    ///
+    /// Only the `openai` plugin applies it, to ids it does not know. Every other provider
+    /// resolves an unknown id as a chat model whatever its name (a served model called
+    /// `qwen-image-chat` is not sent to `/images/generations`); declare other kinds with
+    /// [`OpenAiCompat::model`](crate::OpenAiCompat::model) and [`ModelSpec::of_kind`].
     ///
     /// ```
     /// use genkit_openai_compat::ModelKind;
     /// assert_eq!(ModelKind::guess("gpt-image-1"), ModelKind::Image);
+    /// assert_eq!(ModelKind::guess("dall-e-2"), ModelKind::Image);
     /// assert_eq!(ModelKind::guess("gpt-4o-mini-tts"), ModelKind::Speech);
     /// assert_eq!(ModelKind::guess("gpt-4o-transcribe"), ModelKind::Transcription);
     /// assert_eq!(ModelKind::guess("llama3.2"), ModelKind::Chat);
+    /// assert_eq!(ModelKind::guess("flux-image-dev"), ModelKind::Chat);
     /// ```
     pub fn guess(id: &str) -> ModelKind {
-        if id.starts_with("dall-e") || id.starts_with("gpt-image") || id.contains("-image-") || id.ends_with("-image") {
+        if id.starts_with("dall-e") || id.starts_with("gpt-image-") {
             ModelKind::Image
         } else if id.starts_with("tts-") || id.ends_with("-tts") {
             ModelKind::Speech
-        } else if id.starts_with("whisper") || id.contains("transcribe") {
+        } else if id.starts_with("whisper") || id.contains("-transcribe") {
             ModelKind::Transcription
         } else {
             ModelKind::Chat

@@ -58,6 +58,7 @@ pub struct OpenAiCompat {
     headers: Vec<(String, String)>,
     timeout: Option<Duration>,
     connect_timeout: Duration,
+    max_response_bytes: usize,
     models: Vec<ModelSpec>,
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
@@ -75,6 +76,7 @@ impl fmt::Debug for OpenAiCompat {
             .field("api_version", &self.api_version)
             .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
             .field("timeout", &self.timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("models", &self.models.iter().map(ModelSpec::id).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -96,6 +98,7 @@ impl OpenAiCompat {
             headers: Vec::new(),
             timeout: Some(Duration::from_secs(600)),
             connect_timeout: Duration::from_secs(30),
+            max_response_bytes: genkit_http::DEFAULT_MAX_BODY,
             models: Vec::new(),
             embedders: Vec::new(),
             list_remote: false,
@@ -243,6 +246,17 @@ impl OpenAiCompat {
         self
     }
 
+    /// The largest response body read whole, in bytes (default
+    /// [`genkit_http::DEFAULT_MAX_BODY`], 64 MiB); a larger answer fails with
+    /// `RESOURCE_EXHAUSTED` instead of filling memory. It also caps one streamed event (at most
+    /// [`genkit_http::DEFAULT_MAX_LINE`], 8 MiB); a stream as a whole is bounded by
+    /// [`OpenAiCompat::timeout`].
+    #[must_use]
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Declares a model (registered at init, replacing a catalogue entry of the same id).
     #[must_use]
     pub fn model(mut self, spec: ModelSpec) -> Self {
@@ -346,6 +360,7 @@ impl OpenAiCompat {
             routing,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
+            max_body: self.max_response_bytes,
         })
     }
 
@@ -359,7 +374,9 @@ impl OpenAiCompat {
         Ok(c)
     }
 
-    /// The spec of a model id that is not declared.
+    /// The spec of a model id: the declared one, else one by provider. Only OpenAI's own
+    /// model families are told apart by name ([`ModelKind::guess`]); any other unknown id is a
+    /// chat model, so no name sends a request to the images or audio endpoints by accident.
     fn spec_for(&self, id: &str) -> ModelSpec {
         if let Some(m) = self.models.iter().find(|m| m.id == id) {
             return m.clone();
@@ -369,7 +386,8 @@ impl OpenAiCompat {
             Flavor::OpenAi if id.starts_with('o') || id.starts_with("gpt-5") => {
                 ModelSpec::of_kind(id, ModelKind::guess(id)).max_completion_tokens(true)
             }
-            _ => ModelSpec::of_kind(id, ModelKind::guess(id)),
+            Flavor::OpenAi => ModelSpec::of_kind(id, ModelKind::guess(id)),
+            Flavor::DeepSeek | Flavor::Xai | Flavor::Azure | Flavor::Generic => ModelSpec::chat(id),
         }
     }
 
@@ -497,8 +515,25 @@ mod tests {
     fn unknown_ids_get_specs_by_name() {
         let o = OpenAiCompat::openai();
         assert_eq!(o.spec_for("dall-e-2").kind, ModelKind::Image);
+        assert_eq!(o.spec_for("gpt-image-1.5").kind, ModelKind::Image);
+        assert_eq!(o.spec_for("whisper-2").kind, ModelKind::Transcription);
         assert!(o.spec_for("o5-preview").max_completion_tokens);
         assert!(OpenAiCompat::deepseek().spec_for("deepseek-reasoner-v9").reasoner);
         assert_eq!(OpenAiCompat::compatible("x", "http://h", None).spec_for("llama").kind, ModelKind::Chat);
+    }
+
+    #[test]
+    fn unknown_ids_of_other_providers_are_chat_models_whatever_their_name() {
+        let compatible = OpenAiCompat::compatible("x", "http://h", None);
+        for id in ["qwen-image-chat", "my-image", "dall-e-clone", "gpt-image-1", "llava-tts", "whisper-chat"] {
+            assert_eq!(compatible.spec_for(id).kind, ModelKind::Chat, "{id}");
+        }
+        assert_eq!(OpenAiCompat::xai().spec_for("grok-9-image").kind, ModelKind::Chat);
+        assert_eq!(OpenAiCompat::azure().spec_for("my-dall-e-deployment").kind, ModelKind::Chat);
+        assert_eq!(OpenAiCompat::openai().spec_for("gpt-4o-image-preview").kind, ModelKind::Chat);
+        // Known image models and declared ones still go to the images endpoint.
+        assert_eq!(OpenAiCompat::xai().spec_for("grok-2-image-1212").kind, ModelKind::Image);
+        let declared = compatible.model(ModelSpec::of_kind("flux-dev", ModelKind::Image));
+        assert_eq!(declared.spec_for("flux-dev").kind, ModelKind::Image);
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use genkit_ai::generate::{generate, generate_stream};
-use genkit_ai::tool::{Tool, ToolConfig};
+use genkit_ai::tool::{self, Tool, ToolConfig};
 use genkit_ai::{FinishReason, GenerateOptions, Message, OutputOptions, Part, Role};
 use genkit_core::{ActionType, Plugin, Registry, Status};
 use genkit_openai_compat::{OpenAiCompat, TokenProvider, openai_compatible};
@@ -71,7 +71,7 @@ async fn streamed_chunks_add_up_to_the_final_text() {
 }
 
 fn weather_tool() -> Tool<Value, Value> {
-    Tool::dynamic(
+    tool::dynamic(
         ToolConfig::new("get_weather", "Current weather of a city").input_schema(json!({
             "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]
         })),

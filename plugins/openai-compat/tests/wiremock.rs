@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use genkit_ai::embedder::{EmbedParams, embed};
 use genkit_ai::generate::{generate, generate_stream};
-use genkit_ai::tool::{Tool, ToolConfig};
+use genkit_ai::tool::{self, Tool, ToolConfig};
 use genkit_ai::{EmbedContent, EmbedderRef, FinishReason, GenerateOptions, Message, Part, Role};
 use genkit_core::{Registry, Status};
 use genkit_middleware::{RetryOptions, retry};
@@ -391,7 +391,7 @@ async fn streamed_tool_call_deltas_over_http_drive_the_tool_loop() {
         ])))
         .mount(&server)
         .await;
-    let tool: Tool<Value, Value> = Tool::dynamic(
+    let tool: Tool<Value, Value> = tool::dynamic(
         ToolConfig::new("get_weather", "Weather of a place").input_schema(json!({
             "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]
         })),
@@ -478,6 +478,37 @@ async fn absurd_retry_after_values_are_capped_or_ignored_never_a_panic() {
         assert_eq!(e.status(), Status::ResourceExhausted);
         assert_eq!(e.retry_after(), expected, "{headers:?}");
     }
+}
+
+/// Gateways (OpenRouter, LiteLLM proxies) sometimes answer HTTP 200 with `{"error": …}`:
+/// every endpoint reports it as the provider's error, never as an empty success.
+#[tokio::test]
+async fn an_error_inside_an_http_200_answer_is_that_error_on_every_endpoint() {
+    let server = MockServer::start().await;
+    let answer = |code: Value| {
+        ResponseTemplate::new(200).set_body_json(
+            json!({"error": {"message": "Provider returned error", "code": code, "metadata": {"raw": "x"}}}),
+        )
+    };
+    Mock::given(method("POST")).and(path("/v1/chat/completions")).respond_with(answer(json!(429))).mount(&server).await;
+    Mock::given(method("POST")).and(path("/v1/embeddings")).respond_with(answer(json!("502"))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/images/generations"))
+        .respond_with(answer(json!("content_policy_violation")))
+        .mount(&server)
+        .await;
+    let reg = openai(&server);
+    let e = generate(&reg, GenerateOptions::new().model("openai/gpt-4o").prompt("hi")).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+    assert_eq!(e.message(), "Provider returned error (code 429, in an HTTP 200 answer)");
+    assert_eq!(e.details().unwrap()["error"]["metadata"]["raw"], "x");
+    let e = genkit_ai::embedder::embed_many(&reg, "openai/text-embedding-3-small", vec!["a".into()], None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Status::Unavailable, "{e}");
+    let e = generate(&reg, GenerateOptions::new().model("openai/dall-e-3").prompt("a cat")).await.unwrap_err();
+    assert_eq!(e.status(), Status::Unavailable, "{e}");
+    assert!(e.message().contains("code content_policy_violation"), "{}", e.message());
 }
 
 #[tokio::test]

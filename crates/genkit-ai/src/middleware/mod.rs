@@ -303,7 +303,12 @@ impl MiddlewareInit<'_> {
 type Factory = dyn Fn(MiddlewareInit<'_>) -> Result<MiddlewareInstance> + Send + Sync;
 
 /// A named, configurable middleware (JS `generateMiddleware({name, configSchema}, factory)`).
-pub struct MiddlewareDef {
+/// A cheap-to-clone handle: register it, hand it to plugins, and `use` it by value.
+#[derive(Clone)]
+pub struct MiddlewareDef(Arc<DefInner>);
+
+#[derive(Clone)]
+struct DefInner {
     name: String,
     description: Option<String>,
     config_schema: Option<Value>,
@@ -314,11 +319,11 @@ pub struct MiddlewareDef {
 
 impl fmt::Debug for MiddlewareDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MiddlewareDef").field("name", &self.name).finish()
+        f.debug_struct("MiddlewareDef").field("name", &self.0.name).finish()
     }
 }
 
-pub(crate) struct MiddlewareEntry(pub(crate) Arc<MiddlewareDef>);
+pub(crate) struct MiddlewareEntry(pub(crate) MiddlewareDef);
 
 impl MiddlewareDef {
     /// A middleware named `name` built per `generate` call by `factory`.
@@ -326,14 +331,14 @@ impl MiddlewareDef {
         name: impl Into<String>,
         factory: impl Fn(MiddlewareInit<'_>) -> Result<M> + Send + Sync + 'static,
     ) -> Self {
-        MiddlewareDef {
+        MiddlewareDef(Arc::new(DefInner {
             name: name.into(),
             description: None,
             config_schema: None,
             metadata: None,
             plugin_config: None,
             factory: Arc::new(move |init| factory(init).map(MiddlewareInstance::new)),
-        }
+        }))
     }
 
     /// A middleware whose `use` config is parsed as `C` (`C::default()` when absent; bad config
@@ -356,59 +361,60 @@ impl MiddlewareDef {
     /// Sets the description.
     #[must_use]
     pub fn description(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
+        Arc::make_mut(&mut self.0).description = Some(d.into());
         self
     }
 
     /// Sets the JSON schema of the config.
     #[must_use]
     pub fn config_schema(mut self, schema: Value) -> Self {
-        self.config_schema = Some(schema);
+        Arc::make_mut(&mut self.0).config_schema = Some(schema);
         self
     }
 
     /// Adds a metadata entry.
     #[must_use]
     pub fn metadata(mut self, key: impl Into<String>, value: Value) -> Self {
-        self.metadata.get_or_insert_with(Map::new).insert(key.into(), value);
+        Arc::make_mut(&mut self.0).metadata.get_or_insert_with(Map::new).insert(key.into(), value);
         self
     }
 
     /// Plugin-level options handed to the factory (JS `mw.plugin(options)`).
     #[must_use]
     pub fn plugin_config(mut self, config: Value) -> Self {
-        self.plugin_config = Some(config);
+        Arc::make_mut(&mut self.0).plugin_config = Some(config);
         self
     }
 
     /// The name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     /// Whether it is a dynamic middleware (`metadata.dynamic`), e.g. a wrapped model function.
     pub(crate) fn is_dynamic(&self) -> bool {
-        self.metadata.as_ref().and_then(|m| m.get("dynamic")) == Some(&Value::Bool(true))
+        self.0.metadata.as_ref().and_then(|m| m.get("dynamic")) == Some(&Value::Bool(true))
     }
 
     /// The wire description `MiddlewareDesc {name, description?, configSchema?, metadata?}`.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("name".into(), json!(self.name));
-        if let Some(d) = &self.description {
+        let d = &*self.0;
+        m.insert("name".into(), json!(d.name));
+        if let Some(d) = &d.description {
             m.insert("description".into(), json!(d));
         }
-        if let Some(s) = &self.config_schema {
+        if let Some(s) = &d.config_schema {
             m.insert("configSchema".into(), s.clone());
         }
-        if let Some(md) = &self.metadata {
+        if let Some(md) = &d.metadata {
             m.insert("metadata".into(), Value::Object(md.clone()));
         }
         Value::Object(m)
     }
 
     /// Registers it as value `middleware/<name>` (listed by the reflection API).
-    pub fn register(self: &Arc<Self>, registry: &Registry) {
+    pub fn register(&self, registry: &Registry) {
         let v = self.plugin_value();
         registry.register_value(&v.value_type, &v.name, v.value);
     }
@@ -416,10 +422,10 @@ impl MiddlewareDef {
     /// The value a plugin returns from [`Plugin::values`](genkit_core::Plugin::values) to
     /// contribute this middleware (JS plugin v2 `middleware()`): registered as
     /// `middleware/<name>` when the plugin is added, so `use: [{name}]` finds it.
-    pub fn plugin_value(self: &Arc<Self>) -> genkit_core::PluginValue {
+    pub fn plugin_value(&self) -> genkit_core::PluginValue {
         genkit_core::PluginValue::new(
             "middleware",
-            self.name.clone(),
+            self.0.name.clone(),
             RegistryValue::with_json(MiddlewareEntry(self.clone()), self.to_json()),
         )
     }
@@ -429,12 +435,12 @@ impl MiddlewareDef {
     /// # Errors
     /// The factory's error (e.g. `INVALID_ARGUMENT` for a bad config).
     pub fn instantiate(&self, config: Option<&Value>, registry: &Registry) -> Result<MiddlewareInstance> {
-        (self.factory)(MiddlewareInit { config, plugin_config: self.plugin_config.as_ref(), registry })
+        (self.0.factory)(MiddlewareInit { config, plugin_config: self.0.plugin_config.as_ref(), registry })
     }
 
     /// A `use` entry for `generate` with this config.
-    pub fn with_config(self: &Arc<Self>, config: Option<Value>) -> MiddlewareUse {
-        MiddlewareUse { def: Some(self.clone()), name: self.name.clone(), config }
+    pub fn with_config(&self, config: Option<Value>) -> MiddlewareUse {
+        MiddlewareUse { def: Some(self.clone()), name: self.0.name.clone(), config }
     }
 }
 
@@ -442,7 +448,7 @@ impl MiddlewareDef {
 /// with its config.
 #[derive(Debug, Clone)]
 pub struct MiddlewareUse {
-    pub(crate) def: Option<Arc<MiddlewareDef>>,
+    pub(crate) def: Option<MiddlewareDef>,
     pub(crate) name: String,
     pub(crate) config: Option<Value>,
 }
@@ -460,16 +466,16 @@ impl MiddlewareUse {
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("dynamic-middleware-{n}");
         let instance = MiddlewareInstance::new(m);
-        let def = MiddlewareDef {
+        let def = MiddlewareDef(Arc::new(DefInner {
             name: name.clone(),
             description: None,
             config_schema: None,
             metadata: None,
             plugin_config: None,
             factory: Arc::new(move |_| Ok(instance.clone())),
-        }
+        }))
         .metadata("dynamic", json!(true));
-        MiddlewareUse { def: Some(Arc::new(def)), name, config: None }
+        MiddlewareUse { def: Some(def), name, config: None }
     }
 
     /// The wire reference `{name, config?}`.

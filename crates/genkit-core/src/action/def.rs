@@ -443,7 +443,7 @@ where
         let telemetry = Arc::new(std::sync::Mutex::new(None));
         let t2 = telemetry.clone();
         let next_inner = inner.clone();
-        let next = Next::new(move |i, o| {
+        let next = Next::new(opts, move |i, o| {
             let t2 = t2.clone();
             dispatch(next_inner.clone(), index + 1, i, o, None)
                 .map(move |r| {
@@ -454,7 +454,7 @@ where
                 })
                 .boxed()
         });
-        let result = m.call(input, opts, next).await?;
+        let result = m.call(input, next).await?;
         let telemetry = telemetry
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -525,7 +525,7 @@ where
         if let Some(i) = &init {
             // JS 1.42 records the validated `init` of bidirectional runs as `genkit:init`,
             // JSON-stringified like `input` (API keys redacted like `input`).
-            meta_attrs.push(KeyValue::new("genkit:init", crate::trace::redact_api_keys(i.to_string())));
+            meta_attrs.push(KeyValue::new("genkit:init", crate::redact::redact_secrets_in_text(i.to_string())));
         }
         match (&input, input_json) {
             (_, Some(j)) => Some(j),

@@ -246,13 +246,13 @@ async fn middleware_runs_outermost_first_and_may_rewrite() {
     let log = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (l1, l2) = (log.clone(), log.clone());
     let a: ActionDef<String, String> = ActionDef::builder(ActionType::Custom, "mw")
-        .middleware(move |i: String, o: RunOptions<()>, next: Next<String, String, ()>| {
+        .middleware(move |i: String, next: Next<String, String, ()>| {
             l1.lock().unwrap().push(format!("outer {i}"));
-            async move { Ok(format!("[{}]", next.run(format!("{i}+outer"), o).await?)) }
+            async move { Ok(format!("[{}]", next.run(format!("{i}+outer")).await?)) }
         })
-        .middleware(move |i: String, o: RunOptions<()>, next: Next<String, String, ()>| {
+        .middleware(move |i: String, next: Next<String, String, ()>| {
             l2.lock().unwrap().push(format!("inner {i}"));
-            next.run(i, o)
+            next.run_with(i, next.cx().clone())
         })
         .build(|i: String, _cx| async move { Ok(i.to_uppercase()) });
     assert_eq!(a.run("x".into()).await.unwrap(), "[X+OUTER]");
@@ -322,9 +322,9 @@ async fn a_middleware_may_call_next_more_than_once() {
     let (chunks_tx, mut chunks_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
     // Retries once on UNAVAILABLE with the same (cloned) options.
     let flaky: ActionDef<String, String, u32> = ActionDef::builder(ActionType::Custom, "flaky")
-        .middleware(|i: String, o: RunOptions<u32>, next: Next<String, String, u32>| async move {
-            match next.run(i.clone(), o.clone()).await {
-                Err(e) if e.status() == Status::Unavailable => next.run(format!("{i} (retry)"), o).await,
+        .middleware(|i: String, next: Next<String, String, u32>| async move {
+            match next.run(i.clone()).await {
+                Err(e) if e.status() == Status::Unavailable => next.run(format!("{i} (retry)")).await,
                 r => r,
             }
         })

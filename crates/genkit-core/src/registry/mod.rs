@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 use futures::FutureExt;
@@ -73,6 +73,8 @@ struct Inner {
     daps: RwLock<HashMap<String, Arc<dyn DynamicActionProvider>>>,
     all_plugins_ready: AtomicBool,
     init_all_lock: tokio::sync::Mutex<()>,
+    /// Grows with every registration: see [`Registry::revision`].
+    revision: AtomicU64,
     context: ActionContext,
     telemetry: Arc<Telemetry>,
 }
@@ -138,6 +140,7 @@ impl Registry {
             daps: RwLock::default(),
             all_plugins_ready: AtomicBool::new(true),
             init_all_lock: tokio::sync::Mutex::new(()),
+            revision: AtomicU64::new(0),
             context,
             telemetry,
         }))
@@ -155,6 +158,7 @@ impl Registry {
             daps: RwLock::default(),
             all_plugins_ready: AtomicBool::new(true),
             init_all_lock: tokio::sync::Mutex::new(()),
+            revision: AtomicU64::new(0),
             context: ActionContext::default(),
             telemetry: self.0.telemetry.clone(),
         }))
@@ -178,6 +182,17 @@ impl Registry {
     /// The telemetry spans of this registry's actions go to.
     pub fn telemetry(&self) -> Arc<Telemetry> {
         self.0.telemetry.clone()
+    }
+
+    /// A counter that grows with every registration in this registry (actions, lazy actions,
+    /// values, schemas, plugins, dynamic action providers). The developer tools use it to
+    /// announce the runtime once the app has finished defining its actions.
+    pub fn revision(&self) -> u64 {
+        self.0.revision.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.0.revision.fetch_add(1, Ordering::AcqRel);
     }
 
     // ---- actions ----
@@ -220,6 +235,7 @@ impl Registry {
         attach(&action, self);
         let key: Arc<str> = action.metadata().key.clone();
         let old = write(&self.0.actions).insert(key.clone(), Entry::Ready(action));
+        self.bump();
         if old.is_some() {
             log_overwrite(&key);
         }
@@ -251,6 +267,7 @@ impl Registry {
         .boxed()
         .shared();
         let old = write(&self.0.actions).insert(key.clone(), Entry::Lazy(fut));
+        self.bump();
         if old.is_some() {
             log_overwrite(&key);
         }
@@ -420,6 +437,7 @@ impl Registry {
     ) -> Result<()> {
         self.register_action(action)?;
         write(&self.0.daps).insert(name.to_owned(), provider);
+        self.bump();
         Ok(())
     }
 
@@ -466,6 +484,8 @@ impl Registry {
             values: tokio::sync::OnceCell::new(),
         }));
         self.0.all_plugins_ready.store(false, Ordering::Release);
+        drop(ps);
+        self.bump();
         Ok(())
     }
 
@@ -552,6 +572,7 @@ impl Registry {
     /// Registers a value of a type (`format`, `defaultModel`, `middleware`, …).
     pub fn register_value(&self, value_type: &str, name: &str, value: RegistryValue) {
         write(&self.0.values).entry(value_type.to_owned()).or_default().insert(name.to_owned(), value);
+        self.bump();
     }
 
     /// Looks a value up (JS `lookupValue`). When this registry has no such value and `key`
@@ -618,6 +639,8 @@ impl Registry {
             return Err(Error::new(Status::AlreadyExists, format!("Schema {name} already registered")));
         }
         s.insert(name.to_owned(), schema);
+        drop(s);
+        self.bump();
         Ok(())
     }
 

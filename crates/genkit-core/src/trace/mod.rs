@@ -225,42 +225,6 @@ impl Drop for Telemetry {
     }
 }
 
-/// Object keys whose values never reach a span (a per-request `config.apiKey`, as model plugins
-/// accept it).
-const SECRET_KEYS: [&str; 2] = ["apiKey", "api_key"];
-/// [`SECRET_KEYS`] as they appear in JSON text.
-const SECRET_KEYS_QUOTED: [&str; 2] = ["\"apiKey\"", "\"api_key\""];
-
-/// `json` with the value of every [`SECRET_KEYS`] member replaced by `"<redacted>"`. Only JSON
-/// that mentions such a key is parsed again.
-pub(crate) fn redact_api_keys(json: String) -> String {
-    if !SECRET_KEYS_QUOTED.iter().any(|k| json.contains(k)) {
-        return json;
-    }
-    fn walk(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                for (k, v) in m.iter_mut() {
-                    if SECRET_KEYS.contains(&k.as_str()) && !v.is_null() {
-                        *v = serde_json::Value::String("<redacted>".to_owned());
-                    } else {
-                        walk(v);
-                    }
-                }
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    match serde_json::from_str::<serde_json::Value>(&json) {
-        Ok(mut v) => {
-            walk(&mut v);
-            v.to_string()
-        }
-        Err(_) => json,
-    }
-}
-
 /// Trace and span ids of the innermost span running on this task (an action run, a `run`
 /// step or a [`run_span`]), if any.
 pub fn current_trace_ids() -> Option<TraceIds> {
@@ -308,10 +272,10 @@ impl ActiveSpan {
         }
         attrs.push(KeyValue::new("genkit:path", path));
         if let Some(i) = input {
-            attrs.push(KeyValue::new("genkit:input", redact_api_keys(i)));
+            attrs.push(KeyValue::new("genkit:input", crate::redact::redact_secrets_in_text(i)));
         }
         if let Some(o) = output {
-            attrs.push(KeyValue::new("genkit:output", redact_api_keys(o)));
+            attrs.push(KeyValue::new("genkit:output", crate::redact::redact_secrets_in_text(o)));
         }
         attrs.push(KeyValue::new("genkit:state", state));
         attrs.extend(meta);

@@ -306,5 +306,5 @@ async fn api_keys_in_inputs_and_outputs_never_reach_spans() {
     let o = a["genkit:output"].to_string();
     assert!(!i.contains("sk-secret") && i.contains("<redacted>") && i.contains("temperature"), "{i}");
     assert!(!o.contains("sk-secret") && !o.contains("sk-out"), "{o}");
-    assert_eq!(crate::trace::redact_api_keys("\"plain\"".into()), "\"plain\"");
+    assert_eq!(crate::redact::redact_secrets_in_text("\"plain\"".into()), "\"plain\"");
 }

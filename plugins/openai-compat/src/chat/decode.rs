@@ -4,10 +4,10 @@
 
 use genkit_ai::{FinishReason, GenerationUsage, Message, ModelResponse, ModelResponseChunk, Part, Role};
 use genkit_core::{Error, Result, Status};
-use genkit_http::{Decoder, SseDecoder, SseEvent};
+use genkit_http::{Decoder, SseDecoder, SseEvent, SseOptions};
 use serde_json::{Map, Value, json};
 
-use super::wire::{ChatChunk, ChatCompletion, ToolCallIn, Usage};
+use super::wire::{ChatChunk, ChatCompletion, ContentIn, ToolCallIn, Usage};
 
 /// Genkit's finish reason for an OpenAI `finish_reason`.
 pub(crate) fn finish_reason(r: Option<&str>) -> FinishReason {
@@ -34,15 +34,41 @@ pub(crate) fn usage(u: &Usage) -> GenerationUsage {
     }
 }
 
-/// A tool request part; arguments that are not JSON are kept as a string input (so the
-/// tool's input validation reports them) rather than dropped.
-fn tool_part(id: Option<String>, name: String, args: &str) -> Part {
+/// How much of a tool call's bad arguments an error quotes.
+const ARGS_PREFIX: usize = 200;
+
+/// A tool request part. Empty arguments are `{}`. Arguments that are not JSON are an
+/// `INTERNAL` error naming the tool and quoting their start: the model produced a broken call,
+/// which a retry may fix, and running the tool on a guess would be a wrong result. (Genkit JS
+/// fails here too, with the bare `JSON.parse` message.)
+fn tool_part(origin: &str, id: Option<String>, name: String, args: &str, finish: Option<&str>) -> Result<Part> {
     let input = if args.trim().is_empty() {
         json!({})
     } else {
-        serde_json::from_str(args).unwrap_or_else(|_| Value::String(args.to_owned()))
+        serde_json::from_str(args).map_err(|e| {
+            let mut end = args.len().min(ARGS_PREFIX);
+            while !args.is_char_boundary(end) {
+                end -= 1;
+            }
+            let more = if end < args.len() { "…" } else { "" };
+            let cut = if matches!(finish, Some("length" | "max_tokens")) {
+                " (the answer was cut at the output token limit)"
+            } else {
+                ""
+            };
+            Error::new(
+                Status::Internal,
+                format!(
+                    "the model called tool '{name}' with arguments that are not valid JSON{cut}: {e}; \
+                     arguments: {:?}{more}",
+                    &args[..end]
+                ),
+            )
+            .with_origin(origin.to_owned())
+            .with_details(json!({"tool": name, "arguments": &args[..end]}))
+        })?
     };
-    Part::tool_request(name, Some(input), id)
+    Ok(Part::tool_request(name, Some(input), id))
 }
 
 fn custom(id: Option<String>, model: Option<String>) -> Option<Value> {
@@ -78,18 +104,22 @@ pub fn decode_completion(origin: &str, c: ChatCompletion) -> Result<ModelRespons
         return Err(crate::error::bad_response(origin, "the completion has no choices"));
     };
     let msg = choice.message.unwrap_or_default();
+    let body = msg.content.map(ContentIn::split).unwrap_or_default();
     let mut content = Vec::new();
-    if let Some(r) = msg.reasoning_content.or(msg.reasoning).filter(|r| !r.is_empty()) {
-        content.push(Part::reasoning(r));
+    let reasoning = msg.reasoning_content.or(msg.reasoning).unwrap_or_default() + &body.reasoning;
+    if !reasoning.is_empty() {
+        content.push(Part::reasoning(reasoning));
     }
-    if let Some(t) = msg.content.filter(|t| !t.is_empty()) {
-        content.push(Part::text(t));
+    if !body.text.is_empty() {
+        content.push(Part::text(body.text));
     }
+    let finish = choice.finish_reason.as_deref();
     for ToolCallIn { id, function, .. } in msg.tool_calls.into_iter().flatten() {
         let f = function.unwrap_or_default();
-        content.push(tool_part(id, f.name.unwrap_or_default(), f.arguments.as_deref().unwrap_or("")));
+        content.push(tool_part(origin, id, f.name.unwrap_or_default(), f.arguments.as_deref().unwrap_or(""), finish)?);
     }
-    let mut r = response(content, choice.finish_reason.as_deref(), msg.refusal, u.as_ref());
+    let refusal = msg.refusal.unwrap_or_default() + &body.refusal;
+    let mut r = response(content, finish, Some(refusal), u.as_ref());
     r.custom = custom(id, model);
     Ok(r)
 }
@@ -131,7 +161,8 @@ pub struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    /// A decoder; `origin` names the plugin in errors.
+    /// A decoder; `origin` names the plugin in errors. Lines and events are capped at
+    /// [`genkit_http::DEFAULT_MAX_LINE`] unless [`StreamDecoder::max_event`] says otherwise.
     pub fn new(origin: &str) -> StreamDecoder {
         StreamDecoder {
             origin: origin.to_owned(),
@@ -146,6 +177,21 @@ impl StreamDecoder {
             model: None,
             done: false,
         }
+    }
+
+    /// Caps one line and one event of the stream at `bytes` (`RESOURCE_EXHAUSTED` past it).
+    /// Set it before pushing any bytes.
+    ///
+    /// ```
+    /// use genkit_openai_compat::codec::StreamDecoder;
+    /// let mut d = StreamDecoder::new("demo").max_event(16);
+    /// let e = d.push(b"data: {\"choices\": [], \"padding\": 1}\n\n", &mut |_| {}).unwrap_err();
+    /// assert_eq!(e.status(), genkit_core::Status::ResourceExhausted);
+    /// ```
+    #[must_use]
+    pub fn max_event(mut self, bytes: usize) -> Self {
+        self.sse = SseDecoder::with_options(SseOptions::new().max_line(bytes).max_event(bytes));
+        self
     }
 
     /// Parses more of the body, emitting a chunk per text/reasoning delta.
@@ -231,18 +277,19 @@ impl StreamDecoder {
                 self.finish = Some(r);
             }
             let Some(delta) = choice.delta else { continue };
+            let body = delta.content.map(ContentIn::split).unwrap_or_default();
             let mut parts = Vec::new();
-            if let Some(r) = delta.reasoning_content.or(delta.reasoning).filter(|r| !r.is_empty()) {
-                self.reasoning.push_str(&r);
-                parts.push(Part::reasoning(r));
+            let reasoning = delta.reasoning_content.or(delta.reasoning).unwrap_or_default() + &body.reasoning;
+            if !reasoning.is_empty() {
+                self.reasoning.push_str(&reasoning);
+                parts.push(Part::reasoning(reasoning));
             }
-            if let Some(t) = delta.content.filter(|t| !t.is_empty()) {
-                self.text.push_str(&t);
-                parts.push(Part::text(t));
+            if !body.text.is_empty() {
+                self.text.push_str(&body.text);
+                parts.push(Part::text(body.text));
             }
-            if let Some(r) = delta.refusal {
-                self.refusal.push_str(&r);
-            }
+            self.refusal.push_str(delta.refusal.as_deref().unwrap_or(""));
+            self.refusal.push_str(&body.refusal);
             for call in delta.tool_calls.into_iter().flatten() {
                 self.tool_delta(call);
             }
@@ -320,8 +367,11 @@ impl StreamDecoder {
         if !self.text.is_empty() {
             content.push(Part::text(std::mem::take(&mut self.text)));
         }
-        let calls: Vec<Part> =
-            std::mem::take(&mut self.calls).into_iter().map(|c| tool_part(c.id, c.name, &c.args)).collect();
+        let finish = self.finish.as_deref();
+        let calls = std::mem::take(&mut self.calls)
+            .into_iter()
+            .map(|c| tool_part(&self.origin, c.id, c.name, &c.args, finish))
+            .collect::<Result<Vec<Part>>>()?;
         if !calls.is_empty() {
             emit(ModelResponseChunk {
                 role: Some(Role::Model),

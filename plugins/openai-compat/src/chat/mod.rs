@@ -126,7 +126,7 @@ async fn read_stream(
     resp: reqwest::Response,
     emit: &mut (dyn FnMut(ModelResponseChunk) + Send),
 ) -> Result<ModelResponse> {
-    let mut dec = StreamDecoder::new(&client.origin);
+    let mut dec = StreamDecoder::new(&client.origin).max_event(client.max_body.min(genkit_http::DEFAULT_MAX_LINE));
     let mut body = resp.bytes_stream();
     while let Some(bytes) = body.next().await {
         let bytes = bytes.map_err(|e| transport_error(&client.origin, e))?;

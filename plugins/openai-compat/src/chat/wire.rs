@@ -156,7 +156,7 @@ pub(crate) struct Choice {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct ResponseMessage {
     #[serde(default)]
-    pub(crate) content: Option<String>,
+    pub(crate) content: Option<ContentIn>,
     #[serde(default)]
     pub(crate) reasoning_content: Option<String>,
     #[serde(default)]
@@ -165,6 +165,83 @@ pub(crate) struct ResponseMessage {
     pub(crate) refusal: Option<String>,
     #[serde(default)]
     pub(crate) tool_calls: Option<Vec<ToolCallIn>>,
+}
+
+/// The `content` of an answer or a delta: a string (OpenAI), or content parts, which
+/// OpenAI-compatible servers send too (`[{"type": "text", "text": "…"}]`; Mistral's
+/// reasoning models add `{"type": "thinking", "thinking": [{"type": "text", "text": "…"}]}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ContentIn {
+    Text(String),
+    Parts(Vec<ContentPartIn>),
+}
+
+/// One content part of an answer. Parts of other types (images, audio) carry no text and
+/// are skipped.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ContentPartIn {
+    #[serde(rename = "type", default)]
+    pub(crate) kind: String,
+    #[serde(default)]
+    pub(crate) text: Option<String>,
+    #[serde(default)]
+    pub(crate) thinking: Option<ContentIn>,
+    #[serde(default)]
+    pub(crate) refusal: Option<String>,
+}
+
+/// The text of an answer's content, sorted by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ContentText {
+    pub(crate) text: String,
+    pub(crate) reasoning: String,
+    pub(crate) refusal: String,
+}
+
+impl ContentIn {
+    /// The text, reasoning and refusal the content holds.
+    pub(crate) fn split(self) -> ContentText {
+        let mut out = ContentText::default();
+        self.split_into(&mut out, false);
+        out
+    }
+
+    /// Appends the content to `out`; inside a thinking part (`thinking`), text is reasoning.
+    fn split_into(self, out: &mut ContentText, thinking: bool) {
+        let parts = match self {
+            ContentIn::Text(t) if thinking => return out.reasoning.push_str(&t),
+            ContentIn::Text(t) => return out.text.push_str(&t),
+            ContentIn::Parts(parts) => parts,
+        };
+        for p in parts {
+            let text = p.text.as_deref().unwrap_or("");
+            match p.kind.as_str() {
+                "thinking" | "reasoning" => {
+                    if let Some(t) = p.thinking {
+                        t.split_into(out, true);
+                    }
+                    out.reasoning.push_str(text);
+                }
+                "refusal" => out.refusal.push_str(p.refusal.as_deref().unwrap_or(text)),
+                "text" | "output_text" | "" if thinking => out.reasoning.push_str(text),
+                "text" | "output_text" | "" => out.text.push_str(text),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A token count: an integer, or what some OpenAI-compatible servers send instead (a float
+/// such as `12.0`, a numeric string). Anything else (negative, not a number) counts as
+/// absent rather than failing the whole answer over its usage.
+fn count<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let from_f64 = |f: f64| (f.is_finite() && f >= 0.0).then(|| f.round() as u64);
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().and_then(from_f64)),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().and_then(from_f64),
+        _ => None,
+    })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -188,29 +265,29 @@ pub(crate) struct FunctionIn {
 /// `usage`, with OpenAI's token details and DeepSeek's cache counters.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct Usage {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) prompt_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) completion_tokens: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) total_tokens: Option<u64>,
     #[serde(default)]
     pub(crate) prompt_tokens_details: Option<PromptDetails>,
     #[serde(default)]
     pub(crate) completion_tokens_details: Option<CompletionDetails>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) prompt_cache_hit_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct PromptDetails {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) cached_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct CompletionDetails {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "count")]
     pub(crate) reasoning_tokens: Option<u64>,
 }
 

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The base URL (`http://127.0.0.1:PORT`, without `/v1`) of a running llm-katan: the one in
 /// `LLM_KATAN_URL`, else one started with `tests/start-llm-katan` for this test process
@@ -17,12 +17,34 @@ pub fn katan_url() -> Option<String> {
     URL.get_or_init(start).clone()
 }
 
+/// The base URL of an llm-katan of this test process started with extra command-line
+/// arguments (its fault options, such as `--error-rate 1.0`), one server per distinct
+/// argument list. `LLM_KATAN_URL` is not used: a shared server has no fault options.
+///
+/// # Panics
+/// As [`katan_url`].
+pub fn katan_with(args: &[&str]) -> Option<String> {
+    static SERVERS: Mutex<Vec<(Vec<String>, Option<String>)>> = Mutex::new(Vec::new());
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let mut servers = SERVERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, url)) = servers.iter().find(|(a, _)| *a == args) {
+        return url.clone();
+    }
+    let url = spawn(&args);
+    servers.push((args, url.clone()));
+    url
+}
+
 fn start() -> Option<String> {
     if let Ok(u) = std::env::var("LLM_KATAN_URL")
         && !u.trim().is_empty()
     {
         return Some(u.trim().trim_end_matches('/').trim_end_matches("/v1").to_owned());
     }
+    spawn(&[])
+}
+
+fn spawn(extra: &[String]) -> Option<String> {
     if std::env::var("GENKIT_SKIP_LLM_KATAN").is_ok_and(|v| v == "1") {
         eprintln!("GENKIT_SKIP_LLM_KATAN=1: skipping the llm-katan tests");
         return None;
@@ -35,6 +57,8 @@ fn start() -> Option<String> {
         .arg(script)
         .arg("--watch")
         .arg(std::process::id().to_string())
+        .arg("--")
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -72,7 +72,7 @@ fn tool_calls_become_tool_requests() {
             "tool_calls": [
                 {"id": "call_abc", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Paris\"}"}},
                 {"id": "call_def", "type": "function", "function": {"name": "time", "arguments": ""}},
-                {"id": "call_bad", "type": "function", "function": {"name": "x", "arguments": "{oops"}}
+                {"id": "call_str", "type": "function", "function": {"name": "echo", "arguments": "\"hi\""}}
             ]}}]
     }));
     assert_eq!(r.finish_reason, Some(FinishReason::Stop));
@@ -81,7 +81,86 @@ fn tool_calls_become_tool_requests() {
     assert_eq!((t(0).name.as_str(), t(0).reference.as_deref()), ("weather", Some("call_abc")));
     assert_eq!(t(0).input, Some(json!({"city": "Paris"})));
     assert_eq!(t(1).input, Some(json!({})));
-    assert_eq!(t(2).input, Some(json!("{oops")));
+    assert_eq!(t(2).input, Some(json!("hi")));
+}
+
+fn bad_call(args: &str, finish: &str) -> Value {
+    json!({"choices": [{"index": 0, "finish_reason": finish, "message": {"role": "assistant", "tool_calls": [
+        {"id": "call_ok", "type": "function", "function": {"name": "weather", "arguments": "{}"}},
+        {"id": "call_bad", "type": "function", "function": {"name": "get_weather", "arguments": args}}
+    ]}}]})
+}
+
+#[test]
+fn tool_arguments_that_are_not_json_are_an_error_naming_the_tool() {
+    let decode = |v: Value| decode_completion("openai", serde_json::from_value(v).unwrap());
+    let e = decode(bad_call("{city: Paris}", "tool_calls")).unwrap_err();
+    assert_eq!(e.status(), Status::Internal);
+    assert_eq!(e.origin(), Some("openai"));
+    assert!(
+        e.message().starts_with(
+            "the model called tool 'get_weather' with arguments that are not valid JSON: key must be a string"
+        ),
+        "{}",
+        e.message()
+    );
+    assert!(e.message().ends_with(r#"arguments: "{city: Paris}""#), "{}", e.message());
+    assert_eq!(e.details().unwrap()["tool"], "get_weather");
+    // Long arguments are quoted by their start only (cut at a character boundary).
+    let long = format!("{{\"city\": \"{}", "é".repeat(500));
+    let e = decode(bad_call(&long, "length")).unwrap_err();
+    assert!(e.message().contains("not valid JSON (the answer was cut at the output token limit)"), "{}", e.message());
+    assert!(e.message().ends_with("…"), "{}", e.message());
+    assert!(e.message().len() < 600, "{}", e.message().len());
+
+    // Streamed: the assembled arguments are checked at the end, at every byte split.
+    let call = |args: &str| json!({"tool_calls": [{"index": 0, "id": "c", "function": {"name": "lookup", "arguments": args}}]});
+    let body = sse(&[delta(call("{\"q\": "), None), delta(call("oops}"), None), delta(json!({}), Some("tool_calls"))]);
+    for step in [1, 5, body.len()] {
+        let e = stream(&body, step).1.unwrap_err();
+        assert_eq!(e.status(), Status::Internal);
+        assert!(e.message().contains("tool 'lookup'") && e.message().contains(r#"{\"q\": oops}"#), "{}", e.message());
+    }
+}
+
+#[test]
+fn content_parts_and_float_token_counts_from_compatible_servers() {
+    let r = completion(json!({
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "Hmm. "}]},
+            {"type": "text", "text": "Hello"},
+            {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            {"type": "text", "text": ", world"}
+        ]}}],
+        "usage": {"prompt_tokens": 12.0, "completion_tokens": 3.0, "total_tokens": "15",
+            "prompt_tokens_details": {"cached_tokens": 2.0}, "completion_tokens_details": {"reasoning_tokens": -1}}
+    }));
+    let parts = &r.message.as_ref().unwrap().content;
+    assert_eq!(parts, &vec![Part::reasoning("Hmm. "), Part::text("Hello, world")]);
+    let u = r.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.total_tokens), (Some(12.0), Some(3.0), Some(15.0)));
+    assert_eq!((u.cached_content_tokens, u.thoughts_tokens), (Some(2.0), None));
+    let r = completion(json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": [
+        {"type": "refusal", "refusal": "No."}]}}]}));
+    assert_eq!((r.finish_reason, r.finish_message.as_deref()), (Some(FinishReason::Blocked), Some("No.")));
+    let r = completion(json!({"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": []}}],
+        "usage": {"prompt_tokens": null, "completion_tokens": 1.5e300, "total_tokens": true}}));
+    assert!(r.message.unwrap().content.is_empty());
+    let u = r.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.total_tokens), (None, Some(u64::MAX as f64), None));
+
+    // Streamed deltas with content parts.
+    let body = sse(&[
+        delta(json!({"content": [{"type": "thinking", "thinking": "Let me see."}]}), None),
+        delta(json!({"content": [{"type": "text", "text": "Hi"}]}), None),
+        delta(json!({"content": [{"type": "text", "text": " there"}]}), Some("stop")),
+        json!({"choices": [], "usage": {"prompt_tokens": 4.0, "completion_tokens": 2.0, "total_tokens": 6.0}}),
+    ]);
+    let (chunks, r) = stream(&body, 3);
+    let r = r.unwrap();
+    assert_eq!(chunks[0].reasoning(), "Let me see.");
+    assert_eq!(r.text(), "Hi there");
+    assert_eq!(r.usage.unwrap().total_tokens, Some(6.0));
 }
 
 #[test]
