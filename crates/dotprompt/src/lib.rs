@@ -80,7 +80,7 @@ pub use crate::message::{Document, JsonMap, Media, Message, Part, Role, UnknownR
 pub use crate::metadata::{
     DataArgument, ParsedPrompt, PromptInput, PromptMetadata, PromptOutput, RenderedPrompt, ToolDefinition,
 };
-pub use crate::parse::{RESERVED_METADATA_KEYWORDS, parse, parse_strict};
+pub use crate::parse::{RESERVED_METADATA_KEYWORDS, UnknownKey, parse, parse_strict, unknown_keys};
 pub use crate::picoschema::{SchemaLookup, picoschema};
 
 #[cfg(test)]

@@ -169,6 +169,39 @@ fn parse_impl(source: &str, strict: Option<&str>) -> Result<ParsedPrompt> {
     Ok(ParsedPrompt { meta, template: template.to_owned(), template_line_offset })
 }
 
+/// A top-level frontmatter key that Dotprompt does not interpret (see [`unknown_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownKey {
+    /// The key as written.
+    pub key: String,
+    /// Its 1-based line in the whole source, when it can be found.
+    pub line: Option<usize>,
+}
+
+/// The top-level frontmatter keys of `source` that are neither reserved
+/// ([`RESERVED_METADATA_KEYWORDS`]), nor namespaced extension keys (containing a `.`, kept in
+/// `ext`), nor listed in `also_known` (keys the caller reads from `raw` itself), in the order
+/// written, with their lines. Parsing keeps such keys in `raw` only, as the JavaScript
+/// implementation does, so a misspelt `modle:` or `outptu:` is otherwise silently ignored;
+/// callers use this to warn about them.
+///
+/// ```
+/// let source = "---\nmodel: m\nmodle: typo\nmyext.flag: true\nmaxTurns: 3\n---\nHi";
+/// let unknown = dotprompt::unknown_keys(source, &["maxTurns"]);
+/// assert_eq!(unknown, vec![dotprompt::UnknownKey { key: "modle".into(), line: Some(3) }]);
+/// ```
+pub fn unknown_keys(source: &str, also_known: &[&str]) -> Vec<UnknownKey> {
+    let Ok(parsed) = parse_impl(source, None) else { return Vec::new() };
+    let Some(raw) = parsed.meta.raw else { return Vec::new() };
+    let Some(fm) = FRONTMATTER.captures(source).and_then(|c| c.get(1)) else { return Vec::new() };
+    let offset = leading_lines(source, fm.as_str());
+    raw.keys()
+        .filter(|k| !RESERVED_METADATA_KEYWORDS.contains(&k.as_str()) && !k.contains('.'))
+        .filter(|k| !also_known.contains(&k.as_str()))
+        .map(|k| UnknownKey { key: k.clone(), line: key_line(fm.as_str(), k).map(|l| offset + l) })
+        .collect()
+}
+
 /// 1-based line of a top-level `key:` inside the frontmatter.
 fn key_line(frontmatter: &str, key: &str) -> Option<usize> {
     frontmatter
@@ -343,5 +376,22 @@ mod tests {
         let raw = p.meta.raw.unwrap();
         assert_eq!(raw["1"], "one");
         assert_eq!(raw["true"], "yes");
+    }
+
+    #[test]
+    fn unknown_keys_are_listed_with_their_lines_but_reserved_namespaced_and_caller_keys_are_not() {
+        let source = "# a comment\n---\nmodel: m\nmodle: typo\nconfig:\n  temperatur: 1\n\
+                      ext.flag: true\nmaxTurns: 2\noutptu:\n  format: json\n---\nHi {{name}}";
+        let unknown = unknown_keys(source, &["maxTurns"]);
+        assert_eq!(
+            unknown,
+            vec![UnknownKey { key: "modle".into(), line: Some(4) }, UnknownKey { key: "outptu".into(), line: Some(9) }]
+        );
+        // Nested keys are the business of whoever reads them (model config is free-form), and
+        // parsing itself is unchanged: unknown keys stay in `raw`.
+        assert_eq!(parse(source).meta.raw.unwrap()["modle"], "typo");
+        assert!(unknown_keys(source, &["maxTurns", "modle", "outptu"]).is_empty());
+        assert!(unknown_keys("no frontmatter", &[]).is_empty());
+        assert!(unknown_keys("---\nmodel: [unclosed\n---\nHi", &[]).is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! The store file: `{ "<md5 of the document JSON>": {"doc": …, "embedding": {"embedding": […]}} }`,
 //! pretty-printed like the JS plugin writes it. Reads are cached until the file changes; writes
-//! go to a temporary file that is renamed into place, under a lock file, so concurrent writers
-//! lose nothing and a crash never leaves a half-written store.
+//! go to a temporary file that is synced, renamed into place and made durable by syncing the
+//! directory, under a lock file, so concurrent writers lose nothing, a crash never leaves a
+//! half-written store, and a write is on disk before it is acknowledged.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -143,6 +144,7 @@ impl Store {
         {
             return Err(dimension_error(index, d, query.len(), "query"));
         }
+        check_finite(index, query, "query")?;
         if self.mixed {
             return Err(Error::new(
                 Status::DataLoss,
@@ -168,6 +170,20 @@ impl Store {
         }
         scored.sort_by(by_score);
         Ok(scored)
+    }
+}
+
+/// Refuses a vector with a NaN or infinite component. JSON has no way to write one (it would be
+/// saved as `null`, and the store file would then no longer load), and a similarity score
+/// computed from one is meaningless.
+pub(crate) fn check_finite(index: &str, v: &[f32], what: &str) -> Result<()> {
+    match v.iter().position(|x| !x.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid_argument(format!(
+            "index '{index}': the {what} embedding has a non-finite value ({}) at position {i}; the embedder must \
+             return finite numbers",
+            v[i]
+        ))),
     }
 }
 
@@ -247,6 +263,7 @@ impl FileStore {
             let mut dims = store.dimensions();
             let mut added = 0;
             for (doc, emb) in items {
+                check_finite(&name, &emb.embedding, "new document's")?;
                 let d = emb.embedding.len();
                 match dims {
                     Some(s) if s != d => return Err(dimension_error(&name, s, d, "new document's")),
@@ -261,6 +278,7 @@ impl FileStore {
                 f.sync_all().map_err(io(&tmp))?;
             }
             fs::rename(&tmp, &path).map_err(io(&path))?;
+            sync_dir(&path)?;
             Ok((fingerprint(&path), store, added))
         })
         .await
@@ -268,6 +286,25 @@ impl FileStore {
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((fp, Arc::new(store)));
         Ok(added)
     }
+}
+
+/// Makes the rename that put `path` in place durable: on Unix a rename is an update of the
+/// directory, which reaches the disk only when the directory itself is synced (without it, a
+/// power loss right after a write is acknowledged can bring back the previous store).
+#[cfg(unix)]
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Elsewhere (Windows) a directory cannot be opened as a file to sync it; the rename is made
+/// durable by the file system itself.
+#[cfg(not(unix))]
+fn sync_dir(_path: &Path) -> Result<()> {
+    Ok(())
 }
 
 fn lock_path(p: &Path) -> PathBuf {

@@ -167,6 +167,49 @@ async fn dimension_mismatch_is_a_clear_error() {
     assert_eq!(e.status(), Status::InvalidArgument);
 }
 
+/// An embedder that gives texts starting with "bad" the first component `bad`, others their length.
+fn registry_with_bad_values(dir: &std::path::Path, bad: f32) -> Registry {
+    let r = Registry::new();
+    let e = genkit_ai::embedder::new(EmbedderOptions::new("fake"), move |req, _| async move {
+        let embeddings = req
+            .input
+            .iter()
+            .map(|d| {
+                let first = if d.text().starts_with("bad") { bad } else { d.text().len() as f32 };
+                Embedding { embedding: vec![first, 0.5, -1.25], metadata: None }
+            })
+            .collect();
+        Ok(EmbedResponse { embeddings })
+    });
+    r.register_action(e.as_action()).unwrap();
+    r.register_plugin(Arc::new(DevLocalVectorStore::new(vec![IndexConfig::new("golden", "fake").dir(dir)]))).unwrap();
+    r
+}
+
+#[tokio::test]
+async fn non_finite_embeddings_are_refused_and_the_store_still_loads() {
+    for (i, bad) in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY].into_iter().enumerate() {
+        let dir = temp(&format!("non-finite-{i}"));
+        let r = registry_with_bad_values(&dir, bad);
+        let index = |texts: &[&str]| {
+            let docs = texts.iter().map(|t| Document::from_text(*t)).collect();
+            indexer::index(&r, IndexOptions::new(index_ref("golden")).documents(docs))
+        };
+        index(&["good"]).await.unwrap();
+        // A batch with one bad vector is refused whole.
+        let e = index(&["fine", "bad one"]).await.unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument, "{bad}: {e}");
+        assert!(e.message().contains("non-finite"), "{e}");
+        let e =
+            retriever::retrieve(&r, RetrieveOptions::new(index_ref("golden")).query("bad query")).await.unwrap_err();
+        assert_eq!(e.status(), Status::InvalidArgument, "{bad}: {e}");
+        // After a restart (a new registry reading the file) the store loads with only the good document.
+        let restarted = registry_with_bad_values(&dir, bad);
+        let docs = retriever::retrieve(&restarted, RetrieveOptions::new(index_ref("golden")).query("x")).await.unwrap();
+        assert_eq!(docs.iter().map(|d| d.text()).collect::<Vec<_>>(), ["good"]);
+    }
+}
+
 #[tokio::test]
 async fn unknown_index_or_corrupt_file_are_clear_errors() {
     let dir = temp("bad");

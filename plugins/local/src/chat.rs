@@ -442,11 +442,13 @@ pub(crate) struct LazyChat {
     source: Arc<dyn Fn() -> Result<PathBuf> + Send + Sync>,
     opts: LoadOptions,
     cell: tokio::sync::OnceCell<Arc<ChatEngine>>,
+    /// The threads this model loads and generates on.
+    pool: Arc<crate::threads::Pool>,
 }
 
 impl LazyChat {
     pub(crate) fn new(source: Arc<dyn Fn() -> Result<PathBuf> + Send + Sync>, opts: LoadOptions) -> Self {
-        LazyChat { source, opts, cell: tokio::sync::OnceCell::new() }
+        LazyChat { source, opts, cell: tokio::sync::OnceCell::new(), pool: Arc::new(crate::threads::Pool::new()) }
     }
 
     pub(crate) async fn engine(&self) -> Result<Arc<ChatEngine>> {
@@ -454,10 +456,12 @@ impl LazyChat {
             .get_or_try_init(|| async {
                 let source = self.source.clone();
                 let opts = self.opts.clone();
+                let pool = self.pool.clone();
                 tokio::task::spawn_blocking(move || {
-                    crate::threads::configure();
-                    let path = source()?;
-                    ChatEngine::load(&path, &opts).map(Arc::new)
+                    pool.install(|| {
+                        let path = source()?;
+                        ChatEngine::load(&path, &opts).map(Arc::new)
+                    })
                 })
                 .await
                 .map_err(|e| Error::internal(e.to_string()))?
@@ -472,7 +476,8 @@ impl LazyChat {
         let cancel = cx.cancellation().child_token();
         // Stops the blocking loop when this future is dropped (e.g. the client went away).
         let guard = cancel.clone().drop_guard();
-        let out = tokio::task::spawn_blocking(move || engine.generate(&req, &sink, &cancel))
+        let pool = self.pool.clone();
+        let out = tokio::task::spawn_blocking(move || pool.install(|| engine.generate(&req, &sink, &cancel)))
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
         drop(guard);

@@ -151,23 +151,23 @@ impl BertEmbedder {
 pub(crate) struct LazyEmbedder {
     source: Arc<dyn Fn() -> Result<PathBuf> + Send + Sync>,
     cell: tokio::sync::OnceCell<Arc<BertEmbedder>>,
+    /// The threads this embedder loads and runs on.
+    pool: Arc<crate::threads::Pool>,
 }
 
 impl LazyEmbedder {
     pub(crate) fn new(source: Arc<dyn Fn() -> Result<PathBuf> + Send + Sync>) -> Self {
-        LazyEmbedder { source, cell: tokio::sync::OnceCell::new() }
+        LazyEmbedder { source, cell: tokio::sync::OnceCell::new(), pool: Arc::new(crate::threads::Pool::new()) }
     }
 
     pub(crate) async fn engine(&self) -> Result<Arc<BertEmbedder>> {
         self.cell
             .get_or_try_init(|| async {
                 let source = self.source.clone();
-                tokio::task::spawn_blocking(move || {
-                    crate::threads::configure();
-                    BertEmbedder::load(&source()?).map(Arc::new)
-                })
-                .await
-                .map_err(|e| Error::internal(e.to_string()))?
+                let pool = self.pool.clone();
+                tokio::task::spawn_blocking(move || pool.install(|| BertEmbedder::load(&source()?).map(Arc::new)))
+                    .await
+                    .map_err(|e| Error::internal(e.to_string()))?
             })
             .await
             .cloned()
@@ -182,7 +182,8 @@ impl LazyEmbedder {
             }
             texts.push(d.text());
         }
-        let vectors = tokio::task::spawn_blocking(move || engine.embed_texts(&texts))
+        let pool = self.pool.clone();
+        let vectors = tokio::task::spawn_blocking(move || pool.install(|| engine.embed_texts(&texts)))
             .await
             .map_err(|e| Error::internal(e.to_string()))??;
         Ok(EmbedResponse {

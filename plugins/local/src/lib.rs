@@ -49,7 +49,7 @@ use genkit_core::{Action, Plugin, Result};
 
 pub use chat::{LocalChatConfig, Requantize};
 pub use fetch::{ALL_MINILM_L6_V2, FetchOptions, PypiPackage, SMOLLM2_135M as SMOLLM2_PACKAGE};
-pub use threads::{default_threads, effective_threads};
+pub use threads::{default_threads, effective_threads, quantized_kernel_threads};
 
 /// Name of the default chat model action.
 pub const SMOLLM2_135M: &str = "local/smollm2-135m-instruct";
@@ -242,8 +242,10 @@ impl Local {
         self
     }
 
-    /// Sets the number of CPU threads (default [`default_threads`]; the `CANDLE_NUM_THREADS`
-    /// environment variable wins). Takes effect only before the first model loads.
+    /// Sets the number of CPU threads each model loads and runs on (default [`default_threads`];
+    /// the `CANDLE_NUM_THREADS` environment variable wins). Takes effect only before the first
+    /// model loads. candle's quantized kernels (chat models) size their own pool from
+    /// `CANDLE_NUM_THREADS` alone: see [`quantized_kernel_threads`].
     #[must_use]
     pub fn threads(self, n: usize) -> Self {
         threads::request(n);
@@ -322,14 +324,14 @@ impl Plugin for Local {
 
 /// Direct access to the engines, for benchmarks and tools that measure load time and speed.
 pub mod engine {
-    use super::{Result, chat, embed};
+    use super::{Result, chat, embed, threads};
     use std::path::Path;
 
     pub use super::chat::LocalChatConfig;
 
     /// A loaded chat model, used without the Genkit action layer.
     #[derive(Debug)]
-    pub struct ChatModel(chat::ChatEngine);
+    pub struct ChatModel(chat::ChatEngine, threads::Pool);
 
     impl ChatModel {
         /// Loads a GGUF chat model (blocking), converting Q4_1 in memory when `requantize` is
@@ -338,13 +340,14 @@ pub mod engine {
         /// # Errors
         /// When the file cannot be read or its architecture is not supported.
         pub fn load(path: &Path, requantize: super::Requantize, converted_dir: Option<&Path>) -> Result<Self> {
-            super::threads::configure();
             let opts = chat::LoadOptions {
                 requantize,
                 converted_dir: converted_dir.map(Path::to_path_buf),
                 ..chat::LoadOptions::default()
             };
-            chat::ChatEngine::load(path, &opts).map(ChatModel)
+            let pool = threads::Pool::new();
+            let engine = pool.install(|| chat::ChatEngine::load(path, &opts))?;
+            Ok(ChatModel(engine, pool))
         }
 
         /// Seconds the load took.
@@ -369,7 +372,7 @@ pub mod engine {
             req: &genkit_ai::ModelRequest,
             sink: &genkit_core::StreamSink<genkit_ai::ModelResponseChunk>,
         ) -> Result<genkit_ai::ModelResponse> {
-            self.0.generate(req, sink, &tokio_util::sync::CancellationToken::new())
+            self.1.install(|| self.0.generate(req, sink, &tokio_util::sync::CancellationToken::new()))
         }
 
         /// Number of tokens of `text`.
@@ -380,7 +383,7 @@ pub mod engine {
 
     /// A loaded BERT embedder, used without the Genkit action layer.
     #[derive(Debug)]
-    pub struct Embedder(embed::BertEmbedder);
+    pub struct Embedder(embed::BertEmbedder, threads::Pool);
 
     impl Embedder {
         /// Loads the BERT folder `dir` (blocking).
@@ -388,8 +391,9 @@ pub mod engine {
         /// # Errors
         /// When files are missing or malformed.
         pub fn load(dir: &Path) -> Result<Self> {
-            super::threads::configure();
-            embed::BertEmbedder::load(dir).map(Embedder)
+            let pool = threads::Pool::new();
+            let engine = pool.install(|| embed::BertEmbedder::load(dir))?;
+            Ok(Embedder(engine, pool))
         }
 
         /// Seconds the load took.
@@ -402,7 +406,7 @@ pub mod engine {
         /// # Errors
         /// When the model fails.
         pub fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-            self.0.embed_texts(texts)
+            self.1.install(|| self.0.embed_texts(texts))
         }
     }
 }

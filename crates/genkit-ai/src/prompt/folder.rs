@@ -28,10 +28,28 @@ struct PromptFile {
     source: String,
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PromptFile>) -> Result<()> {
+/// Frontmatter keys Genkit reads from a prompt file's raw frontmatter besides the ones Dotprompt
+/// interprets (see `file.rs`): they are not reported as unknown.
+const GENKIT_FRONTMATTER_KEYS: [&str; 5] = ["maxTurns", "toolChoice", "returnToolRequests", "use", "metadata"];
+
+/// Collects the `.prompt` files under `dir`. `ancestors` holds the canonical paths of the
+/// folders being walked, from the root down: a folder reached again through a symbolic link
+/// (a link to a parent, or to itself) would be walked forever, so it is skipped with a warning.
+/// A folder linked from two places that is not its own ancestor is still walked under both names.
+fn walk(root: &Path, dir: &Path, ancestors: &mut Vec<PathBuf>, out: &mut Vec<PromptFile>) -> Result<()> {
     let read_err = |p: &Path, e: std::io::Error| {
         Error::internal(format!("cannot read the prompt folder entry {}: {e}", p.display())).with_source(e)
     };
+    let canonical = std::fs::canonicalize(dir).map_err(|e| read_err(dir, e))?;
+    if ancestors.contains(&canonical) {
+        tracing::warn!(
+            "skipping the prompt folder {}: it is {} reached again through a symbolic link (a loop)",
+            dir.display(),
+            canonical.display()
+        );
+        return Ok(());
+    }
+    ancestors.push(canonical);
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| read_err(dir, e))?
         .map(|e| e.map(|e| e.path()))
@@ -40,7 +58,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PromptFile>) -> Result<()> {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(root, &path, out)?;
+            walk(root, &path, ancestors, out)?;
         } else if path.extension().is_some_and(|e| e == "prompt") {
             let source = std::fs::read_to_string(&path).map_err(|e| read_err(&path, e))?;
             let relative = path
@@ -53,6 +71,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PromptFile>) -> Result<()> {
             out.push(PromptFile { relative, shown: path.display().to_string(), source });
         }
     }
+    ancestors.pop();
     Ok(())
 }
 
@@ -70,7 +89,7 @@ pub fn load_prompt_dir(registry: &Registry, dir: impl AsRef<Path>, namespace: Op
         return Ok(0);
     }
     let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
+    walk(dir, dir, &mut Vec::new(), &mut files)?;
     load_files(registry, files, namespace)
 }
 
@@ -94,6 +113,23 @@ pub fn load_prompt_sources<'a>(
         })
         .collect();
     load_files(registry, files, namespace)
+}
+
+/// Warns about each top-level frontmatter key that neither Dotprompt nor Genkit reads (a typo
+/// such as `modle:` would otherwise be silently ignored), naming the file and line. Namespaced
+/// keys (`myext.flag`) are extension data and are not reported.
+fn warn_unknown_keys(f: &PromptFile) {
+    for unknown in dotprompt::unknown_keys(&f.source, &GENKIT_FRONTMATTER_KEYS) {
+        let at = unknown.line.map_or_else(|| f.shown.clone(), |l| format!("{}:{l}", f.shown));
+        tracing::warn!(
+            "{at}: unknown frontmatter key `{}` is ignored (known keys: {}, {}; use a namespaced key such as \
+             `myext.{}` for extension data)",
+            unknown.key,
+            dotprompt::RESERVED_METADATA_KEYWORDS.join(", "),
+            GENKIT_FRONTMATTER_KEYS.join(", "),
+            unknown.key
+        );
+    }
 }
 
 fn file_name(relative: &str) -> &str {
@@ -122,6 +158,7 @@ fn load_files(registry: &Registry, files: Vec<PromptFile>, namespace: Option<&st
             _ => base.to_owned(),
         };
         let parsed = dotprompt::parse_strict(&f.source, &f.shown).map_err(|e| convert_error(e, None))?;
+        warn_unknown_keys(&f);
         let body = ParsedPrompt {
             meta: PromptMetadata::default(),
             template: parsed.template.clone(),
@@ -140,4 +177,53 @@ fn load_files(registry: &Registry, files: Vec<PromptFile>, namespace: Option<&st
         count += 1;
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("genkit-prompt-folder-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlink_loops_are_skipped() {
+        let dir = temp_dir("loop");
+        std::fs::write(dir.join("top.prompt"), "Hello").unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/inner.prompt"), "Inner").unwrap();
+        // A link to the parent and a link to itself: both loops.
+        std::os::unix::fs::symlink("..", dir.join("sub/up")).unwrap();
+        std::os::unix::fs::symlink(".", dir.join("sub/here")).unwrap();
+        // A link to a sibling folder is not a loop and is still followed.
+        std::fs::create_dir(dir.join("shared")).unwrap();
+        std::fs::write(dir.join("shared/common.prompt"), "Common").unwrap();
+        std::os::unix::fs::symlink("../shared", dir.join("sub/linked")).unwrap();
+        let registry = Registry::new();
+        let n = load_prompt_dir(&registry, &dir, None).unwrap();
+        // top, sub/inner, shared/common and sub/linked/common.
+        assert_eq!(n, 4);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn unknown_frontmatter_keys_are_warned_about_with_file_and_line() {
+        let (logs, _guard) = genkit_core::testing::LogCapture::start();
+        let registry = Registry::new();
+        let source = "---\nmodel: m\nmodle: typo\nmaxTurns: 2\nmyext.flag: true\n---\nHi";
+        load_prompt_sources(&registry, [("greet.prompt", source)], None).unwrap();
+        let warnings = logs.lines_at("WARN");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("greet.prompt:3: unknown frontmatter key `modle`"), "{warnings:?}");
+        // Keys Dotprompt or Genkit read, and namespaced ones, are not reported.
+        for key in ["maxTurns", "myext", "model:"] {
+            assert!(!warnings[0].contains(&format!("`{key}`")), "{warnings:?}");
+        }
+    }
 }

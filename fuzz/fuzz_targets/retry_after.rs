@@ -1,0 +1,4 @@
+//! libFuzzer entry point for `genkit_fuzz_targets::retry_after`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| genkit_fuzz_targets::retry_after(data));

@@ -1,0 +1,4 @@
+//! libFuzzer entry point for `genkit_fuzz_targets::uri_template`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| genkit_fuzz_targets::uri_template(data));
