@@ -83,6 +83,9 @@ pub use genkit_local as local;
 /// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
 /// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
 pub use genkit_macros::embed_prompts;
+/// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
+#[cfg(feature = "anthropic")]
+pub use genkit_anthropic as anthropic;
 /// OpenAI and the OpenAI-compatible providers (feature `openai`): see [`genkit_openai_compat`].
 #[cfg(feature = "openai")]
 pub use genkit_openai_compat as openai;
