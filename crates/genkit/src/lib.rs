@@ -63,6 +63,9 @@ pub use genkit_ai::{
     Model, ModelCx, ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role,
     Tool, ToolConfig, ToolCx,
 };
+/// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
+#[cfg(feature = "anthropic")]
+pub use genkit_anthropic as anthropic;
 pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, BidiStream,
@@ -83,9 +86,6 @@ pub use genkit_local as local;
 /// [`GenkitBuilder::embedded_prompts`]: `embed_prompts!("prompts")` (relative to the crate's
 /// `Cargo.toml`) expands to the `(relative path, source)` pairs of its files.
 pub use genkit_macros::embed_prompts;
-/// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
-#[cfg(feature = "anthropic")]
-pub use genkit_anthropic as anthropic;
 /// OpenAI and the OpenAI-compatible providers (feature `openai`): see [`genkit_openai_compat`].
 #[cfg(feature = "openai")]
 pub use genkit_openai_compat as openai;

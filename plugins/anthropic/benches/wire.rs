@@ -86,7 +86,11 @@ fn request() -> ModelRequest {
             ),
             Message::new(
                 Role::Tool,
-                vec![Part::tool_response("get_weather", Some(json!({"temp": 21, "sky": "clear"})), Some("toolu_1".into()))],
+                vec![Part::tool_response(
+                    "get_weather",
+                    Some(json!({"temp": 21, "sky": "clear"})),
+                    Some("toolu_1".into()),
+                )],
             ),
             Message::model("It's 21°C and clear in Paris."),
             Message::user("And in Rome tomorrow?"),

@@ -35,10 +35,10 @@ async fn main() -> genkit_core::Result<()> {
     };
     let model = std::env::args().nth(1).unwrap_or_else(|| "anthropic/claude-haiku-4-5".to_owned());
 
-    let r = generate(&registry, GenerateOptions::new().model(&model).prompt("Say hello in French.")).await?;
+    let r = generate(&registry, GenerateOptions::new().model(model.as_str()).prompt("Say hello in French.")).await?;
     println!("{}", r.text());
 
-    let mut s = generate_stream(&registry, GenerateOptions::new().model(&model).prompt("Count to five."));
+    let mut s = generate_stream(&registry, GenerateOptions::new().model(model.as_str()).prompt("Count to five."));
     while let Some(chunk) = s.next().await {
         print!("{}", chunk?.text());
     }
@@ -49,7 +49,9 @@ async fn main() -> genkit_core::Result<()> {
             .input_schema(json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})),
         |input: Value, _cx| async move { Ok(json!({"city": input["city"], "temperature_c": 21})) },
     );
-    let r = generate(&registry, GenerateOptions::new().model(&model).prompt("Weather in Paris?").tool(&weather)).await?;
+    let r =
+        generate(&registry, GenerateOptions::new().model(model.as_str()).prompt("Weather in Paris?").tool(&weather))
+            .await?;
     println!("{}", r.text());
 
     let request = ModelRequest { messages: vec![Message::user("Say hello in French.")], ..ModelRequest::default() };

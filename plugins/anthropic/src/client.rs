@@ -78,7 +78,12 @@ impl Client {
     /// Sends a request with the headers, the key (`key` overrides the plugin's) and the beta
     /// list; a non-2xx answer becomes a Genkit error with Anthropic's message (the key
     /// redacted, should it be echoed).
-    async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>, betas: &[String]) -> Result<reqwest::Response> {
+    async fn send(
+        &self,
+        rb: reqwest::RequestBuilder,
+        key: Option<&str>,
+        betas: &[String],
+    ) -> Result<reqwest::Response> {
         let secret = key.map(Secret::new).or_else(|| self.api_key.clone());
         let mut rb = rb.headers(self.headers.clone());
         if let Some(s) = &secret {
@@ -132,7 +137,12 @@ impl Client {
     }
 
     /// `GET` a path with query parameters.
-    pub(crate) async fn get(&self, path: &str, query: &[(&str, String)], betas: &[String]) -> Result<reqwest::Response> {
+    pub(crate) async fn get(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        betas: &[String],
+    ) -> Result<reqwest::Response> {
         let rb = self.http.get(self.url(path)).query(query);
         self.send(rb, None, betas).await
     }

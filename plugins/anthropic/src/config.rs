@@ -194,12 +194,21 @@ mod tests {
     #[test]
     fn thinking_forms() {
         let t = |v: Value| serde_json::from_value::<ThinkingConfig>(v).unwrap().to_wire();
-        assert_eq!(t(json!({"enabled": true, "budgetTokens": 1024})), Some(json!({"type": "enabled", "budget_tokens": 1024})));
+        assert_eq!(
+            t(json!({"enabled": true, "budgetTokens": 1024})),
+            Some(json!({"type": "enabled", "budget_tokens": 1024}))
+        );
         assert_eq!(t(json!({"budgetTokens": 2000})), Some(json!({"type": "enabled", "budget_tokens": 2000})));
         assert_eq!(t(json!({"enabled": true})), None, "JS sends nothing without a budget");
         assert_eq!(t(json!({"enabled": false, "budgetTokens": 5})), Some(json!({"type": "disabled"})));
-        assert_eq!(t(json!({"adaptive": true, "display": "omitted"})), Some(json!({"type": "adaptive", "display": "omitted"})));
-        assert_eq!(t(json!({"type": "enabled", "budget_tokens": 3000})), Some(json!({"type": "enabled", "budget_tokens": 3000})));
+        assert_eq!(
+            t(json!({"adaptive": true, "display": "omitted"})),
+            Some(json!({"type": "adaptive", "display": "omitted"}))
+        );
+        assert_eq!(
+            t(json!({"type": "enabled", "budget_tokens": 3000})),
+            Some(json!({"type": "enabled", "budget_tokens": 3000}))
+        );
         assert_eq!(t(json!({})), None);
     }
 
@@ -207,7 +216,9 @@ mod tests {
     fn schema_lists_the_known_fields() {
         let s = serde_json::to_value(schemars::schema_for!(AnthropicConfig)).unwrap();
         let props = s["properties"].as_object().unwrap();
-        for k in ["temperature", "maxOutputTokens", "topK", "stopSequences", "tool_choice", "thinking", "effort", "betas"] {
+        for k in
+            ["temperature", "maxOutputTokens", "topK", "stopSequences", "tool_choice", "thinking", "effort", "betas"]
+        {
             assert!(props.contains_key(k), "{k}");
         }
         assert!(!props.contains_key("apiKey"));

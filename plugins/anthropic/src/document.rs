@@ -170,7 +170,8 @@ mod tests {
     fn parts_round_trip_to_document_blocks() {
         let p = DocumentPart::pdf_url("https://example.com/a.pdf").title("A").citations(true).part();
         let mut betas = Vec::new();
-        let b = document_block(&p.custom.unwrap()[DOCUMENT_KEY], Some(json!({"type": "ephemeral"})), &mut betas).unwrap();
+        let b =
+            document_block(&p.custom.unwrap()[DOCUMENT_KEY], Some(json!({"type": "ephemeral"})), &mut betas).unwrap();
         assert_eq!(
             serde_json::to_value(b).unwrap(),
             json!({"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}, "title": "A",

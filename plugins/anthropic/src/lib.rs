@@ -90,8 +90,8 @@ pub mod codec {
     };
     pub use crate::messages::stream::StreamDecoder;
     pub use crate::messages::wire::{
-        Block, Delta, KnownBlock, MessageDeltaBody, MessageParam, MessageResponse, MessagesRequest, Source, StreamEvent,
-        SystemPrompt, Usage,
+        Block, Delta, KnownBlock, MessageDeltaBody, MessageParam, MessageResponse, MessagesRequest, Source,
+        StreamEvent, SystemPrompt, Usage,
     };
     pub use genkit_http::SseEvent;
 }

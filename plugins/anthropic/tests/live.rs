@@ -30,9 +30,15 @@ fn registry() -> Registry {
 async fn anthropic_live_messages_stream_and_thinking() {
     let r = registry();
     let model = "anthropic/claude-haiku-4-5";
-    let resp = generate(&r, GenerateOptions::new().model(model).prompt("Reply with the single word: pong").config(json!({"temperature": 0})))
-        .await
-        .unwrap();
+    let resp = generate(
+        &r,
+        GenerateOptions::new()
+            .model(model)
+            .prompt("Reply with the single word: pong")
+            .config(json!({"temperature": 0})),
+    )
+    .await
+    .unwrap();
     assert!(resp.text().to_lowercase().contains("pong"), "{}", resp.text());
     assert_eq!(resp.finish_reason, Some(FinishReason::Stop));
     let mut s = generate_stream(&r, GenerateOptions::new().model(model).prompt("Count from 1 to 5, comma separated."));
@@ -59,7 +65,10 @@ async fn anthropic_live_messages_stream_and_thinking() {
 async fn anthropic_live_count_tokens() {
     key();
     let n = Anthropic::new()
-        .count_tokens("claude-haiku-4-5", &ModelRequest { messages: vec![Message::user("Hello, Claude")], ..ModelRequest::default() })
+        .count_tokens(
+            "claude-haiku-4-5",
+            &ModelRequest { messages: vec![Message::user("Hello, Claude")], ..ModelRequest::default() },
+        )
         .await
         .unwrap();
     assert!(n > 0);

@@ -56,7 +56,10 @@ async fn streamed_chunks_add_up_to_the_final_text() {
     let Some(url) = common::katan_url() else { return };
     let mut s = generate_stream(
         &registry(plugin(&url)),
-        GenerateOptions::new().model("anthropic/claude-sonnet-4-5").prompt("Stream me, please").config(json!({"maxOutputTokens": 5})),
+        GenerateOptions::new()
+            .model("anthropic/claude-sonnet-4-5")
+            .prompt("Stream me, please")
+            .config(json!({"maxOutputTokens": 5})),
     );
     let mut streamed = String::new();
     let mut chunks = 0;
@@ -88,7 +91,11 @@ async fn tool_use_plain_and_streamed_from_partial_json() {
     let reg = registry(plugin(&url));
     let tool = weather_tool();
     let opts = || {
-        GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("Weather in Paris?").tool(&tool).return_tool_requests(true)
+        GenerateOptions::new()
+            .model("anthropic/claude-haiku-4-5")
+            .prompt("Weather in Paris?")
+            .tool(&tool)
+            .return_tool_requests(true)
     };
     let r = generate(&reg, opts()).await.unwrap();
     let reqs = r.tool_requests();
@@ -120,13 +127,17 @@ async fn multi_turn_and_tool_history_are_accepted() {
             Role::Model,
             vec![Part::tool_request("get_weather", Some(json!({"city": "Paris"})), Some("toolu_1".into()))],
         ),
-        Message::new(Role::Tool, vec![Part::tool_response("get_weather", Some(json!({"temp": 21})), Some("toolu_1".into()))]),
+        Message::new(
+            Role::Tool,
+            vec![Part::tool_response("get_weather", Some(json!({"temp": 21})), Some("toolu_1".into()))],
+        ),
         Message::model("It is 21 degrees."),
         Message::user("And tomorrow?"),
     ];
-    let r = generate(&registry(plugin(&url)), GenerateOptions::new().model("anthropic/claude-haiku-4-5").messages(history))
-        .await
-        .unwrap();
+    let r =
+        generate(&registry(plugin(&url)), GenerateOptions::new().model("anthropic/claude-haiku-4-5").messages(history))
+            .await
+            .unwrap();
     assert!(r.text().contains("messages=5"), "{}", r.text());
     assert!(r.text().contains("User: And tomorrow?"), "{}", r.text());
 }

@@ -15,8 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use genkit_anthropic::codec::StreamDecoder;
 use genkit_ai::ModelResponseChunk;
+use genkit_anthropic::codec::StreamDecoder;
 use serde_json::{Value, json};
 
 fn fixtures() -> PathBuf {
@@ -40,7 +40,8 @@ fn decode(pieces: &[&[u8]]) -> Value {
     for c in chunks {
         for p in c.content {
             let v = serde_json::to_value(&p).unwrap();
-            let key = ["text", "reasoning"].into_iter().find(|k| v.get(*k).is_some() && v.as_object().unwrap().len() == 1);
+            let key =
+                ["text", "reasoning"].into_iter().find(|k| v.get(*k).is_some() && v.as_object().unwrap().len() == 1);
             if let (Some(k), Some(last)) = (key, merged.last_mut())
                 && last.as_object().is_some_and(|o| o.len() == 1 && o.contains_key(k))
             {
@@ -53,7 +54,9 @@ fn decode(pieces: &[&[u8]]) -> Value {
     }
     match end {
         Ok(r) => json!({"chunks": merged, "response": r}),
-        Err(e) => json!({"chunks": merged, "error": {"status": e.status().as_str(), "message": e.message(), "details": e.details()}}),
+        Err(e) => {
+            json!({"chunks": merged, "error": {"status": e.status().as_str(), "message": e.message(), "details": e.details()}})
+        }
     }
 }
 
@@ -64,9 +67,10 @@ fn check(name: &str) {
     if std::env::var("GENKIT_UPDATE_GOLDEN").is_ok_and(|v| v == "1") {
         std::fs::write(&expected_path, serde_json::to_string_pretty(&whole).unwrap() + "\n").unwrap();
     }
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&expected_path).unwrap_or_else(|e| {
-        panic!("{}: {e} (record it with GENKIT_UPDATE_GOLDEN=1)", expected_path.display())
-    }))
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e} (record it with GENKIT_UPDATE_GOLDEN=1)", expected_path.display())),
+    )
     .unwrap();
     assert_eq!(whole, expected, "{name}: whole body");
     for i in 0..=body.len() {

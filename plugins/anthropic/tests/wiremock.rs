@@ -3,6 +3,9 @@
 //! local wiremock server: everything an echo server cannot show. Request bodies and headers
 //! are matched too.
 
+// The JSON builders take values to read like the fixtures they build.
+#![allow(clippy::needless_pass_by_value)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,8 +61,11 @@ async fn plain_messages_with_headers_config_and_usage() {
             "model": "claude-haiku-4-5", "max_tokens": 200, "system": "Be brief.", "temperature": 0.3, "top_k": 10,
             "messages": [{"role": "user", "content": [{"type": "text", "text": "Hello, Claude"}]}]
         })))
-        .respond_with(ok(message(json!([{"type": "text", "text": "Hi! My name is Claude."}]), "end_turn",
-            json!({"input_tokens": 2095, "output_tokens": 503}))))
+        .respond_with(ok(message(
+            json!([{"type": "text", "text": "Hi! My name is Claude."}]),
+            "end_turn",
+            json!({"input_tokens": 2095, "output_tokens": 503}),
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -88,7 +94,11 @@ async fn dated_aliases_betas_and_a_per_request_key() {
         .and(header("x-api-key", "sk-per-request"))
         .and(header("anthropic-version", "2024-01-01"))
         .and(body_partial_json(json!({"model": "claude-sonnet-4-20250514"})))
-        .respond_with(ok(message(json!([{"type": "text", "text": "ok"}]), "end_turn", json!({"input_tokens": 1, "output_tokens": 1}))))
+        .respond_with(ok(message(
+            json!([{"type": "text", "text": "ok"}]),
+            "end_turn",
+            json!({"input_tokens": 1, "output_tokens": 1}),
+        )))
         .expect(1)
         .mount(&server)
         .await;
@@ -138,7 +148,8 @@ async fn streaming_text_and_tool_use_over_http() {
         .mount(&server)
         .await;
     let weather: Tool<Value, Value> = tool::dynamic(
-        ToolConfig::new("get_weather", "Weather of a city").input_schema(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
+        ToolConfig::new("get_weather", "Weather of a city")
+            .input_schema(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
         |_input: Value, _cx| async move { Ok(json!({"temp": 18})) },
     );
     let mut s = generate_stream(
@@ -186,9 +197,10 @@ async fn thinking_signatures_come_back_and_are_sent_back() {
         .await;
     let reg = registry(plugin(&server));
     let cfg = json!({"thinking": {"enabled": true, "budgetTokens": 10000}, "maxOutputTokens": 16000});
-    let r = generate(&reg, GenerateOptions::new().model("anthropic/claude-sonnet-4-5").prompt("Q?").config(cfg.clone()))
-        .await
-        .unwrap();
+    let r =
+        generate(&reg, GenerateOptions::new().model("anthropic/claude-sonnet-4-5").prompt("Q?").config(cfg.clone()))
+            .await
+            .unwrap();
     assert_eq!(r.reasoning(), "Let me analyze this step by step...");
     assert_eq!(r.text(), "Based on my analysis...");
     let parts = r.message().unwrap().content.clone();
@@ -196,7 +208,9 @@ async fn thinking_signatures_come_back_and_are_sent_back() {
 
     let mut history = r.messages().unwrap();
     history.push(Message::user("And then?"));
-    generate(&reg, GenerateOptions::new().model("anthropic/claude-sonnet-4-5").messages(history).config(cfg)).await.unwrap();
+    generate(&reg, GenerateOptions::new().model("anthropic/claude-sonnet-4-5").messages(history).config(cfg))
+        .await
+        .unwrap();
     let sent = body_of(&server, 1).await;
     assert_eq!(
         sent["messages"][1]["content"],
@@ -243,7 +257,10 @@ async fn documents_pdfs_and_citations() {
         GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt(vec![
             doc,
             Part::media("data:application/pdf;base64,JVBERi0xLjcK", Some("application/pdf".into())),
-            Part::media("https://assets.anthropic.com/m/1cd9d098ac3e6467/original/Claude-3-Model-Card-October-Addendum.pdf", Some("application/pdf".into())),
+            Part::media(
+                "https://assets.anthropic.com/m/1cd9d098ac3e6467/original/Claude-3-Model-Card-October-Addendum.pdf",
+                Some("application/pdf".into()),
+            ),
             Part::text("What color is the grass and sky?"),
         ]),
     )
@@ -284,15 +301,22 @@ async fn prompt_caching_marks_blocks_and_reports_cache_usage() {
         .await;
     let reg = registry(plugin(&server).cache_system_prompt(true));
     let opts = || {
-        GenerateOptions::new().model("anthropic/claude-haiku-4-5").system("You are an AI assistant analyzing literary works.").prompt(vec![
-            Part::text("<the entire contents of Pride and Prejudice>").with_metadata("cache_control", json!({"type": "ephemeral", "ttl": "1h"})),
-            Part::text("Analyze the major themes."),
-        ])
+        GenerateOptions::new()
+            .model("anthropic/claude-haiku-4-5")
+            .system("You are an AI assistant analyzing literary works.")
+            .prompt(vec![
+                Part::text("<the entire contents of Pride and Prejudice>")
+                    .with_metadata("cache_control", json!({"type": "ephemeral", "ttl": "1h"})),
+                Part::text("Analyze the major themes."),
+            ])
     };
     let first = generate(&reg, opts()).await.unwrap().usage.clone().unwrap();
     assert_eq!(first.cached_content_tokens, Some(0.0));
     let c = first.custom.unwrap();
-    assert_eq!((c["cache_creation_input_tokens"].as_u64(), c["ephemeral_1h_input_tokens"].as_u64()), (Some(188_086), Some(188_086)));
+    assert_eq!(
+        (c["cache_creation_input_tokens"].as_u64(), c["ephemeral_1h_input_tokens"].as_u64()),
+        (Some(188_086), Some(188_086))
+    );
     let second = generate(&reg, opts()).await.unwrap().usage.clone().unwrap();
     assert_eq!(second.cached_content_tokens, Some(188_086.0));
     assert_eq!(second.total_tokens, Some(21.0 + 188_086.0 + 393.0));
@@ -324,16 +348,21 @@ async fn server_tools_are_passed_through_and_their_results_surface() {
         .await;
     let r = generate(
         &registry(plugin(&server)),
-        GenerateOptions::new().model("anthropic/claude-sonnet-4-5").prompt("When was Claude Shannon born?").config(json!({
-            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
-            "container": "container_011CPR5CNjB747bTd36fQLFk"
-        })),
+        GenerateOptions::new().model("anthropic/claude-sonnet-4-5").prompt("When was Claude Shannon born?").config(
+            json!({
+                "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 5}],
+                "container": "container_011CPR5CNjB747bTd36fQLFk"
+            }),
+        ),
     )
     .await
     .unwrap();
     let parts = r.message().unwrap().content.clone();
     assert_eq!(parts.len(), 4);
-    assert_eq!(parts[1].metadata_value("anthropicServerToolUse").unwrap()["input"]["query"], "claude shannon birth date");
+    assert_eq!(
+        parts[1].metadata_value("anthropicServerToolUse").unwrap()["input"]["query"],
+        "claude shannon birth date"
+    );
     let result = &parts[2].custom.as_ref().unwrap()["anthropicServerToolResult"];
     assert_eq!(result["type"], "web_search_tool_result");
     assert_eq!(result["content"][0]["title"], "Claude Shannon - Wikipedia");
@@ -374,7 +403,12 @@ async fn every_error_status_maps_with_the_providers_message() {
         (403, "permission_error", "Your API key does not have permission", Status::PermissionDenied),
         (404, "not_found_error", "model: claude-nope", Status::NotFound),
         (413, "request_too_large", "Request exceeds the maximum allowed number of bytes.", Status::InvalidArgument),
-        (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", Status::ResourceExhausted),
+        (
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+            Status::ResourceExhausted,
+        ),
         (500, "api_error", "Internal server error", Status::Unavailable),
         (529, "overloaded_error", "Overloaded", Status::Unavailable),
     ];
@@ -386,9 +420,12 @@ async fn every_error_status_maps_with_the_providers_message() {
             resp = resp.insert_header("retry-after", "7");
         }
         Mock::given(method("POST")).and(path("/v1/messages")).respond_with(resp).mount(&server).await;
-        let e = generate(&registry(plugin(&server)), GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi"))
-            .await
-            .unwrap_err();
+        let e = generate(
+            &registry(plugin(&server)),
+            GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi"),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.status(), status, "{code}");
         assert_eq!(e.provider_http_status(), Some(code));
         assert_eq!(e.details().unwrap()["error"]["type"], kind, "{code}");
@@ -411,9 +448,9 @@ async fn the_retry_middleware_recovers_from_an_overloaded_api() {
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
         .respond_with(
-            ResponseTemplate::new(529)
-                .insert_header("retry-after-ms", "5")
-                .set_body_json(json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+            ResponseTemplate::new(529).insert_header("retry-after-ms", "5").set_body_json(
+                json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+            ),
         )
         .up_to_n_times(1)
         .with_priority(1)
@@ -421,21 +458,23 @@ async fn the_retry_middleware_recovers_from_an_overloaded_api() {
         .await;
     Mock::given(method("POST"))
         .and(path("/v1/messages"))
-        .respond_with(ok(message(json!([{"type": "text", "text": "Recovered."}]), "end_turn", json!({"input_tokens": 1, "output_tokens": 1}))))
+        .respond_with(ok(message(
+            json!([{"type": "text", "text": "Recovered."}]),
+            "end_turn",
+            json!({"input_tokens": 1, "output_tokens": 1}),
+        )))
         .with_priority(2)
         .mount(&server)
         .await;
-    let r = generate(
-        &registry(plugin(&server)),
-        GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi").use_middleware(retry(RetryOptions {
-            max_retries: 2,
-            initial_delay_ms: 1,
-            no_jitter: true,
-            ..RetryOptions::default()
-        })),
-    )
-    .await
-    .unwrap();
+    let r =
+        generate(
+            &registry(plugin(&server)),
+            GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi").use_middleware(retry(
+                RetryOptions { max_retries: 2, initial_delay_ms: 1, no_jitter: true, ..RetryOptions::default() },
+            )),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.text(), "Recovered.");
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
 }
@@ -453,7 +492,10 @@ async fn an_error_event_mid_stream_is_a_typed_error() {
         ]))
         .mount(&server)
         .await;
-    let mut s = generate_stream(&registry(plugin(&server)), GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi"));
+    let mut s = generate_stream(
+        &registry(plugin(&server)),
+        GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi"),
+    );
     while s.next().await.is_some() {}
     let e = s.output().await.unwrap_err();
     assert_eq!(e.status(), Status::Unavailable);
@@ -562,7 +604,9 @@ async fn message_batches_create_poll_and_results() {
     }
     assert_eq!(p.cancel_batch(&created.id).await.unwrap().processing_status, "canceling");
     let missing = Mock::given(method("GET")).and(path("/v1/messages/batches/nope")).respond_with(
-        ResponseTemplate::new(404).set_body_json(json!({"type": "error", "error": {"type": "not_found_error", "message": "batch not found"}})),
+        ResponseTemplate::new(404).set_body_json(
+            json!({"type": "error", "error": {"type": "not_found_error", "message": "batch not found"}}),
+        ),
     );
     missing.mount(&server).await;
     assert_eq!(p.get_batch("nope").await.unwrap_err().status(), Status::NotFound);
@@ -593,7 +637,8 @@ async fn listing_merges_the_catalogue_with_the_models_endpoint() {
     let listed = p.list().await.unwrap();
     let names: Vec<String> = listed.iter().map(|m| m.name.to_string()).collect();
     assert_eq!(names.iter().filter(|n| *n == "anthropic/claude-haiku-4-5").count(), 1);
-    for n in ["anthropic/claude-sonnet-4", "anthropic/claude-opus-4-5-20251101", "anthropic/claude-3-7-sonnet-20250219"] {
+    for n in ["anthropic/claude-sonnet-4", "anthropic/claude-opus-4-5-20251101", "anthropic/claude-3-7-sonnet-20250219"]
+    {
         assert!(names.iter().any(|x| x == n), "{n} in {names:?}");
     }
     let opus = listed.iter().find(|m| &*m.name == "anthropic/claude-opus-4-5-20251101").unwrap();

@@ -151,7 +151,11 @@ fn push_beta(betas: &mut Vec<String>, beta: &str) {
 
 /// The content blocks of a tool result: its multipart `content`, else its output (a string
 /// as text, an image as an image, anything else as JSON text).
-fn tool_result_content(part_content: Option<&Vec<Part>>, output: Option<&Value>, betas: &mut Vec<String>) -> Result<Vec<Block>> {
+fn tool_result_content(
+    part_content: Option<&Vec<Part>>,
+    output: Option<&Value>,
+    betas: &mut Vec<String>,
+) -> Result<Vec<Block>> {
     if let Some(parts) = part_content.filter(|p| !p.is_empty()) {
         let mut out = Vec::new();
         for p in parts {
@@ -179,9 +183,10 @@ fn tool_result_content(part_content: Option<&Vec<Part>>, output: Option<&Value>,
         Some(Value::String(s)) if s.is_empty() => Vec::new(),
         Some(Value::String(s)) => vec![image(s, None).unwrap_or_else(|| text(s.clone()))],
         Some(v @ Value::Object(o)) => {
-            let media = o.get("url").and_then(Value::as_str).and_then(|u| {
-                image(u, o.get("contentType").and_then(Value::as_str))
-            });
+            let media = o
+                .get("url")
+                .and_then(Value::as_str)
+                .and_then(|u| image(u, o.get("contentType").and_then(Value::as_str)));
             vec![media.unwrap_or_else(|| text(v.to_string()))]
         }
         Some(v) => vec![text(v.to_string())],
@@ -284,15 +289,17 @@ fn part_block(part: &Part, betas: &mut Vec<String>) -> Result<Option<Block>> {
         })?;
         let is_error = part.metadata_value("is_error").and_then(Value::as_bool).filter(|e| *e);
         let content = tool_result_content(t.content.as_ref(), t.output.as_ref(), betas)?;
-        return Ok(Some(Block::Known(KnownBlock::ToolResult { tool_use_id, content, is_error, cache_control: cache() })));
+        return Ok(Some(Block::Known(KnownBlock::ToolResult {
+            tool_use_id,
+            content,
+            is_error,
+            cache_control: cache(),
+        })));
     }
     if let Some(d) = &part.data {
         return Ok(Some(Block::Known(KnownBlock::Text { text: d.to_string(), cache_control: cache() })));
     }
-    Err(invalid(format!(
-        "Anthropic cannot take this part: {}",
-        serde_json::to_string(part).unwrap_or_default()
-    )))
+    Err(invalid(format!("Anthropic cannot take this part: {}", serde_json::to_string(part).unwrap_or_default())))
 }
 
 /// The top-level system prompt of every system message (text parts only).

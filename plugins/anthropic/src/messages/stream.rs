@@ -18,10 +18,24 @@ use crate::error::api_error;
 /// A content block being streamed.
 #[derive(Debug, Clone)]
 enum Pending {
-    Text { text: String, citations: Vec<Value> },
-    Thinking { thinking: String, signature: Option<String> },
-    ToolUse { id: Option<String>, name: String, start: Value, json: String },
-    ServerToolUse { block: Map<String, Value>, json: String },
+    Text {
+        text: String,
+        citations: Vec<Value>,
+    },
+    Thinking {
+        thinking: String,
+        signature: Option<String>,
+    },
+    ToolUse {
+        id: Option<String>,
+        name: String,
+        start: Value,
+        json: String,
+    },
+    ServerToolUse {
+        block: Map<String, Value>,
+        json: String,
+    },
     /// Complete at start (server tool results, redacted thinking, unknown kinds).
     Whole(Value),
 }
@@ -182,7 +196,12 @@ impl StreamDecoder {
     }
 
     fn chunk(part: Part) -> ModelResponseChunk {
-        ModelResponseChunk { role: Some(Role::Model), index: Some(0), content: vec![part], ..ModelResponseChunk::default() }
+        ModelResponseChunk {
+            role: Some(Role::Model),
+            index: Some(0),
+            content: vec![part],
+            ..ModelResponseChunk::default()
+        }
     }
 
     /// Decodes one SSE event.
@@ -273,11 +292,13 @@ impl StreamDecoder {
     }
 
     fn delta(&mut self, index: usize, delta: Delta, emit: &mut dyn FnMut(ModelResponseChunk)) {
-        if !self.blocks.contains_key(&index) {
-            let Some(block) = Pending::from_delta(&delta) else { return };
-            self.blocks.insert(index, Slot { block, stopped: false });
-        }
-        let Some(slot) = self.blocks.get_mut(&index) else { return };
+        let slot = match self.blocks.entry(index) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let Some(block) = Pending::from_delta(&delta) else { return };
+                e.insert(Slot { block, stopped: false })
+            }
+        };
         match (&mut slot.block, delta) {
             (Pending::Text { text, .. }, Delta::TextDelta { text: t }) => {
                 if !t.is_empty() {
@@ -295,7 +316,10 @@ impl StreamDecoder {
             (Pending::Thinking { signature, .. }, Delta::SignatureDelta { signature: s }) => {
                 signature.get_or_insert_with(String::new).push_str(&s);
             }
-            (Pending::ToolUse { json, .. } | Pending::ServerToolUse { json, .. }, Delta::InputJsonDelta { partial_json }) => {
+            (
+                Pending::ToolUse { json, .. } | Pending::ServerToolUse { json, .. },
+                Delta::InputJsonDelta { partial_json },
+            ) => {
                 json.push_str(&partial_json);
             }
             // A delta that does not fit its block (or of a kind newer than this plugin).

@@ -10,7 +10,12 @@ use crate::config::parse_config;
 use crate::messages::decode::block_part;
 
 fn opts(structured: bool) -> EncodeOptions<'static> {
-    EncodeOptions { model: "claude-haiku-4-5", stream: false, structured_output: structured, cache_system_prompt: false }
+    EncodeOptions {
+        model: "claude-haiku-4-5",
+        stream: false,
+        structured_output: structured,
+        cache_system_prompt: false,
+    }
 }
 
 fn encode_with(req: &ModelRequest, o: &EncodeOptions<'_>) -> (Value, Vec<String>) {
@@ -51,7 +56,7 @@ fn roles_system_and_defaults() {
             ]
         })
     );
-    let mut s = r.clone();
+    let mut s = r;
     s.messages[0].content.push(Part::text("Use French."));
     assert_eq!(encode(&s)["system"], "Be brief.\n\nUse French.");
     s.messages[0].content.push(Part::media("https://x/y.png", None));
@@ -159,14 +164,21 @@ fn tools_tool_calls_and_results() {
         Message::user("Weather in Paris?"),
         Message::new(
             Role::Model,
-            vec![Part::text("Let me check."), Part::tool_request("get_weather", Some(json!({"city": "Paris"})), Some("toolu_1".into()))],
+            vec![
+                Part::text("Let me check."),
+                Part::tool_request("get_weather", Some(json!({"city": "Paris"})), Some("toolu_1".into())),
+            ],
         ),
         Message::new(
             Role::Tool,
             vec![
                 Part::tool_response("get_weather", Some(json!({"temp": 21})), Some("toolu_1".into())),
                 Part::tool_response("get_weather", Some(json!("sunny")), Some("toolu_2".into())),
-                Part::tool_response("get_weather", Some(json!({"url": "data:image/png;base64,AAA", "contentType": "image/png"})), Some("toolu_3".into())),
+                Part::tool_response(
+                    "get_weather",
+                    Some(json!({"url": "data:image/png;base64,AAA", "contentType": "image/png"})),
+                    Some("toolu_3".into()),
+                ),
                 Part::tool_response("get_weather", None, Some("toolu_4".into())).with_metadata("is_error", json!(true)),
             ],
         ),
@@ -180,7 +192,10 @@ fn tools_tool_calls_and_results() {
             {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}])
     );
     assert_eq!(b["tool_choice"], json!({"type": "any"}));
-    assert_eq!(b["messages"][1]["content"][1], json!({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}));
+    assert_eq!(
+        b["messages"][1]["content"][1],
+        json!({"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}})
+    );
     assert_eq!(
         b["messages"][2],
         json!({"role": "user", "content": [
@@ -210,9 +225,12 @@ fn tools_tool_calls_and_results() {
 #[test]
 fn thinking_goes_back_with_its_signature() {
     let mut js_style = Part::reasoning("js thought");
-    js_style.custom = Some(Box::new(serde_json::from_value(json!({"anthropicThinking": {"signature": "js-sig"}})).unwrap()));
-    let mut redacted = Part::default();
-    redacted.custom = Some(Box::new(serde_json::from_value(json!({"redactedThinking": "EmwKAhgB"})).unwrap()));
+    js_style.custom =
+        Some(Box::new(serde_json::from_value(json!({"anthropicThinking": {"signature": "js-sig"}})).unwrap()));
+    let redacted = Part {
+        custom: Some(Box::new(serde_json::from_value(json!({"redactedThinking": "EmwKAhgB"})).unwrap())),
+        ..Part::default()
+    };
     let r = req(vec![
         Message::user("Q"),
         Message::new(
@@ -244,7 +262,9 @@ fn thinking_effort_and_betas() {
     let b = encode(&r);
     assert_eq!(b["thinking"], json!({"type": "enabled", "budget_tokens": 2048}));
     assert_eq!(b["max_tokens"], 4096 + 2048, "the default leaves room for the answer");
-    r.config = Some(json!({"thinking": {"adaptive": true}, "effort": "high", "output_config": {"task_budget": {"type": "tokens", "total": 20000}}}));
+    r.config = Some(
+        json!({"thinking": {"adaptive": true}, "effort": "high", "output_config": {"task_budget": {"type": "tokens", "total": 20000}}}),
+    );
     let (b, betas) = encode_with(&r, &opts(true));
     assert_eq!(b["thinking"], json!({"type": "adaptive"}));
     assert_eq!(b["output_config"], json!({"task_budget": {"type": "tokens", "total": 20000}, "effort": "high"}));
@@ -263,7 +283,13 @@ fn cache_control_from_part_and_tool_metadata() {
     let mut tool = weather();
     tool.metadata = Some(serde_json::from_value(json!({"cache_control": {"type": "ephemeral"}})).unwrap());
     let mut r = req(vec![
-        Message::new(Role::System, vec![Part::text("Long instructions").with_metadata("cache_control", json!({"type": "ephemeral", "ttl": "1h"}))]),
+        Message::new(
+            Role::System,
+            vec![
+                Part::text("Long instructions")
+                    .with_metadata("cache_control", json!({"type": "ephemeral", "ttl": "1h"})),
+            ],
+        ),
         Message::new(
             Role::User,
             vec![
@@ -275,7 +301,10 @@ fn cache_control_from_part_and_tool_metadata() {
     ]);
     r.tools = Some(vec![tool]);
     let b = encode(&r);
-    assert_eq!(b["system"], json!([{"type": "text", "text": "Long instructions", "cache_control": {"type": "ephemeral", "ttl": "1h"}}]));
+    assert_eq!(
+        b["system"],
+        json!([{"type": "text", "text": "Long instructions", "cache_control": {"type": "ephemeral", "ttl": "1h"}}])
+    );
     let c = &b["messages"][0]["content"];
     assert_eq!(c[0]["cache_control"], eph);
     assert_eq!(c[1]["cache_control"], json!({"type": "ephemeral", "ttl": "5m"}));
@@ -284,7 +313,10 @@ fn cache_control_from_part_and_tool_metadata() {
 
     let r = req(vec![Message::system("a"), Message::system("b"), Message::user("Q")]);
     let (b, _) = encode_with(&r, &EncodeOptions { cache_system_prompt: true, ..opts(true) });
-    assert_eq!(b["system"], json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": eph}]));
+    assert_eq!(
+        b["system"],
+        json!([{"type": "text", "text": "a"}, {"type": "text", "text": "b", "cache_control": eph}])
+    );
 }
 
 #[test]
@@ -292,7 +324,9 @@ fn structured_output_is_native_where_supported() {
     let mut r = req(vec![Message::user("A cat")]);
     r.output = Some(OutputConfig {
         format: Some("json".into()),
-        schema: Some(serde_json::from_value(json!({"type": "object", "properties": {"name": {"type": "string"}}})).unwrap()),
+        schema: Some(
+            serde_json::from_value(json!({"type": "object", "properties": {"name": {"type": "string"}}})).unwrap(),
+        ),
         constrained: Some(true),
         content_type: Some("application/json".into()),
     });
