@@ -63,6 +63,9 @@ pub use genkit_ai::{
     Model, ModelCx, ModelOptions, ModelRef, ModelRequest, ModelResponse, ModelResponseChunk, ModelSupports, Part, Role,
     Tool, ToolConfig, ToolCx,
 };
+/// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
+#[cfg(feature = "anthropic")]
+pub use genkit_anthropic as anthropic;
 pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, BidiStream,
