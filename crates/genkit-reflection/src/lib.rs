@@ -473,7 +473,7 @@ mod tests {
     use genkit_core::{ActionDef, ActionType};
 
     fn register(registry: &Registry, i: usize) {
-        let a = ActionDef::<String, String, ()>::builder(ActionType::Flow, &format!("f{i}"))
+        let a = ActionDef::<String, String, ()>::builder(ActionType::Flow, format!("f{i}"))
             .build(|s, _cx| async move { Ok(s) });
         let _ = registry.register_action(a.as_action());
     }
