@@ -1,0 +1,145 @@
+//! The HTTP side: base URL and API version, the `x-goog-api-key` header, timeouts, and the
+//! mapping of failures to Genkit errors.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use genkit_core::{Error, Result, Status};
+use genkit_http::Secret;
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
+use serde::Serialize;
+
+use crate::error::{api_error, transport_error};
+
+/// The Gemini Developer API base URL when no option sets one.
+pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
+
+/// The API version path segment used unless set otherwise.
+pub const DEFAULT_API_VERSION: &str = "v1beta";
+
+/// The largest non-streamed answer read (64 MiB: inline images and audio are base64).
+const MAX_BODY: usize = 64 << 20;
+
+/// Settings a [`Client`] is built from.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientSettings {
+    pub(crate) origin: String,
+    pub(crate) base_url: String,
+    pub(crate) api_version: String,
+    pub(crate) api_key: Option<Secret>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) connect_timeout: Duration,
+}
+
+/// One configured Gemini API endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Client {
+    pub(crate) origin: String,
+    http: reqwest::Client,
+    base: String,
+    api_key: Option<Secret>,
+}
+
+fn sensitive(value: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value)
+        .map_err(|_| Error::invalid_argument("the API key has characters not allowed in a header"))?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+impl Client {
+    pub(crate) fn new(s: ClientSettings) -> Result<Client> {
+        let mut b = reqwest::Client::builder().connect_timeout(s.connect_timeout);
+        if let Some(t) = s.timeout {
+            b = b.timeout(t);
+        }
+        let http = b.build().map_err(|e| {
+            Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
+        })?;
+        let base = format!("{}/{}", s.base_url.trim_end_matches('/'), s.api_version.trim_matches('/'));
+        Ok(Client { origin: s.origin, http, base, api_key: s.api_key })
+    }
+
+    /// The URL of an API path such as `models/gemini-2.5-flash:generateContent`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/{path}", self.base)
+    }
+
+    /// Sends a request with the key (`key` overrides the plugin's); a non-2xx answer becomes
+    /// a Genkit error with Google's message (the key redacted, should it be echoed).
+    async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
+        let secret = key.map(Secret::new).or_else(|| self.api_key.clone());
+        let mut rb = rb.header(HeaderName::from_static("x-goog-api-client"), "genkit-rust");
+        if let Some(s) = &secret {
+            rb = rb.header(HeaderName::from_static("x-goog-api-key"), sensitive(s.expose())?);
+        }
+        let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let headers = resp.headers().clone();
+        let body = genkit_http::read_body_prefix(resp.bytes_stream(), genkit_http::MAX_MESSAGE * 64).await;
+        let body = String::from_utf8_lossy(&body);
+        let body = match &secret {
+            Some(s) => s.redact(&body),
+            None => std::borrow::Cow::Borrowed(&*body),
+        };
+        Err(api_error(status.as_u16(), &headers, body.as_bytes(), &self.origin))
+    }
+
+    /// `POST` a JSON body to `path` with optional query parameters.
+    pub(crate) async fn post_json<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        let bytes =
+            serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
+        let rb = self
+            .http
+            .post(self.url(path))
+            .query(query)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(bytes);
+        self.send(rb, key).await
+    }
+
+    /// `GET` a path with query parameters.
+    pub(crate) async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response> {
+        self.send(self.http.get(self.url(path)).query(query), None).await
+    }
+
+    /// Reads and decodes a whole JSON body (bounded).
+    pub(crate) async fn json<T: serde::de::DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
+        let len = resp.content_length();
+        let origin = self.origin.clone();
+        let body = resp.bytes_stream().map(move |r| r.map_err(|e| transport_error(&origin, e)));
+        let bytes = genkit_http::read_body(body, len, MAX_BODY, "the response size limit")
+            .await
+            .map_err(|e| e.with_origin(self.origin.clone()))?;
+        serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_join_base_version_and_path_and_debug_hides_the_key() {
+        let c = Client::new(ClientSettings {
+            origin: "googleai".into(),
+            base_url: "http://127.0.0.1:1/".into(),
+            api_version: DEFAULT_API_VERSION.into(),
+            api_key: Some(Secret::new("AIza-secret-key")),
+            timeout: None,
+            connect_timeout: Duration::from_secs(1),
+        })
+        .unwrap();
+        assert_eq!(c.url("models/x:generateContent"), "http://127.0.0.1:1/v1beta/models/x:generateContent");
+        assert!(!format!("{c:?}").contains("AIza-secret-key"));
+    }
+}

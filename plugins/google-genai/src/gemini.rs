@@ -1,0 +1,70 @@
+//! Gemini models: the model action that encodes a Genkit request, calls
+//! `models/{id}:generateContent` or `:streamGenerateContent?alt=sse`, and decodes the answer.
+
+use std::sync::Arc;
+
+use futures::StreamExt;
+use genkit_ai::model::{Model, ModelCx, ModelOptions};
+use genkit_ai::{ModelRequest, ModelResponse, ModelResponseChunk};
+use genkit_core::{Error, Result};
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::config::{GeminiConfig, parse_config};
+use crate::decode::{StreamDecoder, decode_response};
+use crate::encode::{Encoded, encode_request};
+use crate::error::transport_error;
+use crate::models::ModelSpec;
+
+/// Builds the model action `<plugin>/<id>`.
+pub(crate) fn gemini_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
+    let opts = model_options(plugin, spec);
+    let id: Arc<str> = spec.id.as_str().into();
+    genkit_ai::model::new(opts, move |req, cx| {
+        let client = client.clone();
+        let id = id.clone();
+        async move { run(&client, &id, req, cx).await }
+    })
+}
+
+/// The options (name, label, capabilities, config schema) of a model.
+pub(crate) fn model_options(plugin: &str, spec: &ModelSpec) -> ModelOptions {
+    let mut opts = ModelOptions::new(format!("{plugin}/{}", spec.id))
+        .label(spec.display_label())
+        .supports(spec.supports.clone())
+        .config_schema(genkit_core::schema_for::<GeminiConfig>());
+    if let Some(stage) = spec.stage {
+        opts = opts.stage(stage);
+    }
+    opts
+}
+
+async fn run(client: &Client, id: &str, req: ModelRequest, cx: ModelCx) -> Result<ModelResponse> {
+    let stream = cx.streaming_requested();
+    let cfg = parse_config(req.config.as_ref())?;
+    let Encoded { body, model, api_key } = encode_request(&req, cfg, id)?;
+    let cancel = cx.cancellation().clone();
+    let call = async {
+        let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
+        if stream {
+            let path = format!("models/{model}:streamGenerateContent");
+            let resp = client.post_json(&path, &[("alt", "sse")], &body, api_key.as_deref()).await?;
+            let mut dec = StreamDecoder::new(&client.origin);
+            let mut bytes = resp.bytes_stream();
+            while let Some(b) = bytes.next().await {
+                let b = b.map_err(|e| transport_error(&client.origin, e))?;
+                dec.push(&b, &mut emit)?;
+            }
+            dec.finish(&mut emit)
+        } else {
+            let path = format!("models/{model}:generateContent");
+            let resp = client.post_json(&path, &[], &body, api_key.as_deref()).await?;
+            let raw: Value = client.json(resp).await?;
+            Ok(decode_response(&raw))
+        }
+    };
+    tokio::select! {
+        r = call => r,
+        () = cancel.cancelled() => Err(Error::cancelled("the model call was cancelled").with_origin(client.origin.clone())),
+    }
+}

@@ -1,0 +1,67 @@
+//! # genkit-google-genai: Google's Gemini models for Genkit
+//!
+//! The `googleai/*` models and embedders of the Gemini Developer API
+//! (`generativelanguage.googleapis.com`): plain and SSE-streamed `generateContent`, tools
+//! and tool choice, media input (inline `data:` URLs and file URIs), thinking with thought
+//! signatures, structured output, safety settings, `embedContent` /
+//! `batchEmbedContents`, and model listing. Vertex AI, Imagen, TTS, Veo, Lyria and context
+//! caching are not in this crate yet (see `docs/google-genai.md`).
+//!
+//! ```no_run
+//! # async fn demo() -> genkit_core::Result<()> {
+//! use genkit_google_genai::GoogleAi;
+//! let plugin = GoogleAi::new(); // GEMINI_API_KEY, GOOGLE_API_KEY or GOOGLE_GENAI_API_KEY
+//! # let _ = plugin; Ok(()) }
+//! ```
+//!
+//! The client is hand-written on `reqwest` and `serde` (as Genkit JS's own plugin is a
+//! hand-written REST client). SSE framing, body limits and key redaction come from
+//! `genkit-http`.
+//!
+//! ## Mapping
+//! - the first system message → `systemInstruction`; `user` → `user`, `model` → `model`,
+//!   `tool` → `function`.
+//! - text ↔ `text`; reasoning ↔ `{thought: true, text}`; a part's `metadata.thoughtSignature`
+//!   ↔ the part's `thoughtSignature` (sent back, as Gemini requires for multi-turn tool use
+//!   with thinking); media `data:` URLs ↔ `inlineData`, other URLs → `fileData`;
+//!   toolRequest ↔ `functionCall` (`ref` = `id`), toolResponse → `functionResponse`
+//!   (`response: {name, content}`); tool names' `/` ↔ `__`.
+//! - tools → `functionDeclarations` with schemas rewritten by [`gemini_schema`];
+//!   `toolChoice` auto/required/none → `functionCallingConfig.mode` AUTO/ANY/NONE.
+//! - JSON output → `responseMimeType: application/json` and, without tools,
+//!   `responseSchema`.
+//! - finish reasons: `STOP` → stop, `MAX_TOKENS` → length, safety/recitation/blocklist
+//!   reasons → blocked, `MALFORMED_FUNCTION_CALL`/`OTHER` → other, else unknown.
+//! - usage: prompt/candidates/total tokens, `thoughtsTokenCount` → thoughtsTokens,
+//!   `cachedContentTokenCount` → cachedContentTokens.
+//!
+//! Errors: Google's `{"error": {"code", "message", "status", "details"}}` becomes a Genkit
+//! error with the canonical `status` (e.g. `RESOURCE_EXHAUSTED`), the message (key
+//! redacted), and the retry delay of a `google.rpc.RetryInfo` detail or `Retry-After`.
+#![deny(unsafe_code)]
+
+mod client;
+mod config;
+mod decode;
+mod embed;
+mod encode;
+mod error;
+mod gemini;
+mod models;
+mod plugin;
+
+pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL};
+pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
+pub use embed::EmbedConfig;
+pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
+pub use models::{GEMINI_EMBEDDERS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_models, gemini_supports};
+pub use plugin::{API_KEY_ENV, GoogleAi};
+
+/// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
+pub use genkit_http::Secret as ApiKey;
+
+/// The wire codec without the HTTP layer: request encoding and response/stream decoding.
+pub mod codec {
+    pub use crate::decode::{StreamDecoder, decode_part, decode_response, finish_reason, usage};
+    pub use crate::encode::{Encoded, encode_request, tool_name_from_wire, tool_name_to_wire};
+}
