@@ -357,6 +357,31 @@ mod tests {
     }
 
     #[test]
+    fn every_byte_split_of_a_stream_decodes_the_same() {
+        let body = concat!(
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"plan\",\"thought\":true}]}}]}\n\n",
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"héllo \"}]}}]}\r\n\r\n",
+            "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":{}},",
+            "\"thoughtSignature\":\"s\"}]},\"finishReason\":\"STOP\"}],\"usageMetadata\":{\"totalTokenCount\":9}}\n\n"
+        )
+        .as_bytes();
+        let decode = |split: usize| {
+            let mut d = StreamDecoder::new("googleai");
+            let mut n = 0;
+            d.push(&body[..split], &mut |_| n += 1).unwrap();
+            d.push(&body[split..], &mut |_| n += 1).unwrap();
+            (d.finish(&mut |_| n += 1).unwrap(), n)
+        };
+        let (whole, chunks) = decode(0);
+        assert_eq!(chunks, 3);
+        assert_eq!(whole.text(), "héllo ");
+        assert_eq!(whole.reasoning(), "plan");
+        for split in 1..body.len() {
+            assert_eq!(decode(split), (whole.clone(), chunks), "split at {split}");
+        }
+    }
+
+    #[test]
     fn streams_merge_text_and_fail_when_cut() {
         let body = concat!(
             "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"Hel\"}],\"role\":\"model\"},\"index\":0}]}\r\n\r\n",

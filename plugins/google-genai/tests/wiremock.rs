@@ -385,3 +385,72 @@ async fn every_error_status_maps_with_retry_delays_and_no_key() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_per_request_key_and_version_override_the_plugin() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash-lite:generateContent"))
+        .and(header("x-goog-api-key", "AIza-request-key"))
+        .respond_with(ok(answer(json!([{"text": "ok"}]), "MAX_TOKENS")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = generate(
+        &registry(plugin(&server)),
+        GenerateOptions::new()
+            .model("googleai/gemini-2.5-flash")
+            .prompt("hi")
+            .config(json!({"apiKey": "AIza-request-key", "version": "gemini-2.5-flash-lite"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.finish_reason, Some(FinishReason::Length));
+    let body = body_of(&server, 0).await;
+    assert!(body.get("apiKey").is_none() && body["generationConfig"].get("apiKey").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn streamed_function_calls_surface_as_tool_requests() {
+    let server = MockServer::start().await;
+    let sse = [
+        json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "Checking."}]}, "index": 0}]}),
+        json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}, "thoughtSignature": "c2ln"}
+        ]}, "finishReason": "STOP", "index": 0}], "usageMetadata": {"promptTokenCount": 4, "totalTokenCount": 9}}),
+    ]
+    .iter()
+    .map(|v| format!("data: {v}\n\n"))
+    .collect::<String>();
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:streamGenerateContent"))
+        .and(body_partial_json(json!({"toolConfig": {"functionCallingConfig": {"mode": "ANY"}}})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let weather: Tool<Value, Value> = tool::dynamic(
+        ToolConfig::new("get_weather", "Weather of a city")
+            .input_schema(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
+        |_input: Value, _cx| async move { Ok(json!({"temp": 3})) },
+    );
+    let mut s = generate_stream(
+        &registry(plugin(&server)),
+        GenerateOptions::new()
+            .model("googleai/gemini-2.5-flash")
+            .prompt("Weather in Oslo?")
+            .tool(&weather)
+            .tool_choice(genkit_ai::ToolChoice::Required)
+            .return_tool_requests(true),
+    );
+    let mut tool_chunks = 0;
+    while let Some(c) = s.next().await {
+        tool_chunks += c.unwrap().into_data().content.iter().filter(|p| p.tool_request.is_some()).count();
+    }
+    let r = s.output().await.unwrap();
+    assert_eq!(tool_chunks, 1);
+    let part = r.tool_requests()[0].clone();
+    let t = part.tool_request.clone().unwrap();
+    assert_eq!((t.name.as_str(), t.input), ("get_weather", Some(json!({"city": "Oslo"}))));
+    assert_eq!(part.metadata.unwrap()["thoughtSignature"], "c2ln");
+}
