@@ -221,9 +221,19 @@ fn role(r: Role) -> &'static str {
     }
 }
 
-/// Encodes a Genkit request for `model` (Gemma models get no reasoning parts back).
-pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, model: &str) -> Result<Encoded> {
-    let model = cfg.version.clone().unwrap_or_else(|| model.to_owned());
+/// How a request is encoded besides its own content.
+#[derive(Debug, Clone, Copy)]
+pub struct EncodeOptions<'a> {
+    /// The model id to call unless the config's `version` names another.
+    pub model: &'a str,
+    /// Send an output schema as `responseJsonSchema` (JSON Schema as given, for the models
+    /// that take it) instead of `responseSchema` (rewritten by [`gemini_schema`]).
+    pub response_json_schema: bool,
+}
+
+/// Encodes a Genkit request (Gemma models get no reasoning parts back).
+pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, opts: EncodeOptions<'_>) -> Result<Encoded> {
+    let model = cfg.version.clone().unwrap_or_else(|| opts.model.to_owned());
     let keep_reasoning = !model.starts_with("gemma-");
     let mut body = Map::new();
     let mut contents = Vec::new();
@@ -325,7 +335,11 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, model: &str) -> Res
                 && out.constrained != Some(false)
                 && !has_tools
             {
-                put("responseSchema", Some(gemini_schema(&Value::Object(schema.clone()))));
+                if opts.response_json_schema {
+                    put("responseJsonSchema", Some(Value::Object(schema.clone())));
+                } else {
+                    put("responseSchema", Some(gemini_schema(&Value::Object(schema.clone()))));
+                }
             }
         }
     }
@@ -342,6 +356,10 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, model: &str) -> Res
 mod tests {
     use super::*;
     use genkit_ai::{OutputConfig, ToolDefinition};
+
+    fn opts(model: &str) -> EncodeOptions<'_> {
+        EncodeOptions { model, response_json_schema: false }
+    }
 
     fn req(messages: Vec<Message>) -> ModelRequest {
         ModelRequest { messages, ..ModelRequest::default() }
@@ -362,7 +380,7 @@ mod tests {
         user.content.push(Part::media("data:image/png;base64,AAAA", None));
         user.content.push(Part::media("https://x.test/a.pdf", Some("application/pdf".into())));
         let r = req(vec![Message::system("be brief"), user, model, tool]);
-        let e = encode_request(&r, GeminiConfig::default(), "gemini-2.5-flash").unwrap();
+        let e = encode_request(&r, GeminiConfig::default(), opts("gemini-2.5-flash")).unwrap();
         assert_eq!(e.body["systemInstruction"], json!({"role": "user", "parts": [{"text": "be brief"}]}));
         let c = &e.body["contents"];
         assert_eq!(c[0]["role"], "user");
@@ -383,7 +401,7 @@ mod tests {
             json!({"name": "ns__weather", "response": {"name": "ns__weather", "content": {"t": 20}}, "id": "c1"})
         );
         // Gemma gets no reasoning or signatures back.
-        let e = encode_request(&r, GeminiConfig::default(), "gemma-3-4b-it").unwrap();
+        let e = encode_request(&r, GeminiConfig::default(), opts("gemma-3-4b-it")).unwrap();
         assert_eq!(e.body["contents"][1]["parts"].as_array().unwrap().len(), 1);
         assert!(e.body["contents"][1]["parts"][0].get("thoughtSignature").is_none());
     }
@@ -440,7 +458,7 @@ mod tests {
             "tools": [{"googleSearch": {}}]
         })))
         .unwrap();
-        let e = encode_request(&r, cfg, "gemini-2.5-flash").unwrap();
+        let e = encode_request(&r, cfg, opts("gemini-2.5-flash")).unwrap();
         let decls = &e.body["tools"][0]["functionDeclarations"];
         assert!(decls[0].get("parameters").is_none());
         assert_eq!(decls[1]["parameters"]["properties"]["a"]["type"], "NUMBER");
@@ -462,8 +480,12 @@ mod tests {
             constrained: Some(true),
             content_type: None,
         });
-        let e = encode_request(&r, GeminiConfig::default(), "gemini-2.5-flash").unwrap();
+        let e = encode_request(&r, GeminiConfig::default(), opts("gemini-2.5-flash")).unwrap();
         assert_eq!(e.body["generationConfig"]["responseMimeType"], "application/json");
         assert_eq!(e.body["generationConfig"]["responseSchema"]["properties"]["x"]["type"], "STRING");
+        let json_opts = EncodeOptions { model: "gemini-2.5-flash", response_json_schema: true };
+        let e = encode_request(&r, GeminiConfig::default(), json_opts).unwrap();
+        assert_eq!(e.body["generationConfig"]["responseJsonSchema"], schema);
+        assert!(e.body["generationConfig"].get("responseSchema").is_none());
     }
 }

@@ -12,18 +12,18 @@ use serde_json::Value;
 use crate::client::Client;
 use crate::config::{GeminiConfig, parse_config};
 use crate::decode::{StreamDecoder, decode_response};
-use crate::encode::{Encoded, encode_request};
+use crate::encode::{EncodeOptions, Encoded, encode_request};
 use crate::error::transport_error;
 use crate::models::ModelSpec;
 
 /// Builds the model action `<plugin>/<id>`.
-pub(crate) fn gemini_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
+pub(crate) fn gemini_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec, response_json_schema: bool) -> Model {
     let opts = model_options(plugin, spec);
     let id: Arc<str> = spec.id.as_str().into();
     genkit_ai::model::new(opts, move |req, cx| {
         let client = client.clone();
         let id = id.clone();
-        async move { run(&client, &id, req, cx).await }
+        async move { run(&client, &id, response_json_schema, req, cx).await }
     })
 }
 
@@ -39,10 +39,17 @@ pub(crate) fn model_options(plugin: &str, spec: &ModelSpec) -> ModelOptions {
     opts
 }
 
-async fn run(client: &Client, id: &str, req: ModelRequest, cx: ModelCx) -> Result<ModelResponse> {
+async fn run(
+    client: &Client,
+    id: &str,
+    response_json_schema: bool,
+    req: ModelRequest,
+    cx: ModelCx,
+) -> Result<ModelResponse> {
     let stream = cx.streaming_requested();
     let cfg = parse_config(req.config.as_ref())?;
-    let Encoded { body, model, api_key } = encode_request(&req, cfg, id)?;
+    let Encoded { body, model, api_key } =
+        encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
     let cancel = cx.cancellation().clone();
     let call = async {
         let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);

@@ -63,5 +63,5 @@ pub use genkit_http::Secret as ApiKey;
 /// The wire codec without the HTTP layer: request encoding and response/stream decoding.
 pub mod codec {
     pub use crate::decode::{StreamDecoder, decode_part, decode_response, finish_reason, usage};
-    pub use crate::encode::{Encoded, encode_request, tool_name_from_wire, tool_name_to_wire};
+    pub use crate::encode::{EncodeOptions, Encoded, encode_request, tool_name_from_wire, tool_name_to_wire};
 }

@@ -38,6 +38,7 @@ pub struct GoogleAi {
     models: Vec<ModelSpec>,
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
+    response_json_schema: bool,
     client: Arc<Mutex<Option<Arc<Client>>>>,
 }
 
@@ -73,6 +74,7 @@ impl GoogleAi {
             models: models::gemini_models(),
             embedders: models::GEMINI_EMBEDDERS.iter().map(|(id, d)| ((*id).to_owned(), Some(*d))).collect(),
             list_remote: true,
+            response_json_schema: false,
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -145,6 +147,15 @@ impl GoogleAi {
         self
     }
 
+    /// Sends output schemas as `responseJsonSchema` (JSON Schema as given) instead of the
+    /// default `responseSchema` (the OpenAPI subset every Gemini model takes, rewritten from
+    /// the JSON schema by [`gemini_schema`](crate::gemini_schema)). Off by default.
+    #[must_use]
+    pub fn response_json_schema(mut self, yes: bool) -> Self {
+        self.response_json_schema = yes;
+        self
+    }
+
     fn env_key() -> Option<Secret> {
         API_KEY_ENV
             .iter()
@@ -189,7 +200,7 @@ impl GoogleAi {
     }
 
     fn model_action(&self, client: Arc<Client>, spec: &ModelSpec) -> Arc<dyn Action> {
-        crate::gemini::gemini_model(&self.name, client, spec).as_action()
+        crate::gemini::gemini_model(&self.name, client, spec, self.response_json_schema).as_action()
     }
 
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
