@@ -90,8 +90,10 @@ fn candidate_custom(c: &Value) -> Option<Value> {
     (!m.is_empty()).then_some(Value::Object(m))
 }
 
-fn response_custom(r: &Value) -> Option<Value> {
-    let mut m = Map::new();
+/// The response's own fields and the first candidate's metadata (safety ratings, citations,
+/// grounding), so a single-candidate answer keeps them.
+fn response_custom(r: &Value, first: Option<&Value>) -> Option<Value> {
+    let mut m = first.and_then(Value::as_object).cloned().unwrap_or_default();
     for k in ["promptFeedback", "modelVersion", "responseId"] {
         if let Some(v) = r.get(k) {
             m.insert(k.into(), v.clone());
@@ -108,7 +110,7 @@ fn message(parts: Vec<Part>) -> Message {
 fn assemble(cands: Vec<(Vec<Part>, Option<String>, Option<Value>)>, raw: &Value) -> ModelResponse {
     let mut resp = ModelResponse {
         usage: raw.get("usageMetadata").map(usage),
-        custom: response_custom(raw),
+        custom: response_custom(raw, cands.first().and_then(|c| c.2.as_ref())),
         ..ModelResponse::default()
     };
     if cands.is_empty() {

@@ -88,6 +88,17 @@ fn encode_part(part: &Part, keep_reasoning: bool) -> Result<Option<Value>> {
         if let Some(r) = &tr.reference {
             resp.insert("id".into(), Value::String(r.clone()));
         }
+        // Multimodal tool output (media in `content`) travels as the response's own parts.
+        if let Some(content) = &tr.content {
+            let media: Vec<Value> = content
+                .iter()
+                .filter(|p| p.media.is_some())
+                .filter_map(|p| encode_part(p, false).ok().flatten())
+                .collect();
+            if !media.is_empty() {
+                resp.insert("parts".into(), Value::Array(media));
+            }
+        }
         out.insert("functionResponse".into(), Value::Object(resp));
     } else if let Some(custom) = &part.custom {
         // Code execution parts come back as custom parts and go to the API as they came.
@@ -213,6 +224,18 @@ pub struct Encoded {
     pub api_key: Option<String>,
 }
 
+/// A tool message's parts ordered by their numeric `ref`s (parallel calls answered out of
+/// order), as Genkit JS sends them; left as they are unless every ref is a number.
+fn tool_parts_in_order(parts: &[Part]) -> Vec<Part> {
+    let key =
+        |p: &Part| p.tool_response.as_ref().and_then(|t| t.reference.as_deref()).and_then(|r| r.parse::<u64>().ok());
+    let mut out = parts.to_vec();
+    if out.iter().all(|p| key(p).is_some()) {
+        out.sort_by_key(|p| key(p));
+    }
+    out
+}
+
 fn role(r: Role) -> &'static str {
     match r {
         Role::Model => "model",
@@ -246,7 +269,11 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, opts: EncodeOptions
                 continue;
             }
         }
-        let parts = encode_parts(&m.content, keep_reasoning)?;
+        let parts = if m.role == Role::Tool {
+            encode_parts(&tool_parts_in_order(&m.content), keep_reasoning)?
+        } else {
+            encode_parts(&m.content, keep_reasoning)?
+        };
         if parts.is_empty() {
             continue;
         }
@@ -404,6 +431,27 @@ mod tests {
         let e = encode_request(&r, GeminiConfig::default(), opts("gemma-3-4b-it")).unwrap();
         assert_eq!(e.body["contents"][1]["parts"].as_array().unwrap().len(), 1);
         assert!(e.body["contents"][1]["parts"][0].get("thoughtSignature").is_none());
+    }
+
+    #[test]
+    fn tool_responses_go_in_ref_order_with_their_media() {
+        let mut tool = Message::user("");
+        tool.role = Role::Tool;
+        let mut with_media = Part::tool_response("snap", Some(json!("ok")), Some("1".into()));
+        if let Some(tr) = with_media.tool_response.as_mut() {
+            tr.content = Some(vec![Part::media("data:image/png;base64,AAAA", None)]);
+        }
+        tool.content = vec![Part::tool_response("a", Some(json!(2)), Some("2".into())), with_media];
+        let e =
+            encode_request(&req(vec![Message::user("hi"), tool]), GeminiConfig::default(), opts("gemini-2.5-flash"))
+                .unwrap();
+        let parts = &e.body["contents"][1]["parts"];
+        assert_eq!(parts[0]["functionResponse"]["name"], "snap");
+        assert_eq!(
+            parts[0]["functionResponse"]["parts"],
+            json!([{"inlineData": {"mimeType": "image/png", "data": "AAAA"}}])
+        );
+        assert_eq!(parts[1]["functionResponse"]["id"], "2");
     }
 
     #[test]

@@ -454,3 +454,36 @@ async fn streamed_function_calls_surface_as_tool_requests() {
     assert_eq!((t.name.as_str(), t.input), ("get_weather", Some(json!({"city": "Oslo"}))));
     assert_eq!(part.metadata.unwrap()["thoughtSignature"], "c2ln");
 }
+
+#[tokio::test]
+async fn several_candidates_and_grounding_metadata_are_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(body_partial_json(json!({"generationConfig": {"candidateCount": 2}})))
+        .respond_with(ok(json!({
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": "First"}]}, "finishReason": "STOP", "index": 0,
+                 "groundingMetadata": {"webSearchQueries": ["first"]}},
+                {"content": {"role": "model", "parts": [{"text": "Second"}]}, "finishReason": "SAFETY", "index": 1}
+            ],
+            "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 2, "totalTokenCount": 4}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reg = registry(plugin(&server));
+    let action = reg.lookup_action("/model/googleai/gemini-2.5-flash").await.unwrap().unwrap();
+    let req = genkit_ai::ModelRequest {
+        messages: vec![genkit_ai::Message::user("hi")],
+        config: Some(json!({"candidateCount": 2})),
+        ..genkit_ai::ModelRequest::default()
+    };
+    let out = action.run_json(serde_json::to_value(req).unwrap(), Default::default()).await.unwrap();
+    let r: genkit_ai::ModelResponse = serde_json::from_value(out.result).unwrap();
+    assert_eq!(r.text(), "First");
+    assert_eq!(r.custom.as_ref().unwrap()["groundingMetadata"]["webSearchQueries"][0], "first");
+    let cands = r.candidates.unwrap();
+    assert_eq!(cands[1].message.text(), "Second");
+    assert_eq!(cands[1].finish_reason, FinishReason::Blocked);
+}
