@@ -487,3 +487,33 @@ async fn several_candidates_and_grounding_metadata_are_kept() {
     assert_eq!(cands[1].message.text(), "Second");
     assert_eq!(cands[1].finish_reason, FinishReason::Blocked);
 }
+
+#[tokio::test]
+async fn cancelling_the_action_aborts_the_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ok(answer(json!([{"text": "late"}]), "STOP")).set_delay(Duration::from_secs(300)))
+        .mount(&server)
+        .await;
+    let reg = registry(plugin(&server));
+    let action = reg.lookup_action("/model/googleai/gemini-2.5-flash").await.unwrap().unwrap();
+    let token = tokio_util::sync::CancellationToken::new();
+    let req = genkit_ai::ModelRequest {
+        messages: vec![genkit_ai::Message::user("hi")],
+        ..genkit_ai::ModelRequest::default()
+    };
+    let run =
+        tokio::spawn(action.run_json(
+            serde_json::to_value(req).unwrap(),
+            genkit_core::RunOptions::default().cancellation(token.clone()),
+        ));
+    // Cancel once the server has the request in hand.
+    while server.received_requests().await.unwrap().is_empty() {
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    token.cancel();
+    let e = run.await.unwrap().unwrap_err();
+    assert_eq!(e.status(), Status::Cancelled);
+}
