@@ -11,6 +11,10 @@ use crate::config::GeminiConfig;
 /// The part metadata key holding a Gemini thought signature (read and written).
 pub const THOUGHT_SIGNATURE_KEY: &str = "thoughtSignature";
 
+/// Config keys that turn on one of Gemini's server-side tools (sent as `{"<key>": {...}}`).
+const SERVER_TOOL_FLAGS: [&str; 5] =
+    ["codeExecution", "googleSearch", "googleSearchRetrieval", "urlContext", "fileSearch"];
+
 /// How deep schema rewriting follows nested schemas and `$ref`s before giving up.
 const MAX_SCHEMA_DEPTH: usize = 32;
 
@@ -307,8 +311,21 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, opts: EncodeOptions
             .collect();
         tools.push(json!({"functionDeclarations": decls}));
     }
-    if let Some(extra) = cfg.tools {
-        tools.extend(extra);
+    let mut extra = cfg.extra;
+    // The server-side tools Genkit JS takes as config flags: `true` or an options object.
+    for key in SERVER_TOOL_FLAGS {
+        match extra.remove(key) {
+            None | Some(Value::Null | Value::Bool(false)) => {}
+            Some(v) => {
+                let opts = if v == Value::Bool(true) { json!({}) } else { v };
+                let mut t = Map::new();
+                t.insert(key.to_owned(), opts);
+                tools.push(Value::Object(t));
+            }
+        }
+    }
+    if let Some(raw) = cfg.tools {
+        tools.extend(raw);
     }
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools));
@@ -330,12 +347,21 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, opts: EncodeOptions
     if let Some(f) = fcc {
         tool_config.insert("functionCallingConfig".into(), f);
     }
+    if let Some(r) = extra.remove("retrievalConfig") {
+        tool_config.insert("retrievalConfig".into(), r);
+    }
+    // Request-level fields (not generation settings).
+    for key in ["serviceTier", "cachedContent"] {
+        if let Some(v) = extra.remove(key) {
+            body.insert(key.into(), v);
+        }
+    }
     if !tool_config.is_empty() {
         body.insert("toolConfig".into(), Value::Object(tool_config));
     }
 
-    let mut gc = cfg.extra;
-    for k in ["apiKey", "baseUrl", "apiVersion", "contextCache", "codeExecution", "googleSearchRetrieval"] {
+    let mut gc = extra;
+    for k in ["apiKey", "baseUrl", "apiVersion", "contextCache"] {
         gc.remove(k);
     }
     let mut put = |k: &str, v: Option<Value>| {
@@ -519,6 +545,21 @@ mod tests {
         );
         assert_eq!(e.body["safetySettings"][0]["threshold"], "BLOCK_NONE");
         assert_eq!(e.api_key.as_deref(), Some("k"));
+
+        let cfg = crate::config::parse_config(Some(&json!({
+            "codeExecution": true, "urlContext": {}, "googleSearch": false,
+            "fileSearch": {"fileSearchStoreNames": ["fileSearchStores/s1"]},
+            "retrievalConfig": {"languageCode": "en"}, "serviceTier": "flex", "contextCache": true
+        })))
+        .unwrap();
+        let e = encode_request(&req(vec![Message::user("hi")]), cfg, opts("gemini-2.5-flash")).unwrap();
+        assert_eq!(
+            e.body["tools"],
+            json!([{"codeExecution": {}}, {"urlContext": {}}, {"fileSearch": {"fileSearchStoreNames": ["fileSearchStores/s1"]}}])
+        );
+        assert_eq!(e.body["toolConfig"], json!({"retrievalConfig": {"languageCode": "en"}}));
+        assert_eq!(e.body["serviceTier"], "flex");
+        assert!(e.body.get("generationConfig").is_none(), "{}", e.body);
 
         let mut r = req(vec![Message::user("hi")]);
         let schema = json!({"type": "object", "properties": {"x": {"type": "string"}}});
