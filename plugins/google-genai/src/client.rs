@@ -20,6 +20,17 @@ pub const DEFAULT_API_VERSION: &str = "v1beta";
 /// The largest non-streamed answer read (64 MiB: inline images and audio are base64).
 const MAX_BODY: usize = 64 << 20;
 
+/// How the API key travels with each request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeyTransport {
+    /// The `x-goog-api-key` header (the default, as Genkit JS): never in URLs or logs.
+    #[default]
+    Header,
+    /// The `key` query parameter, for servers that take only that (e.g. some proxies and
+    /// test servers). The key then appears in the request URL; prefer the header.
+    Query,
+}
+
 /// Settings a [`Client`] is built from.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientSettings {
@@ -27,6 +38,7 @@ pub(crate) struct ClientSettings {
     pub(crate) base_url: String,
     pub(crate) api_version: String,
     pub(crate) api_key: Option<Secret>,
+    pub(crate) key_transport: KeyTransport,
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Duration,
 }
@@ -38,6 +50,7 @@ pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     api_key: Option<Secret>,
+    key_transport: KeyTransport,
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue> {
@@ -57,7 +70,7 @@ impl Client {
             Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
         })?;
         let base = format!("{}/{}", s.base_url.trim_end_matches('/'), s.api_version.trim_matches('/'));
-        Ok(Client { origin: s.origin, http, base, api_key: s.api_key })
+        Ok(Client { origin: s.origin, http, base, api_key: s.api_key, key_transport: s.key_transport })
     }
 
     /// The URL of an API path such as `models/gemini-2.5-flash:generateContent`.
@@ -70,10 +83,23 @@ impl Client {
     async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
         let secret = key.map(Secret::new).or_else(|| self.api_key.clone());
         let mut rb = rb.header(HeaderName::from_static("x-goog-api-client"), "genkit-rust");
-        if let Some(s) = &secret {
-            rb = rb.header(HeaderName::from_static("x-goog-api-key"), sensitive(s.expose())?);
+        match (&secret, self.key_transport) {
+            (Some(s), KeyTransport::Header) => {
+                rb = rb.header(HeaderName::from_static("x-goog-api-key"), sensitive(s.expose())?);
+            }
+            (Some(s), KeyTransport::Query) => rb = rb.query(&[("key", s.expose())]),
+            (None, _) => {}
         }
-        let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
+        // reqwest's errors name the URL, which holds the key with `KeyTransport::Query`.
+        let resp = rb.send().await.map_err(|e| {
+            let e = transport_error(&self.origin, e);
+            match &secret {
+                Some(s) if self.key_transport == KeyTransport::Query => {
+                    Error::new(e.status(), s.redact(e.message()).into_owned()).with_origin(self.origin.clone())
+                }
+                _ => e,
+            }
+        })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -135,6 +161,7 @@ mod tests {
             base_url: "http://127.0.0.1:1/".into(),
             api_version: DEFAULT_API_VERSION.into(),
             api_key: Some(Secret::new("AIza-secret-key")),
+            key_transport: KeyTransport::Header,
             timeout: None,
             connect_timeout: Duration::from_secs(1),
         })

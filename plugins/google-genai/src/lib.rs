@@ -50,7 +50,7 @@ mod gemini;
 mod models;
 mod plugin;
 
-pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL};
+pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};

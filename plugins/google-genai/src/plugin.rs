@@ -10,7 +10,7 @@ use genkit_core::{Action, ActionMetadata, ActionType, Error, Plugin, Result, Sta
 use genkit_http::Secret;
 use serde::Deserialize;
 
-use crate::client::{Client, ClientSettings, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
+use crate::client::{Client, ClientSettings, DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 use crate::models::{self, ModelSpec, is_embedder_id, is_gemini_id};
 
 /// The environment variables read for the API key, in order (as Genkit JS).
@@ -31,6 +31,7 @@ pub const API_KEY_ENV: [&str; 3] = ["GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_
 pub struct GoogleAi {
     name: String,
     api_key: Option<Secret>,
+    key_transport: KeyTransport,
     base_url: Option<String>,
     api_version: String,
     timeout: Option<Duration>,
@@ -67,6 +68,7 @@ impl GoogleAi {
         GoogleAi {
             name: "googleai".to_owned(),
             api_key: None,
+            key_transport: KeyTransport::Header,
             base_url: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             timeout: Some(Duration::from_secs(600)),
@@ -90,6 +92,14 @@ impl GoogleAi {
     #[must_use]
     pub fn api_key(mut self, key: impl Into<Secret>) -> Self {
         self.api_key = Some(key.into());
+        self
+    }
+
+    /// How the key is sent: the `x-goog-api-key` header (default) or the `key` query
+    /// parameter.
+    #[must_use]
+    pub fn key_transport(mut self, transport: KeyTransport) -> Self {
+        self.key_transport = transport;
         self
     }
 
@@ -180,6 +190,7 @@ impl GoogleAi {
             base_url: self.base_url.clone().unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             api_version: self.api_version.clone(),
             api_key,
+            key_transport: self.key_transport,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
         })

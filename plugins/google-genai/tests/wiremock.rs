@@ -517,3 +517,21 @@ async fn cancelling_the_action_aborts_the_request() {
     let e = run.await.unwrap().unwrap_err();
     assert_eq!(e.status(), Status::Cancelled);
 }
+
+#[tokio::test]
+async fn the_key_can_travel_as_a_query_parameter() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(query_param("key", KEY))
+        .respond_with(ok(answer(json!([{"text": "ok"}]), "STOP")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = plugin(&server).key_transport(genkit_google_genai::KeyTransport::Query);
+    let r =
+        generate(&registry(p), GenerateOptions::new().model("googleai/gemini-2.5-flash").prompt("hi")).await.unwrap();
+    assert_eq!(r.text(), "ok");
+    let reqs = server.received_requests().await.unwrap();
+    assert!(reqs[0].headers.get("x-goog-api-key").is_none());
+}
