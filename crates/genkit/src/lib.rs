@@ -66,6 +66,10 @@ pub use genkit_ai::{
 /// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
 #[cfg(feature = "anthropic")]
 pub use genkit_anthropic as anthropic;
+/// Google's Gemini API models and embedders (feature `google-genai`): see
+/// [`genkit_google_genai`].
+#[cfg(feature = "google-genai")]
+pub use genkit_google_genai as google_genai;
 pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, BidiStream,
