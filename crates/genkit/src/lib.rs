@@ -66,10 +66,6 @@ pub use genkit_ai::{
 /// Anthropic's Claude models (feature `anthropic`): see [`genkit_anthropic`].
 #[cfg(feature = "anthropic")]
 pub use genkit_anthropic as anthropic;
-/// Google's Gemini API models and embedders (feature `google-genai`): see
-/// [`genkit_google_genai`].
-#[cfg(feature = "google-genai")]
-pub use genkit_google_genai as google_genai;
 pub use genkit_core;
 pub use genkit_core::{
     Action, ActionContext, ActionCx, ActionDef, ActionMetadata, ActionResult, ActionStream, ActionType, BidiStream,
@@ -83,6 +79,10 @@ pub use genkit_dev_local_vectorstore as dev_local_vectorstore;
 /// The built-in evaluators (feature `evaluators`): see [`genkit_evaluators`].
 #[cfg(feature = "evaluators")]
 pub use genkit_evaluators as evaluators;
+/// Google's Gemini API models and embedders (feature `google-genai`): see
+/// [`genkit_google_genai`].
+#[cfg(feature = "google-genai")]
+pub use genkit_google_genai as google_genai;
 /// The in-process local models plugin (feature `local`): see [`genkit_local`].
 #[cfg(feature = "local")]
 pub use genkit_local as local;
