@@ -119,3 +119,59 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
         self.clone()
     }
 }
+
+/// Starts llm-katan (the OpenAI/Anthropic/Gemini-compatible echo server from PyPI that provider
+/// plugins test against over real HTTP) for this test process and returns its base URL
+/// (`http://127.0.0.1:PORT`).
+///
+/// - `url_var`: when that environment variable names a running server (and `extra` is empty),
+///   its URL is used and nothing is started.
+/// - `script`: the plugin's start script; it is run as `bash <script> --watch <pid> [-- extra…]`,
+///   prints `LLM_KATAN_URL=<url>` once the server answers, and stops the server when this
+///   process exits.
+/// - `GENKIT_SKIP_LLM_KATAN=1` skips: `Ok(None)`.
+///
+/// # Errors
+/// A message that ends with `help` when the script cannot be run or never prints the URL.
+pub fn llm_katan(script: &str, url_var: &str, extra: &[String], help: &str) -> Result<Option<String>, String> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    if extra.is_empty()
+        && let Ok(u) = std::env::var(url_var)
+        && !u.trim().is_empty()
+    {
+        return Ok(Some(u.trim().trim_end_matches('/').to_owned()));
+    }
+    if std::env::var("GENKIT_SKIP_LLM_KATAN").is_ok_and(|v| v == "1") {
+        eprintln!("GENKIT_SKIP_LLM_KATAN=1: skipping the llm-katan tests");
+        return Ok(None);
+    }
+    let mut cmd = Command::new("bash");
+    cmd.arg(script).arg("--watch").arg(std::process::id().to_string());
+    if !extra.is_empty() {
+        cmd.arg("--").args(extra);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot run {script}: {e}. {help}"))?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(format!("{script} has no standard output. {help}"));
+    };
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
+        .map_while(std::result::Result::ok)
+        .find_map(|l| l.strip_prefix("LLM_KATAN_URL=").map(str::to_owned));
+    let Some(url) = url else {
+        let status = child.wait().ok();
+        return Err(format!(
+            "llm-katan could not be started by {script} (exit {status:?}; its output is above). {help}"
+        ));
+    };
+    // The script stays up while this process lives and stops the server when it exits.
+    std::mem::forget(lines);
+    std::mem::forget(child);
+    Ok(Some(url))
+}
