@@ -78,6 +78,19 @@ impl Client {
         format!("{}/{path}", self.base)
     }
 
+    /// The API path of a method on a model, relative to the base URL: `models/{model}:{method}`
+    /// on the Gemini API. Every model call builds its path here, so a backend with another URL
+    /// layout (Vertex AI's `publishers/google/models/...`) changes it in one place.
+    pub(crate) fn model_path(&self, model: &str, method: &str) -> String {
+        format!("models/{model}:{method}")
+    }
+
+    /// The resource name of a model as request bodies carry it (`models/{model}` on the Gemini
+    /// API), for the `model` field of batch embedding requests and cached contents.
+    pub(crate) fn model_resource(&self, model: &str) -> String {
+        format!("models/{model}")
+    }
+
     /// Sends a request with the key (`key` overrides the plugin's); a non-2xx answer becomes
     /// a Genkit error with Google's message (the key redacted, should it be echoed).
     async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {

@@ -75,9 +75,9 @@ pub(crate) fn embedder(plugin: &str, client: Arc<Client>, id: &str, dimensions: 
 }
 
 /// One `EmbedContentRequest` for `text`.
-fn request(model: &str, text: &str, cfg: &EmbedConfig) -> Value {
+fn request(client: &Client, model: &str, text: &str, cfg: &EmbedConfig) -> Value {
     let mut r = Map::new();
-    r.insert("model".into(), Value::String(format!("models/{model}")));
+    r.insert("model".into(), Value::String(client.model_resource(model)));
     r.insert("content".into(), json!({"parts": [{"text": text}]}));
     if let Some(t) = &cfg.task_type {
         r.insert("taskType".into(), Value::String(t.clone()));
@@ -109,15 +109,15 @@ async fn run(client: &Client, id: &str, req: EmbedRequest) -> Result<EmbedRespon
         return Ok(EmbedResponse { embeddings: Vec::new() });
     }
     let vectors: Vec<Value> = if n == 1 {
-        let body = request(&model, texts.first().map_or("", String::as_str), &cfg);
+        let body = request(client, &model, texts.first().map_or("", String::as_str), &cfg);
         let resp =
-            client.post_json(&format!("models/{model}:embedContent"), &[], &body, cfg.api_key.as_deref()).await?;
+            client.post_json(&client.model_path(&model, "embedContent"), &[], &body, cfg.api_key.as_deref()).await?;
         let answer: Value = client.json(resp).await?;
         vec![answer.get("embedding").cloned().unwrap_or(Value::Null)]
     } else {
-        let requests: Vec<Value> = texts.iter().map(|t| request(&model, t, &cfg)).collect();
+        let requests: Vec<Value> = texts.iter().map(|t| request(client, &model, t, &cfg)).collect();
         let body = json!({ "requests": requests });
-        let path = format!("models/{model}:batchEmbedContents");
+        let path = client.model_path(&model, "batchEmbedContents");
         let resp = client.post_json(&path, &[], &body, cfg.api_key.as_deref()).await?;
         let answer: Value = client.json(resp).await?;
         answer.get("embeddings").and_then(Value::as_array).cloned().unwrap_or_default()

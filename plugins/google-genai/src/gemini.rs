@@ -54,7 +54,7 @@ async fn run(
     let call = async {
         let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
         if stream {
-            let path = format!("models/{model}:streamGenerateContent");
+            let path = client.model_path(&model, "streamGenerateContent");
             let resp = client.post_json(&path, &[("alt", "sse")], &body, api_key.as_deref()).await?;
             let mut dec = StreamDecoder::new(&client.origin);
             let mut bytes = resp.bytes_stream();
@@ -64,7 +64,7 @@ async fn run(
             }
             dec.finish(&mut emit)
         } else {
-            let path = format!("models/{model}:generateContent");
+            let path = client.model_path(&model, "generateContent");
             let resp = client.post_json(&path, &[], &body, api_key.as_deref()).await?;
             let raw: Value = client.json(resp).await?;
             Ok(decode_response(&raw))
