@@ -8,6 +8,7 @@ pub mod dap;
 mod document;
 pub mod embedder;
 pub mod evaluator;
+pub mod experimental;
 pub mod extract;
 pub mod format;
 pub mod generate;

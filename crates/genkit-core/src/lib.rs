@@ -26,6 +26,7 @@ pub mod action;
 mod config;
 mod context;
 mod error;
+pub mod id;
 pub mod js;
 mod key;
 mod metadata;
@@ -37,6 +38,7 @@ mod status;
 pub mod streaming;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod time;
 pub mod trace;
 
 pub use action::{Action, ActionBuilder, ActionCx, ActionDef, ActionResult, BidiStream, InputStream, RunOptions};

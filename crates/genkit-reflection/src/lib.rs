@@ -33,7 +33,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use exporter::{TraceExporter, trace_data};
-pub use runtime_file::{PROJECT_ROOT_MARKERS, RuntimeFile, RuntimeInfo, find_project_root, iso_timestamp};
+pub use genkit_core::time::iso_timestamp;
+pub use runtime_file::{PROJECT_ROOT_MARKERS, RuntimeFile, RuntimeInfo, find_project_root};
 
 /// `genkitVersion` as Genkit for Rust reports it (`rust/<version>`).
 pub const GENKIT_VERSION: &str = concat!("rust/", env!("CARGO_PKG_VERSION"));

@@ -332,7 +332,7 @@ impl FlowHandler {
     /// Streaming with a stream manager: the run goes on in a task even if this client leaves,
     /// recording its chunks and result so the client can resume with the stream id.
     async fn stream_durable(&self, manager: &dyn StreamManager, input: Value, opts: RunOptions<Value>) -> Response {
-        let id = match crate::uuid::v4() {
+        let id = match genkit_core::id::uuid_v4() {
             Ok(id) => id,
             Err(e) => {
                 tracing::error!("Streaming request failed with error: {e}");

@@ -57,7 +57,6 @@ mod error;
 mod frame;
 mod handler;
 mod server;
-mod uuid;
 
 #[cfg(feature = "client")]
 pub use client::{FlowClient, FlowStream, run_flow, stream_flow};

@@ -1,19 +1,20 @@
-//! Random (version 4) UUIDs for durable stream ids (JS `crypto.randomUUID()`).
+//! Random (version 4) UUIDs (JS `crypto.randomUUID()`): durable stream ids, session and
+//! snapshot ids.
 //!
-//! A stream id is the only thing a client needs to read a durable stream again (chunks and
-//! result), so it must be unguessable: its 122 random bits come from the operating system's
-//! random source, and when that fails there is no id (and no durable stream), never a
-//! predictable fallback such as a clock or a counter.
+//! Such an id is often the only thing a client needs to read a stream or a session again, so
+//! it must be unguessable: its 122 random bits come from the operating system's random source,
+//! and when that fails there is no id, never a predictable fallback such as a clock or a
+//! counter.
 
 use std::fmt::Write as _;
 
-use genkit_core::{Error, Status};
+use crate::{Error, Status};
 
 /// A random UUID, `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx` in lower-case hex.
 ///
 /// # Errors
 /// `UNAVAILABLE` when the operating system cannot provide random bytes.
-pub(crate) fn v4() -> Result<String, Error> {
+pub fn uuid_v4() -> Result<String, Error> {
     v4_from(getrandom::fill)
 }
 
@@ -23,7 +24,7 @@ fn v4_from<E: std::error::Error + Send + Sync + 'static>(
 ) -> Result<String, Error> {
     let mut b = [0u8; 16];
     fill(&mut b).map_err(|e| {
-        Error::new(Status::Unavailable, format!("no randomness from the operating system for a stream id: {e}"))
+        Error::new(Status::Unavailable, format!("no randomness from the operating system for a random id: {e}"))
             .with_source(e)
     })?;
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -44,11 +45,11 @@ mod tests {
 
     #[test]
     fn looks_like_a_v4_uuid() {
-        let id = v4().unwrap();
+        let id = uuid_v4().unwrap();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "{id}");
-        assert_ne!(id, v4().unwrap());
+        assert_ne!(id, uuid_v4().unwrap());
     }
 
     #[test]
