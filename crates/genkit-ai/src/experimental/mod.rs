@@ -6,5 +6,7 @@
 //!   the live [`session::Session`] a turn mutates, snapshots of it
 //!   ([`session::SessionSnapshot`]) and the [`session::SessionStore`] trait that persists
 //!   them, with an in-memory store.
+//! - [`agent`]: agents served as bidi actions, with their wire types.
 
+pub mod agent;
 pub mod session;
