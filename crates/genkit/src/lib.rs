@@ -49,6 +49,11 @@ pub mod middleware {
     pub use genkit_ai::middleware::*;
     pub use genkit_middleware::*;
 }
+/// **Experimental** (as in every Genkit runtime): agents, sessions and session stores. Names
+/// and shapes here may change in a minor release.
+pub mod experimental {
+    pub use genkit_ai::experimental::*;
+}
 pub use genkit_ai::embedder::{
     EmbedParams, EmbedRequest, EmbedResponse, Embedder, EmbedderCx, EmbedderOptions, Embedding,
 };
