@@ -52,7 +52,7 @@ pub use registry::{Registry, RegistryValue, WeakRegistry};
 pub use schema::{SchemaValidator, schema_for};
 pub use status::Status;
 pub use streaming::{ActionStream, StreamSink};
-pub use trace::{Telemetry, TraceIds, current_trace_ids, run, run_span, run_span_with_metadata};
+pub use trace::{Telemetry, TraceIds, current_trace_ids, run, run_span, run_span_with_labels, run_span_with_metadata};
 
 /// A flow: an action of type `flow` with typed input `I`, output `O` and chunks `S`.
 pub type Flow<I, O, S = ()> = ActionDef<I, O, S>;

@@ -7,6 +7,9 @@
 //!   ([`session::SessionSnapshot`]) and the [`session::SessionStore`] trait that persists
 //!   them, with an in-memory store.
 //! - [`agent`]: agents served as bidi actions, with their wire types.
+//! - [`chat`]: sessions with app state and named chat threads, and chats on them (the beta
+//!   `createSession`/`chat` API), on the same session state model.
 
 pub mod agent;
+pub mod chat;
 pub mod session;

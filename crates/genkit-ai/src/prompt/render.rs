@@ -147,12 +147,23 @@ async fn render_parts(
     }
 }
 
+/// The render context with the current session's state as `state` (JS passes
+/// `session.getCustom()`): templates read it as `@state`, prompt functions as
+/// `PromptCx::state`. Outside a session, or when the session has no state, the context is
+/// left as it is.
+fn with_session_state(context: ActionContext) -> ActionContext {
+    match crate::experimental::session::current_session().ok().and_then(|s| s.custom()) {
+        Some(state) => context.with("state", state),
+        None => context,
+    }
+}
+
 /// Renders the prompt with `input` and the call options `opts` into the options of a
 /// `generate` call.
 pub(crate) async fn render(state: &PromptState, input: &Value, mut opts: GenerateOptions) -> Result<GenerateOptions> {
     let resolved = state.resolve()?;
     let cfg: &PromptConfig = &resolved.config;
-    let context = opts.context.clone().or_else(current_context).unwrap_or_default();
+    let context = with_session_state(opts.context.clone().or_else(current_context).unwrap_or_default());
     let input = with_default(cfg.input_default.as_ref(), input);
     let input: &Value = &input;
     let history = std::mem::take(&mut opts.messages);

@@ -377,10 +377,49 @@ where
     T: Serialize,
     F: std::future::Future<Output = Result<T>>,
 {
+    run_span_inner(telemetry, name, span_type, &[], metadata, input, fut).await
+}
+
+/// Like [`run_span`], and sets each `(key, value)` of `labels` as a span attribute as it is
+/// (JS `runInNewSpan({labels})`, e.g. `genkit:sessionId` on a chat's `send` span).
+///
+/// # Errors
+/// Whatever `fut` returns.
+pub async fn run_span_with_labels<T, F>(
+    telemetry: &Arc<Telemetry>,
+    name: &str,
+    span_type: &'static str,
+    labels: &[(&str, &str)],
+    input: impl FnOnce() -> Option<String>,
+    fut: F,
+) -> Result<T>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
+    run_span_inner(telemetry, name, span_type, labels, &[], input, fut).await
+}
+
+async fn run_span_inner<T, F>(
+    telemetry: &Arc<Telemetry>,
+    name: &str,
+    span_type: &'static str,
+    labels: &[(&str, &str)],
+    metadata: &[(&str, &str)],
+    input: impl FnOnce() -> Option<String>,
+    fut: F,
+) -> Result<T>
+where
+    T: Serialize,
+    F: std::future::Future<Output = Result<T>>,
+{
     let frame = Frame::current();
     let name: Arc<str> = name.into();
     let tel = frame.span.as_ref().map_or_else(|| telemetry.clone(), |p| p.telemetry.clone());
-    let span = tel.start(&name, span_type, None, vec![KeyValue::new("genkit:type", span_type)], frame.span.as_ref());
+    let mut start_attrs = Vec::with_capacity(1 + labels.len());
+    start_attrs.push(KeyValue::new("genkit:type", span_type));
+    start_attrs.extend(labels.iter().map(|(k, v)| KeyValue::new((*k).to_owned(), (*v).to_owned())));
+    let span = tel.start(&name, span_type, None, start_attrs, frame.span.as_ref());
     let recording = span.recording();
     let input = if recording { input() } else { None };
     let meta = || -> Vec<KeyValue> {

@@ -308,3 +308,25 @@ async fn api_keys_in_inputs_and_outputs_never_reach_spans() {
     assert!(!o.contains("sk-secret") && !o.contains("sk-out"), "{o}");
     assert_eq!(crate::redact::redact_secrets_in_text("\"plain\"".into()), "\"plain\"");
 }
+
+#[tokio::test]
+async fn labelled_spans_carry_their_labels_as_plain_attributes() {
+    let exporter = InMemorySpanExporter::default();
+    let t = Arc::new(Telemetry::new());
+    t.add_span_processor(SimpleSpanProcessor::new(exporter.clone()));
+    let labels = [("genkit:sessionId", "s1"), ("genkit:threadName", "main")];
+    let out = crate::run_span_with_labels(&t, "send", "helper", &labels, || Some("\"hi\"".into()), async {
+        Ok::<_, Error>(1)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out, 1);
+    let spans = exporter.get_finished_spans().unwrap();
+    let a = attrs(span(&spans, "send"));
+    assert_eq!(a["genkit:type"], s("helper"));
+    assert_eq!(a["genkit:sessionId"], s("s1"));
+    assert_eq!(a["genkit:threadName"], s("main"));
+    assert_eq!(a["genkit:input"], s("\"hi\""));
+    assert_eq!(a["genkit:output"], s("1"));
+    assert!(!a.keys().any(|k| k.starts_with("genkit:metadata:")));
+}
