@@ -31,6 +31,7 @@
 #![deny(unsafe_code)]
 
 mod ai_api;
+mod chat;
 mod flow;
 mod genkit;
 mod prompt_api;
