@@ -374,3 +374,29 @@ async fn a_chat_session_lives_in_a_snapshot_store_and_loads_back() {
     let side = loaded.chat(ChatOptions::from(GenerateOptions::new().model("echo")).thread("side")).await.unwrap();
     assert_eq!(side.send("more").await.unwrap().text(), "Echo: aside\nEcho: aside; config: {}\nmore; config: {}");
 }
+
+#[tokio::test]
+async fn handles_are_cheap_clones_that_work_from_spawned_tasks() {
+    fn shared<T: Clone + Send + Sync + 'static>() {}
+    shared::<ChatSession>();
+    shared::<Chat>();
+    shared::<InMemorySessionDataStore>();
+    shared::<SnapshotSessionDataStore>();
+    let _: Option<&dyn SessionDataStore> = None;
+
+    let r = registry();
+    let s = ChatSession::new(&r, SessionOptions::new().store(InMemorySessionDataStore::new())).unwrap();
+    let chat = s.chat(GenerateOptions::new().model("echo")).await.unwrap();
+    let (c, s2) = (chat.clone(), s.clone());
+    tokio::spawn(async move {
+        c.send("from a task").await.unwrap();
+        s2.update_state(json!({"done": true})).await.unwrap();
+        let opened = s2.chat(ChatOptions::from(GenerateOptions::new().model("echo")).thread("t")).await.unwrap();
+        opened.send_stream("x").output().await.unwrap();
+    })
+    .await
+    .unwrap();
+    assert_eq!(chat.messages().len(), 2);
+    assert_eq!(s.state(), Some(json!({"done": true})));
+    assert_eq!(s.messages("t").len(), 2);
+}
