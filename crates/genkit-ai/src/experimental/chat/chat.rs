@@ -177,23 +177,17 @@ impl Chat {
         let ChatOptions { thread, preamble, input, base, session: _ } = opts;
         let thread = thread.unwrap_or_else(|| MAIN_THREAD.to_owned());
         let mut base = match preamble {
-            Some(prompt) => {
-                let input = input.unwrap_or(Value::Null);
-                let mut rendered = session.run(prompt.render_with(input, base)).await?;
-                rendered.messages = tag_as_preamble(std::mem::take(&mut rendered.messages));
-                rendered
-            }
-            None => {
-                let mut base = base;
-                let mut preamble = Vec::with_capacity(base.messages.len() + 1);
-                if let Some(system) = base.system.take() {
-                    preamble.push(Message::new(Role::System, system.0));
-                }
-                preamble.append(&mut base.messages);
-                base.messages = tag_as_preamble(preamble);
-                base
-            }
+            Some(prompt) => session.run(prompt.render_with(input.unwrap_or(Value::Null), base)).await?,
+            None => base,
         };
+        // The preamble: a `system` option (left by the caller, or laid over a rendered
+        // prompt) first, then the messages.
+        let mut preamble = Vec::with_capacity(base.messages.len() + 1);
+        if let Some(system) = base.system.take() {
+            preamble.push(Message::new(Role::System, system.0));
+        }
+        preamble.append(&mut base.messages);
+        base.messages = tag_as_preamble(preamble);
         // A prompt in the base options is the first user message (JS does the same).
         let first = base.prompt.take().map(|p| Message::new(Role::User, p.0));
         let history = session.messages(&thread);

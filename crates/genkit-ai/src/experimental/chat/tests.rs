@@ -191,6 +191,14 @@ async fn a_prompt_preamble_is_rendered_with_the_input_and_the_session_state() {
     // The prompt converts to chat options directly.
     let chat = s.chat(&prompt).await.unwrap();
     assert_eq!(texts(&chat.messages())[0], "System:You help Ada with .");
+    // A `system` option laid over the prompt leads the preamble once, instead of being sent
+    // again with every request.
+    let chat =
+        s.chat(ChatOptions::from(GenerateOptions::new().system("extra")).preamble(&prompt).thread("t2")).await.unwrap();
+    assert_eq!(texts(&chat.messages()), ["System:extra", "System:You help Ada with .", "User:Start."]);
+    assert_eq!(preamble_flags(&chat.messages()), [true, true, true]);
+    let resp = chat.send("go").await.unwrap();
+    assert_eq!(resp.text(), "Echo: extra\nYou help Ada with .\nStart.\ngo; config: {}");
 }
 
 #[tokio::test]
