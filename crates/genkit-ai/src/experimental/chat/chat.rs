@@ -119,7 +119,7 @@ impl<I, O> From<&ExecutablePrompt<I, O>> for ChatOptions {
 
 /// What a chat keeps between sends.
 struct ChatState {
-    /// The base options; `messages` holds the preamble.
+    /// The base options (the preamble, moved into `messages`, is not kept here).
     base: GenerateOptions,
     /// The conversation so far (preamble first).
     messages: Vec<Message>,
@@ -187,14 +187,13 @@ impl Chat {
             preamble.push(Message::new(Role::System, system.0));
         }
         preamble.append(&mut base.messages);
-        base.messages = tag_as_preamble(preamble);
         // A prompt in the base options is the first user message (JS does the same).
         let first = base.prompt.take().map(|p| Message::new(Role::User, p.0));
         let history = session.messages(&thread);
-        let mut messages = if base.messages.is_empty() {
+        let mut messages = if preamble.is_empty() {
             history
         } else {
-            let mut m = base.messages.clone();
+            let mut m = tag_as_preamble(preamble);
             m.extend(history.into_iter().filter(|m| !is_preamble(m)));
             m
         };
@@ -243,7 +242,8 @@ impl Chat {
         let opts = opts.into();
         let session = &self.inner.session;
         let _turn = self.inner.turn.lock().await;
-        let input = opts.prompt.as_ref().map(|p| serde_json::to_string(&p.0).unwrap_or_default());
+        let prompt = opts.prompt.clone();
+        let input = move || prompt.map(|p| serde_json::to_string(&p.0).unwrap_or_default());
         let request = {
             let s = lock(&self.inner.state);
             overlay(s.base.clone(), s.messages.clone(), opts)
@@ -264,7 +264,7 @@ impl Chat {
             session.update_messages(&self.inner.thread, history).await?;
             Ok(response)
         };
-        session.run(genkit_core::run_span_with_labels(&telemetry, "send", "helper", &labels, || input, fut)).await
+        session.run(genkit_core::run_span_with_labels(&telemetry, "send", "helper", &labels, input, fut)).await
     }
 
     /// [`Chat::send`], streaming (JS `chat.sendStream`): iterate the chunks, then
