@@ -408,3 +408,14 @@ async fn handles_are_cheap_clones_that_work_from_spawned_tasks() {
     assert_eq!(s.state(), Some(json!({"done": true})));
     assert_eq!(s.messages("t").len(), 2);
 }
+
+#[tokio::test]
+async fn a_preamble_that_fails_to_render_fails_the_chat() {
+    let r = registry();
+    let s = ChatSession::new(&r, SessionOptions::new()).unwrap();
+    let missing = crate::prompt::prompt(&r, "nope", None);
+    assert_eq!(s.chat(&missing).await.unwrap_err().status(), Status::NotFound);
+    let bad = define_prompt(&r, PromptConfig::new("bad").model("echo").system("{{#if}}")).unwrap();
+    assert_eq!(s.chat(&bad).await.unwrap_err().status(), Status::InvalidArgument);
+    assert!(s.messages(MAIN_THREAD).is_empty());
+}
