@@ -45,7 +45,11 @@ pub fn decode_part(p: &Value) -> Option<Part> {
     } else if let Some(d) = obj.get("inlineData") {
         let mime = d.get("mimeType").and_then(Value::as_str).unwrap_or("application/octet-stream");
         let data = d.get("data").and_then(Value::as_str).unwrap_or("");
-        Part::media(format!("data:{mime};base64,{data}"), Some(mime.to_owned()))
+        // Raw PCM (the TTS models' audio) becomes a playable WAV.
+        match crate::tts::pcm_to_wav_url(mime, data) {
+            Some(url) => Part::media(url, Some("audio/wav".to_owned())),
+            None => Part::media(format!("data:{mime};base64,{data}"), Some(mime.to_owned())),
+        }
     } else if let Some(d) = obj.get("fileData") {
         let uri = d.get("fileUri").and_then(Value::as_str).unwrap_or("");
         Part::media(uri, d.get("mimeType").and_then(Value::as_str).map(str::to_owned))

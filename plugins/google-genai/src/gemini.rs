@@ -47,7 +47,10 @@ async fn run(
     cx: ModelCx,
 ) -> Result<ModelResponse> {
     let stream = cx.streaming_requested();
-    let cfg = parse_config(req.config.as_ref())?;
+    let mut cfg = parse_config(req.config.as_ref())?;
+    if cfg.response_modalities.is_none() {
+        cfg.response_modalities = crate::models::default_modalities(cfg.version.as_deref().unwrap_or(id));
+    }
     let Encoded { body, model, api_key } =
         encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
     let cancel = cx.cancellation().clone();

@@ -46,16 +46,25 @@ mod decode;
 mod embed;
 mod encode;
 mod error;
+mod family;
 mod gemini;
+mod imagen;
 mod models;
 mod plugin;
+mod predict;
+mod tts;
 
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
-pub use models::{GEMINI_EMBEDDERS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_models, gemini_supports};
+pub use imagen::{IMAGEN_MODELS, ImagenConfig, imagen_supports};
+pub use models::{
+    GEMINI_EMBEDDERS, GEMINI_IMAGE_MODELS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_image_supports,
+    gemini_models, gemini_supports,
+};
 pub use plugin::{API_KEY_ENV, GoogleAi};
+pub use tts::{TTS_MODELS, tts_supports};
 
 /// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
 pub use genkit_http::Secret as ApiKey;

@@ -211,7 +211,7 @@ impl GoogleAi {
     }
 
     fn model_action(&self, client: Arc<Client>, spec: &ModelSpec) -> Arc<dyn Action> {
-        crate::gemini::gemini_model(&self.name, client, spec, self.response_json_schema).as_action()
+        crate::family::model_action(&self.name, client, spec, self.response_json_schema)
     }
 
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
@@ -275,7 +275,7 @@ impl Plugin for GoogleAi {
     async fn resolve(&self, action_type: ActionType, name: &str) -> Result<Option<Arc<dyn Action>>> {
         let id = name.strip_prefix(&format!("{}/", self.name)).unwrap_or(name);
         match action_type {
-            ActionType::Model if self.models.iter().any(|m| m.id == id) || is_gemini_id(id) => {
+            ActionType::Model if self.models.iter().any(|m| m.id == id) || crate::family::is_model_id(id) => {
                 Ok(Some(self.model_action(self.client()?, &self.spec_for(id))))
             }
             ActionType::Embedder if self.embedders.iter().any(|e| e.0 == id) || is_embedder_id(id) => {
@@ -301,7 +301,9 @@ impl Plugin for GoogleAi {
                         let has = |m: &str| methods.iter().any(|x| x == m);
                         if has("embedContent") && is_embedder_id(&id) {
                             out.push(self.embedder_action(client.clone(), &id).metadata().clone());
-                        } else if has("generateContent") && is_gemini_id(&id) {
+                        } else if (has("generateContent") && is_gemini_id(&id))
+                            || (has("predict") && crate::imagen::is_imagen_id(&id))
+                        {
                             let mut spec = self.spec_for(&id);
                             if let Some(d) = display {
                                 spec = spec.label(format!("Google AI - {d}"));

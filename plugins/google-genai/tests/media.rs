@@ -1,0 +1,200 @@
+//! The media model families against wiremock replays of the documented Gemini API / Vertex
+//! AI response shapes: Imagen `:predict`, Gemini image output, TTS audio, Veo long-running
+//! operations, Lyria, context caching and multimodal embeddings. Request paths, headers and
+//! bodies are matched too.
+
+#![allow(clippy::needless_pass_by_value)]
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use genkit_ai::generate::generate;
+use genkit_ai::{FinishReason, GenerateOptions, Message, Part};
+use genkit_core::{Registry, Status};
+use genkit_google_genai::GoogleAi;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_json, body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const KEY: &str = "AIzaSyTest-media-key-0123";
+
+fn registry(server: &MockServer) -> Registry {
+    let r = Registry::new();
+    r.register_plugin(Arc::new(GoogleAi::new().api_key(KEY).base_url(server.uri()).list_remote_models(false))).unwrap();
+    r
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+async fn body_of(server: &MockServer, i: usize) -> Value {
+    let reqs = server.received_requests().await.unwrap();
+    serde_json::from_slice(&reqs[i].body).unwrap()
+}
+
+#[tokio::test]
+async fn imagen_predicts_images_as_data_urls() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/imagen-4.0-generate-001:predict"))
+        .and(header("x-goog-api-key", KEY))
+        .and(body_json(json!({
+            "instances": [{"prompt": "a lighthouse at dusk"}],
+            "parameters": {"sampleCount": 2, "aspectRatio": "16:9", "personGeneration": "dont_allow",
+                           "imageSize": "2K"}
+        })))
+        .respond_with(ok(json!({"predictions": [
+            {"bytesBase64Encoded": "iVBORw0KGgo=", "mimeType": "image/png"},
+            {"bytesBase64Encoded": "/9j/4AAQ", "mimeType": "image/jpeg"}
+        ]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = generate(
+        &registry(&server),
+        GenerateOptions::new().model("googleai/imagen-4.0-generate-001").prompt("a lighthouse at dusk").config(
+            json!({"numberOfImages": 2, "aspectRatio": "16:9", "personGeneration": "dont_allow", "imageSize": "2K"}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.finish_reason, Some(FinishReason::Stop));
+    let m = r.message.clone().unwrap();
+    let urls: Vec<&str> = m.content.iter().map(|p| p.media.as_ref().unwrap().url.as_str()).collect();
+    assert_eq!(urls, ["data:image/png;base64,iVBORw0KGgo=", "data:image/jpeg;base64,/9j/4AAQ"]);
+    assert_eq!(r.usage.as_ref().unwrap().custom.as_ref().unwrap()["generations"], 2);
+}
+
+#[tokio::test]
+async fn imagen_edits_with_an_image_and_reports_filtered_results() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/imagen-3.0-capability-001:predict"))
+        .and(body_partial_json(json!({
+            "instances": [{"prompt": "make it snow", "image": {"bytesBase64Encoded": "SU1H"},
+                           "mask": {"image": {"gcsUri": "gs://bucket/mask.png"}}}]
+        })))
+        .respond_with(ok(json!({"predictions": [{"raiFilteredReason": "56562880: violates policy"}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut msg = Message::user("make it snow");
+    msg.content.push(Part::media("data:image/png;base64,SU1H", None));
+    msg.content.push(Part::media("gs://bucket/mask.png", None).with_metadata("type", json!("mask")));
+    let r = generate(
+        &registry(&server),
+        GenerateOptions::new().model("googleai/imagen-3.0-capability-001").messages(vec![msg]),
+    )
+    .await;
+    // Every image filtered: a blocked answer, which generate reports with the reasons.
+    let e = r.unwrap_err();
+    assert_eq!(e.status(), Status::FailedPrecondition);
+    assert!(e.message().contains("violates policy"), "{}", e.message());
+    assert_eq!(e.details().unwrap()["response"]["finishReason"], "blocked");
+
+    // An http(s) image cannot be sent to Imagen: a clear error before any request.
+    let mut msg = Message::user("x");
+    msg.content.push(Part::media("https://example.test/cat.png", Some("image/png".into())));
+    let e = generate(
+        &registry(&server),
+        GenerateOptions::new().model("googleai/imagen-3.0-capability-001").messages(vec![msg]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+}
+
+#[tokio::test]
+async fn imagen_errors_keep_googles_status() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/imagen-4.0-fast-generate-001:predict"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "code": 400, "message": "Imagen API is only accessible to billed users at this time.",
+            "status": "INVALID_ARGUMENT"}})))
+        .mount(&server)
+        .await;
+    let e =
+        generate(&registry(&server), GenerateOptions::new().model("googleai/imagen-4.0-fast-generate-001").prompt("x"))
+            .await
+            .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("billed users"), "{}", e.message());
+}
+
+#[tokio::test]
+async fn gemini_image_models_ask_for_images_and_return_them_as_media() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash-image:generateContent"))
+        .and(body_partial_json(json!({"generationConfig": {
+            "responseModalities": ["TEXT", "IMAGE"], "imageConfig": {"aspectRatio": "4:3"}}})))
+        .respond_with(ok(json!({
+            "candidates": [{"content": {"role": "model", "parts": [
+                {"text": "Here is your banana."},
+                {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}
+            ]}, "finishReason": "STOP"}],
+            "usageMetadata": {"promptTokenCount": 6, "candidatesTokenCount": 1290, "totalTokenCount": 1296}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = generate(
+        &registry(&server),
+        GenerateOptions::new()
+            .model("googleai/gemini-2.5-flash-image")
+            .prompt("a banana on a bike")
+            .config(json!({"imageConfig": {"aspectRatio": "4:3"}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.text(), "Here is your banana.");
+    let media = r.media().unwrap();
+    assert_eq!(media.url, "data:image/png;base64,iVBORw0KGgo=");
+    assert_eq!(media.content_type.as_deref(), Some("image/png"));
+}
+
+#[tokio::test]
+async fn tts_returns_playable_wav_audio() {
+    let server = MockServer::start().await;
+    let pcm: Vec<u8> = (0..48u8).collect();
+    let speech = json!({"multiSpeakerVoiceConfig": {"speakerVoiceConfigs": [
+        {"speaker": "Joe", "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Kore"}}},
+        {"speaker": "Jane", "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Puck"}}}
+    ]}});
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash-preview-tts:generateContent"))
+        .and(body_partial_json(json!({
+            "contents": [{"role": "user", "parts": [{"text": "Joe: Hi Jane! Jane: Hi Joe!"}]}],
+            "generationConfig": {"responseModalities": ["AUDIO"], "speechConfig": speech}
+        })))
+        .respond_with(ok(json!({
+            "candidates": [{"content": {"role": "model", "parts": [
+                {"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": STANDARD.encode(&pcm)}}
+            ]}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 40, "totalTokenCount": 52},
+            "modelVersion": "gemini-2.5-flash-preview-tts"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let r = generate(
+        &registry(&server),
+        GenerateOptions::new()
+            .model("googleai/gemini-2.5-flash-preview-tts")
+            .prompt("Joe: Hi Jane! Jane: Hi Joe!")
+            .config(json!({"speechConfig": speech})),
+    )
+    .await
+    .unwrap();
+    let media = r.media().unwrap();
+    assert_eq!(media.content_type.as_deref(), Some("audio/wav"));
+    let wav = STANDARD.decode(media.url.strip_prefix("data:audio/wav;base64,").unwrap()).unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(&wav[8..12], b"WAVE");
+    assert_eq!(u32::from_le_bytes(wav[24..28].try_into().unwrap()), 24_000);
+    assert_eq!(&wav[44..], &pcm[..]);
+    assert_eq!(body_of(&server, 0).await["generationConfig"]["responseModalities"], json!(["AUDIO"]));
+}
