@@ -1,11 +1,12 @@
-//! Which code serves which model id: Imagen ids go to `:predict`, every other model id to
-//! `generateContent` (Gemini and Gemma, with the TTS and image variants). Both backends
+//! Which code serves which model id: Imagen ids go to `:predict`, Veo ids are background
+//! models (`:predictLongRunning`), every other model id goes to `generateContent` (Gemini
+//! and Gemma, with the TTS and image variants). Both backends
 //! build their model actions here, so a family added once serves `googleai/` and
 //! `vertexai/` alike.
 
 use std::sync::Arc;
 
-use genkit_core::Action;
+use genkit_core::{Action, ActionMetadata, ActionType};
 
 use crate::client::Client;
 use crate::models::{ModelSpec, is_gemini_id};
@@ -27,4 +28,30 @@ pub(crate) fn model_action(
     } else {
         crate::gemini::gemini_model(plugin, client, spec, response_json_schema).as_action()
     }
+}
+
+/// The background-model actions (start, check, cancel) of each Veo model in `ids`, for a
+/// plugin's init.
+pub(crate) fn background_actions(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<Arc<dyn Action>> {
+    ids.iter().flat_map(|id| crate::veo::veo_actions(plugin, client.clone(), &ModelSpec::new(*id))).collect()
+}
+
+/// The listing entries (the background models themselves) of the Veo models in `ids`.
+pub(crate) fn background_metadata(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<ActionMetadata> {
+    ids.iter()
+        .map(|id| {
+            crate::veo::veo_model(plugin, client.clone(), &ModelSpec::new(*id)).start.as_action().metadata().clone()
+        })
+        .collect()
+}
+
+/// A background model, check or cancel action named `id` (`veo-x`, `veo-x/check`,
+/// `veo-x/cancel`), if it names one.
+pub(crate) fn background_action(
+    plugin: &str,
+    client: Arc<Client>,
+    ty: ActionType,
+    id: &str,
+) -> Option<Arc<dyn Action>> {
+    crate::veo::veo_action(plugin, client, ty, id)
 }

@@ -53,6 +53,7 @@ mod models;
 mod plugin;
 mod predict;
 mod tts;
+mod veo;
 
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
@@ -65,6 +66,7 @@ pub use models::{
 };
 pub use plugin::{API_KEY_ENV, GoogleAi};
 pub use tts::{TTS_MODELS, tts_supports};
+pub use veo::{VEO_MODELS, VERTEX_VEO_MODELS, VeoConfig, veo_supports};
 
 /// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
 pub use genkit_http::Secret as ApiKey;

@@ -269,6 +269,7 @@ impl Plugin for GoogleAi {
         let client = self.client()?;
         let mut out: Vec<Arc<dyn Action>> = self.models.iter().map(|m| self.model_action(client.clone(), m)).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id)));
+        out.extend(crate::family::background_actions(&self.name, &client, &crate::veo::VEO_MODELS));
         Ok(out)
     }
 
@@ -281,6 +282,9 @@ impl Plugin for GoogleAi {
             ActionType::Embedder if self.embedders.iter().any(|e| e.0 == id) || is_embedder_id(id) => {
                 Ok(Some(self.embedder_action(self.client()?, id)))
             }
+            ActionType::BackgroundModel | ActionType::CheckOperation | ActionType::CancelOperation => {
+                Ok(crate::family::background_action(&self.name, self.client()?, action_type, id))
+            }
             _ => Ok(None),
         }
     }
@@ -290,6 +294,7 @@ impl Plugin for GoogleAi {
         let mut out: Vec<ActionMetadata> =
             self.models.iter().map(|m| self.model_action(client.clone(), m).metadata().clone()).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id).metadata().clone()));
+        out.extend(crate::family::background_metadata(&self.name, &client, &crate::veo::VEO_MODELS));
         if self.list_remote {
             match self.remote_models(&client).await {
                 Ok(models) => {
@@ -301,6 +306,8 @@ impl Plugin for GoogleAi {
                         let has = |m: &str| methods.iter().any(|x| x == m);
                         if has("embedContent") && is_embedder_id(&id) {
                             out.push(self.embedder_action(client.clone(), &id).metadata().clone());
+                        } else if has("predictLongRunning") && crate::veo::is_veo_id(&id) {
+                            out.extend(crate::family::background_metadata(&self.name, &client, &[id.as_str()]));
                         } else if (has("generateContent") && is_gemini_id(&id))
                             || (has("predict") && crate::imagen::is_imagen_id(&id))
                         {

@@ -198,3 +198,107 @@ async fn tts_returns_playable_wav_audio() {
     assert_eq!(&wav[44..], &pcm[..]);
     assert_eq!(body_of(&server, 0).await["generationConfig"]["responseModalities"], json!(["AUDIO"]));
 }
+
+#[tokio::test]
+async fn veo_starts_checks_and_cancels_long_running_operations() {
+    use genkit_ai::generate::generate_operation;
+    use genkit_ai::model::background::{cancel_operation, check_operation};
+    let server = MockServer::start().await;
+    let op_name = "models/veo-3.1-generate-preview/operations/5x9dl8k2q1";
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/veo-3.1-generate-preview:predictLongRunning"))
+        .and(header("x-goog-api-key", KEY))
+        .and(body_json(json!({
+            "instances": [{"prompt": "a cat surfing", "image": {"bytesBase64Encoded": "iVBO", "mimeType": "image/png"}}],
+            "parameters": {"aspectRatio": "16:9", "durationSeconds": 8, "enhancePrompt": false}
+        })))
+        .respond_with(ok(json!({"name": op_name})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    let mut msg = Message::user("a cat surfing");
+    msg.content.push(Part::media("data:image/png;base64,iVBO", None));
+    let op = generate_operation(
+        &reg,
+        GenerateOptions::new()
+            .model("googleai/veo-3.1-generate-preview")
+            .messages(vec![msg])
+            .config(json!({"aspectRatio": "16:9", "durationSeconds": 8, "enhancePrompt": false})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(op.id, op_name);
+    assert_eq!(op.action.as_deref(), Some("/background-model/googleai/veo-3.1-generate-preview"));
+    assert_ne!(op.done, Some(true));
+
+    // Still running, then done with a video.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1beta/{op_name}")))
+        .and(header("x-goog-api-key", KEY))
+        .respond_with(ok(json!({"name": op_name, "metadata": {"@type": "x"}})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let running = check_operation(&reg, op.clone()).await.unwrap();
+    assert_eq!((running.done, running.output.is_none()), (None, true));
+    Mock::given(method("GET"))
+        .and(path(format!("/v1beta/{op_name}")))
+        .respond_with(ok(json!({"name": op_name, "done": true, "response": {
+        "@type": "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse",
+        "generateVideoResponse": {"generatedSamples": [
+            {"video": {"uri": "https://generativelanguage.googleapis.com/v1beta/files/abc:download?alt=media"}}
+        ]}}})))
+        .mount(&server)
+        .await;
+    let done = check_operation(&reg, running).await.unwrap();
+    assert_eq!(done.done, Some(true));
+    let out = done.output.unwrap();
+    assert_eq!(out["finishReason"], "stop");
+    assert_eq!(
+        out["message"]["content"][0]["media"]["url"],
+        "https://generativelanguage.googleapis.com/v1beta/files/abc:download?alt=media"
+    );
+
+    // Cancel asks `:cancel`, then reports the operation's state.
+    Mock::given(method("POST"))
+        .and(path(format!("/v1beta/{op_name}:cancel")))
+        .respond_with(ok(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cancelled = cancel_operation(&reg, op.clone()).await.unwrap();
+    assert_eq!(cancelled.id, op_name);
+
+    // A forged operation id never reaches the server as another path.
+    let mut forged = op.clone();
+    forged.id = "models/veo/operations/../../../files/secret".into();
+    assert_eq!(check_operation(&reg, forged).await.unwrap_err().status(), Status::InvalidArgument);
+}
+
+#[tokio::test]
+async fn veo_failures_become_operation_errors() {
+    use genkit_ai::model::background::check_operation;
+    let server = MockServer::start().await;
+    let op_name = "models/veo-3.1-fast-generate-preview/operations/zz1";
+    Mock::given(method("GET"))
+        .and(path(format!("/v1beta/{op_name}")))
+        .respond_with(ok(json!({"name": op_name, "done": true,
+            "error": {"code": 3, "message": "The prompt could not be submitted."}})))
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    let op = genkit_ai::Operation {
+        action: Some("/background-model/googleai/veo-3.1-fast-generate-preview".into()),
+        id: op_name.into(),
+        done: None,
+        output: None,
+        error: None,
+        metadata: None,
+    };
+    let done = check_operation(&reg, op).await.unwrap();
+    assert_eq!(done.error.unwrap()["message"], "The prompt could not be submitted.");
+    // A model that was never started resolves on demand too (here: the check action).
+    assert!(reg.lookup_action("/check-operation/googleai/veo-2.0-generate-001/check").await.unwrap().is_some());
+    assert!(reg.lookup_action("/background-model/googleai/gemini-2.5-flash").await.unwrap().is_none());
+}
