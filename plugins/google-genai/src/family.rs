@@ -16,7 +16,15 @@ pub(crate) fn is_model_id(id: &str) -> bool {
     is_gemini_id(id) || crate::imagen::is_imagen_id(id)
 }
 
-/// The model action of `spec` for the plugin named `plugin`.
+/// Whether the Vertex AI backend serves `id` as a (non-background) model: the models of
+/// [`is_model_id`] and Lyria.
+#[allow(dead_code)] // Used by the Vertex AI backend.
+pub(crate) fn is_vertex_model_id(id: &str) -> bool {
+    is_model_id(id) || crate::lyria::is_lyria_id(id)
+}
+
+/// The model action of `spec` for the plugin named `plugin` (Lyria ids build the Lyria
+/// model: only the Vertex AI backend resolves or lists them).
 pub(crate) fn model_action(
     plugin: &str,
     client: Arc<Client>,
@@ -25,6 +33,8 @@ pub(crate) fn model_action(
 ) -> Arc<dyn Action> {
     if crate::imagen::is_imagen_id(&spec.id) {
         crate::imagen::imagen_model(plugin, client, spec).as_action()
+    } else if crate::lyria::is_lyria_id(&spec.id) {
+        crate::lyria::lyria_model(plugin, client, spec).as_action()
     } else {
         crate::gemini::gemini_model(plugin, client, spec, response_json_schema).as_action()
     }

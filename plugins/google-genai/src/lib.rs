@@ -49,6 +49,7 @@ mod error;
 mod family;
 mod gemini;
 mod imagen;
+mod lyria;
 mod models;
 mod plugin;
 mod predict;
@@ -60,6 +61,7 @@ pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingCon
 pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
 pub use imagen::{IMAGEN_MODELS, ImagenConfig, imagen_supports};
+pub use lyria::{LYRIA_MODELS, LyriaConfig, lyria_supports};
 pub use models::{
     GEMINI_EMBEDDERS, GEMINI_IMAGE_MODELS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_image_supports,
     gemini_models, gemini_supports,

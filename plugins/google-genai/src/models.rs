@@ -89,6 +89,8 @@ impl ModelSpec {
             supports.tool_choice = None;
         } else if crate::imagen::is_imagen_id(&id) {
             supports = crate::imagen::imagen_supports();
+        } else if crate::lyria::is_lyria_id(&id) {
+            supports = crate::lyria::lyria_supports();
         } else if crate::veo::is_veo_id(&id) {
             supports = crate::veo::veo_supports();
         } else if crate::tts::is_tts_id(&id) {

@@ -301,4 +301,6 @@ async fn veo_failures_become_operation_errors() {
     // A model that was never started resolves on demand too (here: the check action).
     assert!(reg.lookup_action("/check-operation/googleai/veo-2.0-generate-001/check").await.unwrap().is_some());
     assert!(reg.lookup_action("/background-model/googleai/gemini-2.5-flash").await.unwrap().is_none());
+    // Lyria is a Vertex AI model: the Gemini API plugin neither lists nor resolves it.
+    assert!(reg.lookup_action("/model/googleai/lyria-002").await.unwrap().is_none());
 }
