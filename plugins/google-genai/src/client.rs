@@ -54,6 +54,8 @@ pub(crate) struct Client {
     /// Long-running predictions (Veo) are checked with `:fetchPredictOperation` (Vertex AI)
     /// instead of `GET {operation name}` (Gemini API).
     predict_operations: bool,
+    /// Context caches this client created: (prefix key, API key hash) → (name, valid until).
+    pub(crate) caches: crate::cache::CacheMemo,
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue> {
@@ -80,6 +82,7 @@ impl Client {
             api_key: s.api_key,
             key_transport: s.key_transport,
             predict_operations: false,
+            caches: crate::cache::CacheMemo::default(),
         })
     }
 
@@ -187,6 +190,22 @@ impl Client {
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
         self.send(rb, key).await
+    }
+
+    /// The path of a top-level API collection such as `cachedContents` (on Vertex AI it lives
+    /// under the project and location).
+    pub(crate) fn collection_path(&self, collection: &str) -> String {
+        collection.to_owned()
+    }
+
+    /// `GET` a path with query parameters and an optional per-request key.
+    pub(crate) async fn get_with_key(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        self.send(self.http.get(self.url(path)).query(query), key).await
     }
 
     /// `GET` a path with query parameters.

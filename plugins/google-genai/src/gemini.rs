@@ -51,10 +51,21 @@ async fn run(
     if cfg.response_modalities.is_none() {
         cfg.response_modalities = crate::models::default_modalities(cfg.version.as_deref().unwrap_or(id));
     }
-    let Encoded { body, model, api_key } =
-        encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
     let cancel = cx.cancellation().clone();
     let call = async {
+        // A cache marker moves the marked prefix into a `cachedContents` entry.
+        let model_id = cfg.version.clone().unwrap_or_else(|| id.to_owned());
+        let split = crate::cache::split(client, &model_id, &req, &cfg)?;
+        let req = match split {
+            Some((prefix, rest, ttl)) => {
+                let name = crate::cache::cache_for(client, prefix, ttl, cfg.api_key.as_deref()).await?;
+                cfg.extra.insert("cachedContent".into(), Value::String(name));
+                std::borrow::Cow::Owned(rest)
+            }
+            None => std::borrow::Cow::Borrowed(&req),
+        };
+        let Encoded { body, model, api_key } =
+            encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
         let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
         if stream {
             let path = client.model_path(&model, "streamGenerateContent");

@@ -40,6 +40,7 @@
 //! redacted), and the retry delay of a `google.rpc.RetryInfo` detail or `Retry-After`.
 #![deny(unsafe_code)]
 
+mod cache;
 mod client;
 mod config;
 mod decode;
@@ -56,6 +57,7 @@ mod predict;
 mod tts;
 mod veo;
 
+pub use cache::DEFAULT_CACHE_TTL_SECS;
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;

@@ -304,3 +304,181 @@ async fn veo_failures_become_operation_errors() {
     // Lyria is a Vertex AI model: the Gemini API plugin neither lists nor resolves it.
     assert!(reg.lookup_action("/model/googleai/lyria-002").await.unwrap().is_none());
 }
+
+fn cached_conversation(question: &str) -> Vec<Message> {
+    let mut doc = Message::user("Here is a long manual: ...");
+    doc.content.push(Part::media("data:application/pdf;base64,JVBERi0x", None));
+    let mut ack = Message::model("I have read the manual.");
+    ack.metadata = Some([("cache".to_owned(), json!({"ttlSeconds": 3600}))].into_iter().collect());
+    vec![Message::system("Answer from the manual."), doc, ack, Message::user(question)]
+}
+
+fn gemini_answer(text: &str) -> Value {
+    json!({
+        "candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}],
+        "usageMetadata": {"promptTokenCount": 4100, "cachedContentTokenCount": 4090, "candidatesTokenCount": 5,
+                          "totalTokenCount": 4105}
+    })
+}
+
+#[tokio::test]
+async fn context_caching_creates_a_cache_once_and_sends_only_the_rest() {
+    use wiremock::matchers::query_param;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .and(query_param("pageSize", "100"))
+        .and(header("x-goog-api-key", KEY))
+        .respond_with(ok(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .and(header("x-goog-api-key", KEY))
+        .and(body_partial_json(json!({
+            "model": "models/gemini-2.5-flash",
+            "systemInstruction": {"role": "user", "parts": [{"text": "Answer from the manual."}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "Here is a long manual: ..."},
+                                           {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0x"}}]},
+                {"role": "model", "parts": [{"text": "I have read the manual."}]}
+            ],
+            "ttl": "3600s"
+        })))
+        .respond_with(ok(json!({
+            "name": "cachedContents/4f8k2j1x9q", "model": "models/gemini-2.5-flash",
+            "createTime": "2026-12-06T07:40:00Z", "expireTime": "2026-12-06T08:40:00Z",
+            "usageMetadata": {"totalTokenCount": 4090}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(body_partial_json(json!({"cachedContent": "cachedContents/4f8k2j1x9q"})))
+        .respond_with(ok(gemini_answer("Page 12.")))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    for q in ["Where is the reset button?", "And the fuse?"] {
+        let r =
+            generate(&reg, GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(cached_conversation(q)))
+                .await
+                .unwrap();
+        assert_eq!(r.text(), "Page 12.");
+        assert_eq!(r.usage.as_ref().unwrap().cached_content_tokens, Some(4090.0));
+    }
+    let create = body_of(&server, 1).await;
+    let key = create["displayName"].as_str().unwrap();
+    assert_eq!(key.len(), 64, "a SHA-256 hex display name: {key}");
+    let sent = body_of(&server, 2).await;
+    assert_eq!(sent["contents"], json!([{"role": "user", "parts": [{"text": "Where is the reset button?"}]}]));
+    assert!(sent.get("systemInstruction").is_none(), "the system instruction lives in the cache: {sent}");
+    // The second call reused the cache known in this process: no second list or create.
+    let sent = body_of(&server, 3).await;
+    assert_eq!(sent["contents"][0]["parts"][0]["text"], "And the fuse?");
+}
+
+#[tokio::test]
+async fn context_caching_finds_an_earlier_cache_by_its_hash() {
+    let server = MockServer::start().await;
+    // Learn the key of the prefix from a first plugin's create call.
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ok(json!({})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ok(json!({"name": "cachedContents/first"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ok(gemini_answer("ok")))
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    generate(&reg, GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(cached_conversation("q1")))
+        .await
+        .unwrap();
+    let key = body_of(&server, 1).await["displayName"].as_str().unwrap().to_owned();
+    // Another key (another process's view): not in memory, found by listing (second page).
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .and(wiremock::matchers::query_param("pageToken", "p2"))
+        .respond_with(ok(json!({"cachedContents": [
+            {"name": "cachedContents/other", "displayName": "something-else"},
+            {"name": "cachedContents/first", "displayName": key, "model": "models/gemini-2.5-flash"}
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ok(
+            json!({"cachedContents": [{"name": "cachedContents/x", "displayName": "nope"}], "nextPageToken": "p2"}),
+        ))
+        .mount(&server)
+        .await;
+    generate(
+        &reg,
+        GenerateOptions::new()
+            .model("googleai/gemini-2.5-flash")
+            .messages(cached_conversation("q2"))
+            .config(json!({"apiKey": "AIza-another-key-0000000"})),
+    )
+    .await
+    .unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    let last: Value = serde_json::from_slice(&reqs.last().unwrap().body).unwrap();
+    assert_eq!(last["cachedContent"], "cachedContents/first");
+    assert_eq!(last["contents"][0]["parts"][0]["text"], "q2");
+}
+
+#[tokio::test]
+async fn context_caching_refuses_tools_and_a_marker_on_the_last_message() {
+    let server = MockServer::start().await;
+    let reg = registry(&server);
+    let tool: genkit_ai::tool::Tool<Value, Value> = genkit_ai::tool::dynamic(
+        genkit_ai::tool::ToolConfig::new("lookup", "looks up").input_schema(json!({"type": "object"})),
+        |_: Value, _cx| async move { Ok(json!("x")) },
+    );
+    let e = generate(
+        &reg,
+        GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(cached_conversation("q")).tool(&tool),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("tools are not supported with context caching"), "{}", e.message());
+    let mut only = cached_conversation("q");
+    only.pop();
+    let e = generate(&reg, GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(only)).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn context_caching_passes_the_apis_minimum_size_refusal_on() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1beta/cachedContents")).respond_with(ok(json!({}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"code": 400,
+            "message": "Cached content is too small. total_token_count=12, min_total_token_count=1024",
+            "status": "INVALID_ARGUMENT"}})))
+        .mount(&server)
+        .await;
+    let e = generate(
+        &registry(&server),
+        GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(cached_conversation("q")),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    assert!(e.message().contains("min_total_token_count"), "{}", e.message());
+}
