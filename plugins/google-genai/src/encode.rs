@@ -125,7 +125,7 @@ fn encode_part(part: &Part, keep_reasoning: bool) -> Result<Option<Value>> {
     Ok(Some(Value::Object(out)))
 }
 
-fn encode_parts(parts: &[Part], keep_reasoning: bool) -> Result<Vec<Value>> {
+pub(crate) fn encode_parts(parts: &[Part], keep_reasoning: bool) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
         if let Some(v) = encode_part(p, keep_reasoning)? {

@@ -52,6 +52,7 @@ mod gemini;
 mod imagen;
 mod lyria;
 mod models;
+mod multimodal_embed;
 mod plugin;
 mod predict;
 mod tts;
@@ -68,6 +69,7 @@ pub use models::{
     GEMINI_EMBEDDERS, GEMINI_IMAGE_MODELS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_image_supports,
     gemini_models, gemini_supports,
 };
+pub use multimodal_embed::{MULTIMODAL_EMBEDDERS, MultimodalEmbedConfig};
 pub use plugin::{API_KEY_ENV, GoogleAi};
 pub use tts::{TTS_MODELS, tts_supports};
 pub use veo::{VEO_MODELS, VERTEX_VEO_MODELS, VeoConfig, veo_supports};

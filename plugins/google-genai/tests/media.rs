@@ -482,3 +482,45 @@ async fn context_caching_passes_the_apis_minimum_size_refusal_on() {
     assert_eq!(e.status(), Status::InvalidArgument);
     assert!(e.message().contains("min_total_token_count"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn gemini_embedders_send_media_documents_as_parts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-embedding-001:batchEmbedContents"))
+        .and(body_json(json!({"requests": [
+            {"model": "models/gemini-embedding-001", "content": {"parts": [{"text": "a red bike"}]},
+             "taskType": "RETRIEVAL_DOCUMENT", "outputDimensionality": 2},
+            {"model": "models/gemini-embedding-001", "content": {"parts": [
+                {"text": "photo:"}, {"inlineData": {"mimeType": "image/png", "data": "iVBO"}},
+                {"fileData": {"mimeType": "image/jpeg", "fileUri": "gs://b/bike.jpg"}}]},
+             "taskType": "RETRIEVAL_DOCUMENT", "outputDimensionality": 2}
+        ]})))
+        .respond_with(ok(json!({"embeddings": [{"values": [0.1, 0.2]}, {"values": [0.3, 0.4]}]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    let docs: Vec<genkit_ai::embedder::EmbedContent> = vec![
+        "a red bike".into(),
+        genkit_ai::DocumentData::from_parts(
+            vec![
+                Part::text("photo:"),
+                Part::media("data:image/png;base64,iVBO", None),
+                Part::media("gs://b/bike.jpg", Some("image/jpeg".into())),
+            ],
+            None,
+        )
+        .into(),
+    ];
+    let out = genkit_ai::embedder::embed_many(
+        &reg,
+        "googleai/gemini-embedding-001",
+        docs,
+        Some(json!({"taskType": "RETRIEVAL_DOCUMENT", "outputDimensionality": 2})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[1].embedding, vec![0.3, 0.4]);
+}
