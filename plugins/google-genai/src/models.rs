@@ -98,6 +98,9 @@ impl ModelSpec {
         } else if is_gemini_image_id(&id) {
             supports = gemini_image_supports();
         }
+        if schema_with_tools(&id) && supports.constrained.is_some() {
+            supports.constrained = Some(Constrained::All);
+        }
         let stage = (id.contains("preview") || id.contains("-exp")).then_some(ModelStage::Unstable);
         ModelSpec { id, label: None, supports, stage }
     }
@@ -159,16 +162,23 @@ pub(crate) fn default_modalities(id: &str) -> Option<Vec<String>> {
     }
 }
 
-/// What the Gemini image models take and give: the Gemini capabilities without tools,
-/// text and images out.
+/// What the Gemini image models take and give (as Genkit JS): the Gemini capabilities,
+/// with images among the outputs.
 pub fn gemini_image_supports() -> ModelSupports {
-    ModelSupports {
-        tools: Some(false),
-        tool_choice: Some(false),
-        output: Some(vec!["text".into(), "media".into()]),
-        constrained: None,
-        ..gemini_supports()
+    ModelSupports { output: Some(vec!["text".into(), "json".into(), "media".into()]), ..gemini_supports() }
+}
+
+/// Whether a model takes an output schema together with tools (structured output with
+/// function calling): Gemini 3 and later, and the `-latest` aliases that point at them. Older
+/// models answer tools plus `responseMimeType: application/json` with an error, so for them
+/// Genkit's `constrained: no-tools` turns the schema into prompt instructions when tools are
+/// given.
+pub(crate) fn schema_with_tools(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix("gemini-") else { return false };
+    if id.ends_with("-latest") {
+        return true;
     }
+    rest.split(['.', '-']).next().and_then(|major| major.parse::<u32>().ok()).is_some_and(|major| major >= 3)
 }
 
 /// The known models: [`GEMINI_MODELS`], [`GEMMA_MODELS`], then the media models served
@@ -196,7 +206,8 @@ mod tests {
         {
             assert_eq!(m.supports.multiturn, Some(true), "{}", m.id);
             assert_eq!(m.supports.media, Some(true), "{}", m.id);
-            assert_eq!(m.supports.constrained, Some(Constrained::NoTools), "{}", m.id);
+            let want = if schema_with_tools(&m.id) { Constrained::All } else { Constrained::NoTools };
+            assert_eq!(m.supports.constrained, Some(want), "{}", m.id);
         }
         assert_eq!(ModelSpec::new("gemini-2.5-flash-lite").display_label(), "Google AI - Gemini 2.5 Flash Lite");
         assert_eq!(ModelSpec::new("gemma-3-4b-it").supports.system_role, Some(false));
@@ -209,7 +220,21 @@ mod tests {
         let tts = ModelSpec::new("gemini-2.5-flash-preview-tts");
         assert_eq!((tts.supports.tools, tts.supports.output), (Some(false), Some(vec!["media".into()])));
         let img = ModelSpec::new("gemini-2.5-flash-image");
-        assert_eq!(img.supports.output, Some(vec!["text".into(), "media".into()]));
+        assert_eq!(img.supports.output, Some(vec!["text".into(), "json".into(), "media".into()]));
+        assert_eq!(img.supports.constrained, Some(Constrained::NoTools));
+        assert_eq!(ModelSpec::new("gemini-3-pro-image-preview").supports.constrained, Some(Constrained::All));
+        for (id, yes) in [
+            ("gemini-3-flash-preview", true),
+            ("gemini-3.1-pro-preview", true),
+            ("gemini-flash-latest", true),
+            ("gemini-10-ultra", true),
+            ("gemini-2.5-flash", false),
+            ("gemini-2.0-flash", false),
+            ("gemma-4-31b-it", false),
+        ] {
+            assert_eq!(schema_with_tools(id), yes, "{id}");
+            assert_eq!(ModelSpec::new(id).supports.constrained == Some(Constrained::All), yes, "{id}");
+        }
         assert!(gemini_models().iter().any(|m| m.id == "imagen-4.0-fast-generate-001"));
     }
 }

@@ -524,3 +524,53 @@ async fn gemini_embedders_send_media_documents_as_parts() {
     assert_eq!(out.len(), 2);
     assert_eq!(out[1].embedding, vec![0.3, 0.4]);
 }
+
+#[tokio::test]
+async fn structured_output_with_tools_is_native_on_gemini_3_and_prompted_before() {
+    use genkit_ai::OutputOptions;
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}, "temp": {"type": "number"}},
+                        "required": ["city", "temp"]});
+    let tool: genkit_ai::tool::Tool<Value, Value> = genkit_ai::tool::dynamic(
+        genkit_ai::tool::ToolConfig::new("get_weather", "Weather of a city")
+            .input_schema(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
+        |_: Value, _cx| async move { Ok(json!({"temp": 18})) },
+    );
+    let server = MockServer::start().await;
+    for model in ["gemini-3-flash-preview", "gemini-2.5-flash"] {
+        Mock::given(method("POST"))
+            .and(path(format!("/v1beta/models/{model}:generateContent")))
+            .respond_with(ok(json!({"candidates": [{"content": {"role": "model", "parts": [
+                {"text": "{\"city\": \"Paris\", \"temp\": 18}"}]}, "finishReason": "STOP"}]})))
+            .mount(&server)
+            .await;
+    }
+    let reg = registry(&server);
+    for (i, model) in ["gemini-3-flash-preview", "gemini-2.5-flash"].into_iter().enumerate() {
+        let r = generate(
+            &reg,
+            GenerateOptions::new()
+                .model(format!("googleai/{model}"))
+                .prompt("Weather in Paris as JSON")
+                .tool(&tool)
+                .output(OutputOptions {
+                    format: Some("json".into()),
+                    schema: Some(schema.clone()),
+                    ..OutputOptions::default()
+                }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.output().unwrap(), json!({"city": "Paris", "temp": 18}));
+        let body = body_of(&server, i).await;
+        assert_eq!(body["tools"][0]["functionDeclarations"][0]["name"], "get_weather");
+        if i == 0 {
+            // Gemini 3: the schema is enforced by the API next to the tools.
+            assert_eq!(body["generationConfig"]["responseMimeType"], "application/json", "{body}");
+            assert_eq!(body["generationConfig"]["responseSchema"]["required"], json!(["city", "temp"]));
+        } else {
+            // Gemini 2.5 refuses tools with a JSON response type: the schema goes into the prompt.
+            assert!(body.get("generationConfig").and_then(|g| g.get("responseMimeType")).is_none(), "{body}");
+            assert!(body.to_string().contains("temp"), "the schema is in the prompt: {body}");
+        }
+    }
+}
