@@ -303,7 +303,12 @@ impl StreamDecoder {
             return Err(Error::new(Status::Unavailable, "the stream ended before the model finished")
                 .with_origin(self.origin.clone()));
         }
-        Ok(assemble(std::mem::take(&mut self.cands), &self.last))
+        let mut cands = std::mem::take(&mut self.cands);
+        // Streamed speech arrives as many PCM pieces: the final message holds one WAV.
+        for c in &mut cands {
+            c.0 = crate::tts::join_wav_parts(std::mem::take(&mut c.0));
+        }
+        Ok(assemble(cands, &self.last))
     }
 }
 

@@ -4,8 +4,10 @@
 //! (`generativelanguage.googleapis.com`): plain and SSE-streamed `generateContent`, tools
 //! and tool choice, media input (inline `data:` URLs and file URIs), thinking with thought
 //! signatures, structured output, safety settings, `embedContent` /
-//! `batchEmbedContents`, and model listing. Vertex AI, Imagen, TTS, Veo, Lyria and context
-//! caching are not in this crate yet (see `docs/google-genai.md`).
+//! `batchEmbedContents`, and model listing; the media families: Imagen (`:predict`), Gemini
+//! image and text-to-speech models (PCM returned as WAV), Veo as background models
+//! (`:predictLongRunning`), and, for the Vertex AI backend, Lyria and the multimodal embedder;
+//! context caching from message `metadata.cache` (see `docs/google-genai.md`).
 //!
 //! ```no_run
 //! # async fn demo() -> genkit_core::Result<()> {

@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use genkit_ai::ModelSupports;
+use genkit_ai::{ModelSupports, Part};
 
 /// The text-to-speech models Genkit JS lists.
 pub const TTS_MODELS: [&str; 2] = ["gemini-2.5-flash-preview-tts", "gemini-2.5-pro-preview-tts"];
@@ -82,6 +82,62 @@ pub(crate) fn pcm_to_wav_url(mime: &str, b64: &str) -> Option<String> {
     Some(format!("data:audio/wav;base64,{}", STANDARD.encode(wav(&pcm, rate, channels, bits))))
 }
 
+const WAV_URL: &str = "data:audio/wav;base64,";
+
+/// The format fields and samples of a WAV this module wrote (the plain 44-byte header).
+fn split_wav(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let plain = bytes.len() >= 44
+        && &bytes[0..4] == b"RIFF"
+        && &bytes[8..16] == b"WAVEfmt "
+        && bytes[16..20] == 16u32.to_le_bytes()
+        && &bytes[36..40] == b"data";
+    plain.then(|| (&bytes[20..36], &bytes[44..]))
+}
+
+/// Joins runs of adjacent WAV media parts of the same format (the pieces of streamed speech)
+/// into one WAV part; other parts stay as they are.
+pub(crate) fn join_wav_parts(parts: Vec<Part>) -> Vec<Part> {
+    let decoded = |p: &Part| -> Option<Vec<u8>> {
+        let url = p.media.as_ref()?.url.strip_prefix(WAV_URL)?;
+        STANDARD.decode(url).ok()
+    };
+    if parts.iter().filter(|p| decoded(p).is_some()).count() < 2 {
+        return parts;
+    }
+    let mut out: Vec<Part> = Vec::with_capacity(parts.len());
+    // The run being joined: its format fields and samples.
+    let mut run: Option<(Vec<u8>, Vec<u8>, Part)> = None;
+    let flush = |run: &mut Option<(Vec<u8>, Vec<u8>, Part)>, out: &mut Vec<Part>| {
+        if let Some((fmt, pcm, mut first)) = run.take() {
+            let rate = u32::from_le_bytes([fmt[4], fmt[5], fmt[6], fmt[7]]);
+            let channels = u16::from_le_bytes([fmt[2], fmt[3]]);
+            let bits = u16::from_le_bytes([fmt[14], fmt[15]]);
+            if let Some(m) = first.media.as_mut() {
+                m.url = format!("{WAV_URL}{}", STANDARD.encode(wav(&pcm, rate, channels, bits)));
+            }
+            out.push(first);
+        }
+    };
+    for p in parts {
+        let bytes = decoded(&p);
+        match bytes.as_deref().and_then(split_wav) {
+            Some((fmt, pcm)) => match run.as_mut() {
+                Some((rfmt, rpcm, _)) if rfmt.as_slice() == fmt => rpcm.extend_from_slice(pcm),
+                _ => {
+                    flush(&mut run, &mut out);
+                    run = Some((fmt.to_vec(), pcm.to_vec(), p));
+                }
+            },
+            None => {
+                flush(&mut run, &mut out);
+                out.push(p);
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,5 +168,30 @@ mod tests {
         assert_eq!(&bytes[36..40], b"data");
         assert_eq!(&bytes[44..], &pcm);
         assert!(pcm_to_wav_url("audio/L16;rate=24000", "not base64!").is_none());
+    }
+
+    #[test]
+    fn streamed_pieces_join_into_one_wav() {
+        let piece = |pcm: &[u8], rate: u32| {
+            Part::media(
+                pcm_to_wav_url(&format!("audio/L16;codec=pcm;rate={rate}"), &STANDARD.encode(pcm)).unwrap(),
+                Some("audio/wav".into()),
+            )
+        };
+        let parts = vec![
+            piece(&[1, 0], 24_000),
+            piece(&[2, 0, 3, 0], 24_000),
+            Part::text("x"),
+            piece(&[4, 0], 24_000),
+            piece(&[5, 0], 16_000),
+        ];
+        let joined = join_wav_parts(parts);
+        assert_eq!(joined.len(), 4);
+        let bytes = STANDARD.decode(joined[0].media.as_ref().unwrap().url.strip_prefix(WAV_URL).unwrap()).unwrap();
+        assert_eq!(&bytes[44..], &[1, 0, 2, 0, 3, 0]);
+        assert_eq!(u32::from_le_bytes(bytes[40..44].try_into().unwrap()), 6);
+        assert_eq!(joined[1].text.as_deref(), Some("x"));
+        let single = vec![Part::text("a"), piece(&[1, 0], 24_000)];
+        assert_eq!(join_wav_parts(single.clone()), single);
     }
 }

@@ -574,3 +574,43 @@ async fn structured_output_with_tools_is_native_on_gemini_3_and_prompted_before(
         }
     }
 }
+
+#[tokio::test]
+async fn streamed_speech_plays_per_chunk_and_ends_as_one_wav() {
+    use futures::StreamExt;
+    let server = MockServer::start().await;
+    let piece = |pcm: &[u8], finish: bool| {
+        let mut c = json!({"candidates": [{"content": {"role": "model", "parts": [
+            {"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": STANDARD.encode(pcm)}}]}, "index": 0}]});
+        if finish {
+            c["candidates"][0]["finishReason"] = json!("STOP");
+        }
+        format!("data: {c}\r\n\r\n")
+    };
+    let sse = piece(&[1, 0, 2, 0], false) + &piece(&[3, 0, 4, 0], true);
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-pro-preview-tts:streamGenerateContent"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = genkit_ai::generate::generate_stream(
+        &registry(&server),
+        GenerateOptions::new().model("googleai/gemini-2.5-pro-preview-tts").prompt("Say hi"),
+    );
+    let mut chunks = 0;
+    while let Some(c) = s.next().await {
+        let c = c.unwrap();
+        let url = &c.content[0].media.as_ref().unwrap().url;
+        assert!(url.starts_with("data:audio/wav;base64,UklGR"), "each chunk is a playable WAV: {url}");
+        chunks += 1;
+    }
+    assert_eq!(chunks, 2);
+    let r = s.output().await.unwrap();
+    let m = r.message.as_ref().unwrap();
+    assert_eq!(m.content.len(), 1, "one WAV at the end");
+    let wav = STANDARD
+        .decode(m.content[0].media.as_ref().unwrap().url.strip_prefix("data:audio/wav;base64,").unwrap())
+        .unwrap();
+    assert_eq!(&wav[44..], &[1, 0, 2, 0, 3, 0, 4, 0]);
+}
