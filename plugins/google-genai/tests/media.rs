@@ -614,3 +614,35 @@ async fn streamed_speech_plays_per_chunk_and_ends_as_one_wav() {
         .unwrap();
     assert_eq!(&wav[44..], &[1, 0, 2, 0, 3, 0, 4, 0]);
 }
+
+#[tokio::test]
+async fn listing_shows_the_media_models_once() {
+    use genkit_core::Plugin;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1beta/models"))
+        .respond_with(ok(json!({"models": [
+            {"name": "models/veo-2.0-generate-001", "supportedGenerationMethods": ["predictLongRunning"]},
+            {"name": "models/veo-3.1-generate-preview", "supportedGenerationMethods": ["predictLongRunning"]},
+            {"name": "models/imagen-3.0-generate-002", "supportedGenerationMethods": ["predict"]},
+            {"name": "models/gemini-2.5-flash-preview-tts", "supportedGenerationMethods": ["generateContent"]}
+        ]})))
+        .mount(&server)
+        .await;
+    let p = GoogleAi::new().api_key(KEY).base_url(server.uri());
+    let listed = p.list().await.unwrap();
+    let count = |n: &str| listed.iter().filter(|m| *m.name == *n).count();
+    for n in [
+        "googleai/veo-2.0-generate-001",
+        "googleai/veo-3.1-generate-preview",
+        "googleai/imagen-3.0-generate-002",
+        "googleai/imagen-4.0-generate-001",
+        "googleai/gemini-2.5-flash-preview-tts",
+        "googleai/gemini-2.5-flash-image",
+    ] {
+        assert_eq!(count(n), 1, "{n}: {:?}", listed.iter().map(|m| m.name.to_string()).collect::<Vec<_>>());
+    }
+    let veo = listed.iter().find(|m| *m.name == *"googleai/veo-2.0-generate-001").unwrap();
+    assert_eq!(veo.key.as_ref(), "/background-model/googleai/veo-2.0-generate-001");
+    assert_eq!(count("googleai/lyria-002"), 0);
+}
