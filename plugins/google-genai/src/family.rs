@@ -17,10 +17,10 @@ pub(crate) fn is_model_id(id: &str) -> bool {
 }
 
 /// Whether the Vertex AI backend serves `id` as a (non-background) model: the models of
-/// [`is_model_id`] and Lyria.
+/// [`is_model_id`], Lyria and virtual try-on.
 #[allow(dead_code)] // Used by the Vertex AI backend.
 pub(crate) fn is_vertex_model_id(id: &str) -> bool {
-    is_model_id(id) || crate::lyria::is_lyria_id(id)
+    is_model_id(id) || crate::lyria::is_lyria_id(id) || crate::imagen::is_try_on_id(id)
 }
 
 /// The model action of `spec` for the plugin named `plugin` (Lyria ids build the Lyria
@@ -31,7 +31,7 @@ pub(crate) fn model_action(
     spec: &ModelSpec,
     response_json_schema: bool,
 ) -> Arc<dyn Action> {
-    if crate::imagen::is_imagen_id(&spec.id) {
+    if crate::imagen::is_imagen_id(&spec.id) || crate::imagen::is_try_on_id(&spec.id) {
         crate::imagen::imagen_model(plugin, client, spec).as_action()
     } else if crate::lyria::is_lyria_id(&spec.id) {
         crate::lyria::lyria_model(plugin, client, spec).as_action()

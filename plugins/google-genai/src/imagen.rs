@@ -26,6 +26,11 @@ pub(crate) fn is_imagen_id(id: &str) -> bool {
     id.starts_with("imagen-")
 }
 
+/// Whether an id names Vertex AI's virtual try-on model (served by the Imagen code).
+pub(crate) fn is_try_on_id(id: &str) -> bool {
+    id.starts_with("virtual-try-on")
+}
+
 /// What Imagen models take and give (as Genkit JS): one prompt, optional image input,
 /// images out.
 pub fn imagen_supports() -> ModelSupports {
@@ -133,6 +138,40 @@ pub(crate) fn imagen_request(req: &ModelRequest, cfg: &ImagenConfig) -> Result<V
     }
 
     let mut instance = Map::new();
+    // Virtual try-on (`virtual-try-on-*` on Vertex AI): a person and product images, no prompt.
+    let try_on: Vec<&Part> = req
+        .messages
+        .last()
+        .map(|m| {
+            m.content
+                .iter()
+                .filter(|p| {
+                    p.media.is_some()
+                        && matches!(
+                            p.metadata.as_ref().and_then(|x| x.get(predict::MEDIA_TYPE_KEY)).and_then(Value::as_str),
+                            Some("personImage" | "productImage")
+                        )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !try_on.is_empty() {
+        let mut products = Vec::new();
+        for p in try_on {
+            let Some(m) = p.media.as_deref() else { continue };
+            let image = json!({"image": predict::predict_media(m, "Imagen", false)?});
+            match p.metadata.as_ref().and_then(|x| x.get(predict::MEDIA_TYPE_KEY)).and_then(Value::as_str) {
+                Some("personImage") => {
+                    instance.insert("personImage".into(), image);
+                }
+                _ => products.push(image),
+            }
+        }
+        if !products.is_empty() {
+            instance.insert("productImages".into(), Value::Array(products));
+        }
+        return Ok(predict::predict_body(instance, params));
+    }
     instance.insert("prompt".into(), Value::String(predict::prompt_text(req)));
     if let Some(m) = predict::find_media(req, "image", true) {
         instance.insert("image".into(), predict::predict_media(m, "Imagen", false)?);
@@ -260,6 +299,21 @@ mod tests {
         assert_eq!(body, json!({"instances": [{"prompt": "x"}], "parameters": {"sampleCount": 3}}));
         let e = parse::<ImagenConfig>(Some(&json!({"numberOfImages": "two"}))).unwrap_err();
         assert_eq!(e.status(), genkit_core::Status::InvalidArgument);
+    }
+
+    #[test]
+    fn virtual_try_on_sends_the_person_and_the_products() {
+        let r = req(vec![
+            Part::media("gs://b/person.png", None).with_metadata(predict::MEDIA_TYPE_KEY, json!("personImage")),
+            Part::media("data:image/png;base64,SHIRT", None)
+                .with_metadata(predict::MEDIA_TYPE_KEY, json!("productImage")),
+        ]);
+        assert_eq!(
+            imagen_request(&r, &ImagenConfig::default()).unwrap(),
+            json!({"instances": [{"personImage": {"image": {"gcsUri": "gs://b/person.png"}},
+                                  "productImages": [{"image": {"bytesBase64Encoded": "SHIRT"}}]}],
+                   "parameters": {"sampleCount": 1}})
+        );
     }
 
     #[test]

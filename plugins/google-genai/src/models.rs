@@ -87,7 +87,7 @@ impl ModelSpec {
         if id.starts_with("gemma-") {
             supports.system_role = Some(false);
             supports.tool_choice = None;
-        } else if crate::imagen::is_imagen_id(&id) {
+        } else if crate::imagen::is_imagen_id(&id) || crate::imagen::is_try_on_id(&id) {
             supports = crate::imagen::imagen_supports();
         } else if crate::lyria::is_lyria_id(&id) {
             supports = crate::lyria::lyria_supports();
