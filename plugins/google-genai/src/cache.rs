@@ -127,6 +127,15 @@ pub(crate) fn split(
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CacheMemo(Arc<Mutex<HashMap<String, (String, Instant)>>>);
 
+impl CacheMemo {
+    /// Forgets every entry naming the cache `name`.
+    pub(crate) fn forget(&self, name: &str) {
+        if let Ok(mut m) = self.0.lock() {
+            m.retain(|_, (n, _)| n != name);
+        }
+    }
+}
+
 fn memo_key(key: &str, api_key: Option<&str>) -> String {
     let who = api_key.map(|k| {
         let d = Sha256::digest(k.as_bytes());

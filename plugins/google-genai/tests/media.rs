@@ -646,3 +646,41 @@ async fn listing_shows_the_media_models_once() {
     assert_eq!(veo.key.as_ref(), "/background-model/googleai/veo-2.0-generate-001");
     assert_eq!(count("googleai/lyria-002"), 0);
 }
+
+#[tokio::test]
+async fn a_cache_that_is_gone_is_made_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/v1beta/cachedContents")).respond_with(ok(json!({}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/cachedContents"))
+        .respond_with(ok(json!({"name": "cachedContents/c1"})))
+        .expect(2)
+        .mount(&server)
+        .await;
+    // First call fine, second finds the cache gone, third works again with a new cache.
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ok(gemini_answer("ok")))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {"code": 403,
+            "message": "CachedContent not found (or permission denied)", "status": "PERMISSION_DENIED"}})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .respond_with(ok(gemini_answer("ok again")))
+        .mount(&server)
+        .await;
+    let reg = registry(&server);
+    let call = |q: &'static str| {
+        generate(&reg, GenerateOptions::new().model("googleai/gemini-2.5-flash").messages(cached_conversation(q)))
+    };
+    assert_eq!(call("q1").await.unwrap().text(), "ok");
+    assert_eq!(call("q2").await.unwrap_err().status(), Status::PermissionDenied);
+    assert_eq!(call("q3").await.unwrap().text(), "ok again");
+}
