@@ -3,6 +3,15 @@
 //! and Gemma, with the TTS and image variants). Both backends
 //! build their model actions here, so a family added once serves `googleai/` and
 //! `vertexai/` alike.
+//!
+//! Wiring a backend (the Vertex AI one): build model actions with [`model_action`] (it routes
+//! Imagen, virtual try-on and Lyria ids to `:predict`), decide on-demand ids with
+//! [`is_vertex_model_id`], register Veo with [`background_actions`] over
+//! `veo::VERTEX_VEO_MODELS` and resolve it with [`background_action`], build the multimodal
+//! embedder with `multimodal_embed::multimodal_embedder`, and give the client
+//! `Client::with_predict_operations(true)` so Veo operations are checked with
+//! `:fetchPredictOperation`. URLs come from `Client::model_path`, `Client::model_resource` and
+//! `Client::collection_path` (context caches), which the backend makes its own.
 
 use std::sync::Arc;
 
