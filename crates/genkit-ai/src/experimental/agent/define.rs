@@ -87,6 +87,7 @@ pub struct AgentOptions {
     pub(crate) state_schema: Option<Value>,
     pub(crate) store: Option<Arc<dyn SessionStore>>,
     pub(crate) client_transform: ClientTransform,
+    pub(crate) prompt_input: Option<Value>,
 }
 
 impl fmt::Debug for AgentOptions {
@@ -114,6 +115,7 @@ impl AgentOptions {
             state_schema: None,
             store: None,
             client_transform: ClientTransform::default(),
+            prompt_input: None,
         }
     }
 
@@ -155,6 +157,13 @@ impl AgentOptions {
     #[must_use]
     pub fn client_transform(mut self, t: ClientTransform) -> Self {
         self.client_transform = t;
+        self
+    }
+
+    /// Prompt agents: the input each turn renders the prompt with (default `{}`).
+    #[must_use]
+    pub fn prompt_input(mut self, input: Value) -> Self {
+        self.prompt_input = Some(input);
         self
     }
 }

@@ -22,19 +22,15 @@ const PREAMBLE_TAG: &str = "agentPreamble";
 
 /// Defines an agent backed by the existing prompt `prompt_name` (JS `definePromptAgent`);
 /// the agent has the prompt's name (`opts`' name is not used). Each turn renders the prompt
-/// with `prompt_input` (or `{}`) and the session's messages as history.
+/// with [`AgentOptions::prompt_input`] (or `{}`) and the session's messages as history.
 ///
 /// # Errors
 /// As [`define_custom_agent`](super::define_custom_agent).
-pub fn define_prompt_agent(
-    registry: &Registry,
-    prompt_name: &str,
-    prompt_input: Option<Value>,
-    opts: AgentOptions,
-) -> Result<Agent> {
+pub fn define_prompt_agent(registry: &Registry, prompt_name: &str, opts: AgentOptions) -> Result<Agent> {
     let mut opts = opts;
     opts.name = prompt_name.to_owned();
-    let handler = prompt_agent_fn(registry.clone(), prompt_name.to_owned(), prompt_input.unwrap_or_else(empty));
+    let input = opts.prompt_input.clone().unwrap_or_else(empty);
+    let handler = prompt_agent_fn(registry.clone(), prompt_name.to_owned(), input);
     build_agent(registry, opts, handler)
 }
 
@@ -44,19 +40,14 @@ pub fn define_prompt_agent(
 ///
 /// # Errors
 /// As [`define_prompt_agent`]; the prompt's definition errors.
-pub fn define_agent(
-    registry: &Registry,
-    prompt: PromptConfig,
-    prompt_input: Option<Value>,
-    opts: AgentOptions,
-) -> Result<Agent> {
+pub fn define_agent(registry: &Registry, prompt: PromptConfig, opts: AgentOptions) -> Result<Agent> {
     let name = prompt.key_name();
     let mut opts = opts;
     if opts.description.is_none() {
         opts.description.clone_from(&prompt.description);
     }
     crate::prompt::define_prompt(registry, prompt)?;
-    define_prompt_agent(registry, &name, prompt_input, opts)
+    define_prompt_agent(registry, &name, opts)
 }
 
 fn empty() -> Value {

@@ -172,7 +172,7 @@ impl SpecHarness {
             if with_store {
                 opts = opts.store(store());
             }
-            agents.insert(name.to_owned(), define_agent(registry, prompt, None, opts)?);
+            agents.insert(name.to_owned(), define_agent(registry, prompt, opts)?);
         }
 
         let customs = [
