@@ -398,38 +398,30 @@ where
 }
 
 pub(crate) fn build_agent(registry: &Registry, opts: AgentOptions, handler: AgentFn) -> Result<Agent> {
-    let validator = opts.state_schema.clone().map(SchemaValidator::new).transpose()?;
-    let state_schema = opts.state_schema.as_ref().and_then(|s| s.as_object().cloned()).map(|m: Map<String, Value>| m);
-    let shared = Arc::new(Shared {
-        name: opts.name.clone(),
-        store: opts.store.clone(),
-        transform: opts.client_transform.clone(),
-        validator,
-        handler,
-    });
+    let AgentOptions { name, description, state_schema: schema, store, client_transform, prompt_input: _ } = opts;
+    let state_schema: Option<Map<String, Value>> = schema.as_ref().and_then(|s| s.as_object().cloned());
+    let validator = schema.map(SchemaValidator::new).transpose()?;
+    let has_store = store.is_some();
+    let shared = Arc::new(Shared { name: name.clone(), store, transform: client_transform, validator, handler });
     let meta = AgentMetadata {
-        state_management: if opts.store.is_some() {
-            AgentStateManagement::Server
-        } else {
-            AgentStateManagement::Client
-        },
+        state_management: if has_store { AgentStateManagement::Server } else { AgentStateManagement::Client },
         // A store can always be asked to watch; whether it can is known only when asked.
-        abortable: opts.store.is_some(),
+        abortable: has_store,
         state_schema,
     };
-    let mut builder = AgentAction::builder(ActionType::Agent, opts.name.clone())
+    let mut builder = AgentAction::builder(ActionType::Agent, name.clone())
         .init_schema(genkit_core::schema_for::<AgentInit>())
         .metadata("agent", serde_json::to_value(&meta).map_err(|e| Error::internal(e.to_string()))?);
-    if let Some(d) = &opts.description {
-        builder = builder.description(d.clone());
+    if let Some(d) = description {
+        builder = builder.description(d);
     }
     let s = shared.clone();
     let action = builder.build_bidi(move |inputs: InputStream<AgentInput>, cx: ActionCx<AgentStreamChunk>| {
         run_agent(s.clone(), inputs, cx)
     });
     let s = shared.clone();
-    let snapshot_action = ActionDef::builder(ActionType::AgentSnapshot, opts.name.clone())
-        .description(format!("Gets snapshot data for {} by snapshotId or sessionId", opts.name))
+    let snapshot_action = ActionDef::builder(ActionType::AgentSnapshot, name.clone())
+        .description(format!("Gets snapshot data for {} by snapshotId or sessionId", name))
         .build(move |req: GetSnapshotRequest, cx: ActionCx<()>| {
             let s = s.clone();
             async move {
@@ -445,10 +437,10 @@ pub(crate) fn build_agent(registry: &Registry, opts: AgentOptions, handler: Agen
             }
         });
     let s = shared.clone();
-    let abort_action = ActionDef::builder(ActionType::AgentAbort, opts.name.clone())
+    let abort_action = ActionDef::builder(ActionType::AgentAbort, name.clone())
         .description(format!(
             "Aborts {} agent by snapshotId. Returns the snapshot id and its status after the abort attempt.",
-            opts.name
+            name
         ))
         .build(move |req: AgentAbortRequest, cx: ActionCx<()>| {
             let s = s.clone();
