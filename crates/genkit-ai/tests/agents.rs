@@ -392,3 +392,19 @@ async fn the_spec_runner_catches_a_wrong_expectation() {
     assert_eq!(report.passed(), 0, "{report}");
     assert_eq!(report.total(), 3);
 }
+
+#[tokio::test]
+async fn a_prompt_agent_finds_its_prompt_when_it_runs() {
+    let r = Registry::new();
+    let h = SpecHarness::define(&r).unwrap();
+    let agent = genkit_ai::experimental::agent::define_prompt_agent(&r, "later", AgentOptions::default()).unwrap();
+    let out = agent.run(&AgentInit::default(), vec![user("hi")]).await.unwrap();
+    assert_eq!(out.finish_reason, Some(AgentFinishReason::Failed));
+    let e = out.error.unwrap();
+    assert_eq!(e.status.as_deref(), Some("NOT_FOUND"));
+    assert!(e.message.contains("Prompt 'later' not found. Ensure it is defined before the agent is invoked."));
+    genkit_ai::prompt::define_prompt(&r, PromptConfig::new("later").model("programmableModel")).unwrap();
+    h.model().respond_text("found it");
+    let out = agent.run(&AgentInit::default(), vec![user("hi")]).await.unwrap();
+    assert_eq!(out.message.unwrap().text(), "found it");
+}

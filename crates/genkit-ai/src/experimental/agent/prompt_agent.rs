@@ -2,7 +2,7 @@
 //! with the conversation so far as history, generates (streaming the model's chunks), and
 //! keeps the resulting conversation in the session.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
 use genkit_core::{Error, Registry, Result, Status, StreamSink};
@@ -12,7 +12,7 @@ use super::define::{Agent, AgentFn, AgentFnCx, AgentOptions, build_agent};
 use super::runner::{SessionRunner, TurnResult};
 use super::{AgentInput, AgentResult, AgentResume, AgentStreamChunk};
 use crate::generate::{GenerateOptions, GenerateResponseChunk, ResumeOptions};
-use crate::prompt::PromptConfig;
+use crate::prompt::{ExecutablePrompt, PromptConfig};
 use crate::{FinishReason, Message, ModelResponseChunk, Part, Role};
 
 /// Marks history messages while the prompt renders, to tell them from the template's own.
@@ -54,16 +54,28 @@ fn empty() -> Value {
     Value::Object(Map::new())
 }
 
+/// What every turn of one prompt agent shares: the prompt (looked up lazily, by name, so it
+/// may be defined after the agent) and its input.
+struct PromptTarget {
+    registry: Registry,
+    name: String,
+    input: Value,
+    prompt: ExecutablePrompt,
+    found: OnceLock<()>,
+}
+
 fn prompt_agent_fn(registry: Registry, prompt_name: String, prompt_input: Value) -> AgentFn {
-    let shared = Arc::new((registry, prompt_name, prompt_input));
+    let prompt = crate::prompt::prompt(&registry, &prompt_name, None);
+    let target =
+        Arc::new(PromptTarget { registry, name: prompt_name, input: prompt_input, prompt, found: OnceLock::new() });
     Arc::new(move |sess: SessionRunner, cx: AgentFnCx| {
-        let shared = shared.clone();
+        let target = target.clone();
         async move {
             sess.run(|input, _turn| {
-                let shared = shared.clone();
+                let target = target.clone();
                 let sess = sess.clone();
                 let cx = cx.clone();
-                async move { prompt_turn(&shared.0, &shared.1, &shared.2, &sess, &cx, input).await }
+                async move { prompt_turn(&target, &sess, &cx, input).await }
             })
             .await?;
             let msgs = sess.messages();
@@ -82,19 +94,21 @@ fn tagged(m: &Message, tag: &str) -> bool {
 }
 
 async fn prompt_turn(
-    registry: &Registry,
-    prompt_name: &str,
-    prompt_input: &Value,
+    target: &PromptTarget,
     sess: &SessionRunner,
     cx: &AgentFnCx,
     input: AgentInput,
 ) -> Result<TurnResult> {
-    if registry.lookup_action(&format!("/prompt/{prompt_name}")).await?.is_none() {
-        return Err(Error::not_found(format!(
-            "Prompt '{prompt_name}' not found. Ensure it is defined before the agent is invoked."
-        )));
+    let registry = &target.registry;
+    if target.found.get().is_none() {
+        if registry.lookup_action(&format!("/prompt/{}", target.name)).await?.is_none() {
+            return Err(Error::not_found(format!(
+                "Prompt '{}' not found. Ensure it is defined before the agent is invoked.",
+                target.name
+            )));
+        }
+        let _ = target.found.set(());
     }
-    let prompt = crate::prompt::prompt(registry, prompt_name, None);
     let history: Vec<Message> = sess
         .messages()
         .into_iter()
@@ -103,7 +117,7 @@ async fn prompt_turn(
             m
         })
         .collect();
-    let mut opts = prompt.render_with(prompt_input.clone(), GenerateOptions::new().messages(history)).await?;
+    let mut opts = target.prompt.render_with(target.input.clone(), GenerateOptions::new().messages(history)).await?;
     opts.messages = std::mem::take(&mut opts.messages)
         .into_iter()
         .map(|mut m| {
