@@ -408,3 +408,42 @@ async fn a_prompt_agent_finds_its_prompt_when_it_runs() {
     let out = agent.run(&AgentInit::default(), vec![user("hi")]).await.unwrap();
     assert_eq!(out.message.unwrap().text(), "found it");
 }
+
+async fn chunks_and_output(
+    agent: &genkit_ai::experimental::agent::Agent,
+    inputs: Vec<AgentInput>,
+) -> (Vec<Value>, genkit_ai::experimental::agent::AgentOutput) {
+    let mut bidi = agent.stream_bidi(&AgentInit::default(), RunOptions::default());
+    for i in inputs {
+        bidi.send(i).unwrap();
+    }
+    bidi.close();
+    let mut chunks = Vec::new();
+    while let Some(c) = bidi.next().await {
+        chunks.push(serde_json::to_value(c.unwrap()).unwrap());
+    }
+    (chunks, bidi.output().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_turn_rebases_custom_state_and_ends_with_turn_end() {
+    let r = Registry::new();
+    let client = counter(&r, AgentOptions::new("client"));
+    let (chunks, _) = chunks_and_output(&client, vec![user("1"), user("2")]).await;
+    let replace =
+        |n: i64| json!({"customPatch": [{"op": "replace", "path": "", "value": {"n": n, "secret": "s3cr3t"}}]});
+    assert_eq!(chunks, vec![replace(1), json!({"turnEnd": {}}), replace(2), json!({"turnEnd": {}})]);
+
+    let server = counter(&r, AgentOptions::new("server").store(store()));
+    let (chunks, out) = chunks_and_output(&server, vec![user("1"), user("2")]).await;
+    let ends: Vec<&Value> = chunks.iter().filter_map(|c| c.get("turnEnd")).collect();
+    assert_eq!(ends.len(), 2);
+    let first = ends[0]["snapshotId"].as_str().unwrap();
+    assert_eq!(ends[1]["snapshotId"].as_str(), out.snapshot_id.as_deref());
+    let snap = server
+        .get_snapshot_data(&SnapshotQuery::snapshot(out.snapshot_id.unwrap()), &ActionContext::new())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(snap.parent_id.as_deref(), Some(first), "the second turn's snapshot continues the first");
+}

@@ -21,7 +21,7 @@ fn setup() -> (Registry, ProgrammableModel) {
     (reg, pm)
 }
 
-fn call(name: &str, input: Value) -> ModelResponse {
+fn call(name: &str, input: &Value) -> ModelResponse {
     serde_json::from_value(json!({
         "message": {"role": "model", "content": [{"toolRequest": {"name": name, "ref": "1", "input": input}}]},
         "finishReason": "stop"
@@ -46,8 +46,8 @@ async fn artifact_tools_write_and_read_the_session_and_list_it_each_turn() {
         AgentOptions::default(),
     )
     .unwrap();
-    pm.respond(call("write_artifact", json!({"name": "a.md", "content": "hello"})));
-    pm.respond(call("read_artifact", json!({"name": "a.md"})));
+    pm.respond(call("write_artifact", &json!({"name": "a.md", "content": "hello"})));
+    pm.respond(call("read_artifact", &json!({"name": "a.md"})));
     pm.respond(ModelResponse::from_text("done"));
     let mut bidi = builder.stream_bidi(&AgentInit::default(), RunOptions::default());
     bidi.send(user("make it")).unwrap();
@@ -82,7 +82,7 @@ async fn read_only_artifacts_offer_no_write_tool() {
         AgentOptions::default(),
     )
     .unwrap();
-    pm.respond(call("read_artifact", json!({"name": "x"})));
+    pm.respond(call("read_artifact", &json!({"name": "x"})));
     pm.respond(ModelResponse::from_text("ok"));
     agent.run(&AgentInit::default(), vec![user("go")]).await.unwrap();
     let reqs = pm.requests();
@@ -120,7 +120,7 @@ async fn a_delegation_runs_the_sub_agent_and_merges_its_artifacts() {
         AgentOptions::default(),
     )
     .unwrap();
-    pm.respond(call("delegate_to_coder", json!({"task": "hello world"})));
+    pm.respond(call("delegate_to_coder", &json!({"task": "hello world"})));
     pm.respond(ModelResponse::from_text("all done"));
     let out = boss.run(&AgentInit::default(), vec![user("build it")]).await.unwrap();
     assert_eq!(out.message.unwrap().text(), "all done");
@@ -153,8 +153,8 @@ async fn delegations_are_bounded_and_missing_agents_reported() {
     let boss =
         define_agent(&reg, PromptConfig::new("boss").model("m").use_middleware(agents(opts)), AgentOptions::default())
             .unwrap();
-    pm.respond(call("ghost", json!({"task": "a"})));
-    pm.respond(call("ghost", json!({"task": "b"})));
+    pm.respond(call("ghost", &json!({"task": "a"})));
+    pm.respond(call("ghost", &json!({"task": "b"})));
     pm.respond(ModelResponse::from_text("gave up"));
     boss.run(&AgentInit::default(), vec![user("go")]).await.unwrap();
     let reqs = pm.requests();
