@@ -24,7 +24,7 @@ impl Genkit {
     /// let agent = g.define_agent(PromptConfig::new("helper").model("echo"), AgentOptions::default());
     /// let input = AgentInput { message: Some(Message::user("hi")), ..AgentInput::default() };
     /// let out = agent.run(&AgentInit::default(), vec![input]).await?;
-    /// assert_eq!(out.message.unwrap().text(), "Echo: hi");
+    /// assert_eq!(out.message.unwrap().text(), "Echo: hi; config: {}");
     /// assert_eq!(out.state.unwrap().messages.unwrap().len(), 2); // client-managed state
     /// # Ok(()) }
     /// ```
