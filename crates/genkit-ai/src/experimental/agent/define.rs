@@ -699,13 +699,18 @@ async fn run_agent(
         out
     }));
 
-    let detached = tokio::select! {
+    // Whichever comes first: the client detaching (answered at once, the run goes on) or
+    // the run ending. A pipe that ends without a detach closes the channel: wait for the run.
+    let detach = tokio::select! {
         biased;
-        d = &mut detach_rx => Some(d),
-        r = &mut flow => { guard.armed = false; return finish_output(&shared, &runner, &session, r); }
+        d = &mut detach_rx => d.ok(),
+        r = &mut flow => {
+            guard.armed = false;
+            return finish_output(&shared, &runner, &session, r);
+        }
     };
-    match detached {
-        Some(Ok(Ok(snapshot_id))) => {
+    match detach {
+        Some(Ok(snapshot_id)) => {
             guard.armed = false;
             Ok(AgentOutput {
                 session_id: Some(session.session_id().to_owned()),
@@ -715,8 +720,9 @@ async fn run_agent(
                 ..AgentOutput::default()
             })
         }
-        Some(Ok(Err(e))) => Err(e),
-        _ => {
+        // A refused detach is misuse: the error is the answer and the run is cancelled.
+        Some(Err(e)) => Err(e),
+        None => {
             let r = (&mut flow).await;
             guard.armed = false;
             finish_output(&shared, &runner, &session, r)
