@@ -447,3 +447,30 @@ async fn every_turn_rebases_custom_state_and_ends_with_turn_end() {
         .unwrap();
     assert_eq!(snap.parent_id.as_deref(), Some(first), "the second turn's snapshot continues the first");
 }
+
+/// A run is one `agent` action span with a `runTurn-<n>` step span per turn under it, and
+/// the turn's generate under that.
+#[tokio::test]
+async fn each_turn_runs_in_a_run_turn_span_under_the_agent_span() {
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+    let exporter = InMemorySpanExporter::default();
+    let telemetry = Arc::new(genkit_core::Telemetry::new());
+    telemetry.add_span_processor(SimpleSpanProcessor::new(exporter.clone()));
+    let r = Registry::with_parts(ActionContext::default(), telemetry);
+    let h = SpecHarness::define(&r).unwrap();
+    h.model().respond_text("one");
+    h.model().respond_text("two");
+    h.agent("promptAgent").unwrap().run(&AgentInit::default(), vec![user("a"), user("b")]).await.unwrap();
+    let spans = exporter.get_finished_spans().unwrap();
+    let by_name = |n: &str| spans.iter().find(|s| s.name == n).unwrap_or_else(|| panic!("no span {n}"));
+    let agent = by_name("promptAgent");
+    for turn in ["runTurn-1", "runTurn-2"] {
+        let s = by_name(turn);
+        assert_eq!(s.parent_span_id, agent.span_context.span_id(), "{turn} is not under the agent span");
+        let kind = s.attributes.iter().find(|kv| kv.key.as_str() == "genkit:type").map(|kv| kv.value.to_string());
+        assert_eq!(kind.as_deref(), Some("flowStep"));
+    }
+    let generates: Vec<_> = spans.iter().filter(|s| s.name == "generate").collect();
+    assert_eq!(generates.len(), 2);
+    assert_eq!(generates[0].parent_span_id, by_name("runTurn-1").span_context.span_id());
+}
