@@ -30,6 +30,7 @@
 //! `docs/prompts.md`.
 #![deny(unsafe_code)]
 
+mod agent;
 mod ai_api;
 mod flow;
 mod genkit;
