@@ -255,11 +255,8 @@ impl RedisSessionStore {
 
     async fn watch_snapshot(&self, snapshot_id: &str, cx: &ActionContext) -> Result<SnapshotWatch> {
         let tenant = self.tenant(cx);
-        let listener = self
-            .shared
-            .listener
-            .get_or_try_init(|| Listener::start(self.redis.client.clone(), self.channel()))
-            .await?;
+        let listener =
+            self.shared.listener.get_or_try_init(|| Listener::start(self.redis.client.clone(), self.channel())).await?;
         // Subscribe first, then read the baseline: a save after the baseline read reaches a
         // receiver that already exists.
         let mut wakes = listener.subscribe();

@@ -161,14 +161,7 @@ impl RedisStreamManager {
             let mut last = "0".to_owned();
             loop {
                 let mut xread = redis::cmd("XREAD");
-                xread
-                    .arg("COUNT")
-                    .arg(256)
-                    .arg("BLOCK")
-                    .arg(Self::ms(BLOCK))
-                    .arg("STREAMS")
-                    .arg(&key)
-                    .arg(&last);
+                xread.arg("COUNT").arg(256).arg("BLOCK").arg(Self::ms(BLOCK)).arg("STREAMS").arg(&key).arg(&last);
                 let read = xread.query_async::<Option<Vec<(String, Vec<(String, Vec<String>)>)>>>(&mut conn);
                 let read = tokio::select! {
                     () = tx.closed() => return,
