@@ -223,3 +223,44 @@ async fn a_watch_sees_saves_of_another_instance() {
     assert_eq!(seen.status, Some(SnapshotStatus::Aborted));
     assert_eq!(seen.snapshot_id, id);
 }
+
+/// Genkit JS's own `FileSessionStore` (npm genkit, tools/js-client) and this one share a
+/// directory: each reads what the other wrote (by id and by session, through the other's
+/// pointer file), JS updates a Rust snapshot in place, and the same snapshot is written byte
+/// for byte alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_and_rust_share_a_directory() {
+    let js = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/js-client");
+    assert!(
+        Path::new(js).join("node_modules/genkit/package.json").exists(),
+        "the Genkit JS packages are not installed: run `npm ci --prefix tools/js-client` (scripts/test does this)"
+    );
+    let dir = TempDir::new();
+    let store = FileSessionStore::new(&dir.0).unwrap();
+    put(&store, Some("rust-1"), snap("rust-s", None, "2026-01-01T00:00:00.000Z")).await;
+    let out = tokio::process::Command::new("node")
+        .arg("session-store.mjs")
+        .arg(&dir.0)
+        .current_dir(js)
+        .output()
+        .await
+        .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "node failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen, json!({"bySession": "rust-1", "byId": {"n": 1}}));
+
+    let cx = ActionContext::new();
+    let updated = store.get_snapshot(&SnapshotQuery::snapshot("rust-1"), &cx).await.unwrap().unwrap();
+    assert_eq!(updated.status, Some(SnapshotStatus::Aborted));
+    let from_js = store.get_snapshot(&SnapshotQuery::session("js-s"), &cx).await.unwrap().unwrap();
+    assert_eq!(from_js.snapshot_id, "js-1");
+
+    // Rust writes the very snapshot JS wrote: the same bytes.
+    let other = TempDir::new();
+    let again = FileSessionStore::new(&other.0).unwrap();
+    put(&again, Some("js-1"), from_js).await;
+    let js_bytes = fs::read_to_string(dir.0.join("global/js-1.json")).unwrap();
+    let rust_bytes = fs::read_to_string(other.0.join("global/js-1.json")).unwrap();
+    assert_eq!(rust_bytes, js_bytes);
+}
