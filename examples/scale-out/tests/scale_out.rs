@@ -2,18 +2,22 @@
 //! one PostgreSQL database (then one Redis); a streaming flow started on the first is resumed
 //! on the second with every chunk, replayed then live, and the result of the run on the first.
 //!
-//! The store half of scale-out (a watch in one store instance seeing an abort saved through
-//! another; 50 concurrent read-modify-writes through two instances losing nothing) is proved
-//! by `check_two_instances` in the genkit-postgres and genkit-redis tests. The agent half (a
-//! detached turn started on one node aborted from the other; 50 concurrent turns on one
-//! session) needs the agent runtime: it belongs here, as a flow-node mode serving an agent
-//! with `PostgresSessionStore` / `RedisSessionStore`, once `define_agent` has landed.
+//! The session stores, across three processes: 50 concurrent read-modify-writes of one
+//! snapshot sent to two nodes lose nothing, and a watch in this test process sees an abort
+//! saved by a node (as a detached turn learns of an abort requested on another node).
+//!
+//! Hook for the agent half (needs the agent runtime, branch agents): serve an agent from
+//! flow-node with the node's `store` (`PostgresSessionStore` / `RedisSessionStore`), then add
+//! here: a detached turn started on node A aborted through node B's abort action; 50
+//! concurrent turns on one session spread over both nodes, every message kept.
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use futures::StreamExt;
+use genkit::experimental::session::{SessionSnapshot, SessionState, SessionStore, SnapshotQuery, SnapshotStatus};
 use genkit::server::FlowClient;
+use genkit::{ActionContext, Message};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -33,6 +37,7 @@ fn server_url(var: &str, script: &str) -> String {
 struct Node {
     child: Child,
     url: String,
+    base: String,
 }
 
 async fn start_node(kind: &str, db: &str) -> Node {
@@ -50,7 +55,7 @@ async fn start_node(kind: &str, db: &str) -> Node {
         .unwrap()
         .expect("flow-node exited before listening");
     let base = line.strip_prefix("listening ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Node { url: format!("{base}/gated"), child }
+    Node { url: format!("{base}/gated"), base: base.to_owned(), child }
 }
 
 async fn next(stream: &mut genkit::server::FlowStream<String, String>) -> String {
@@ -94,4 +99,61 @@ async fn a_stream_started_on_one_node_is_resumed_on_another_through_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_started_on_one_node_is_resumed_on_another_through_redis() {
     resume_on_another_node("redis", &server_url("GENKIT_TEST_REDIS_URL", "start-redis.sh")).await;
+}
+
+async fn store_across_processes(kind: &str, db: &str, store: std::sync::Arc<dyn SessionStore>) {
+    let (a, b) = (start_node(kind, db).await, start_node(kind, db).await);
+    let cx = ActionContext::new();
+    let session = genkit::genkit_core::id::uuid_v4().unwrap();
+    let mut first = Some(
+        SessionSnapshot::new("")
+            .with_session_id(&session)
+            .with_state(SessionState { messages: Some(vec![Message::user("start")]), ..SessionState::default() }),
+    );
+    let id = store.save_snapshot(None, &mut |_| first.take(), &cx).await.unwrap().unwrap();
+    let mut watch = store.watch(&id, &cx).await.unwrap().expect("the store cannot watch");
+
+    let client = FlowClient::new();
+    let appends = (0..50).map(|i| {
+        let (client, id) = (client.clone(), id.clone());
+        let url = format!("{}/append", if i % 2 == 0 { &a.base } else { &b.base });
+        async move { client.run::<_, bool>(&url, &json!({"snapshotId": id, "text": format!("m{i}")}), &[]).await }
+    });
+    for saved in futures::future::join_all(appends).await {
+        assert!(saved.unwrap(), "an append found no snapshot");
+    }
+    let end = store.get_snapshot(&SnapshotQuery::snapshot(&id), &cx).await.unwrap().unwrap();
+    let mut texts: Vec<String> = end.state.unwrap().messages.unwrap().iter().map(Message::text).collect();
+    texts.sort();
+    let mut expected: Vec<String> = (0..50).map(|i| format!("m{i}")).chain(["start".to_owned()]).collect();
+    expected.sort();
+    assert_eq!(texts, expected, "50 concurrent appends through two nodes");
+
+    let aborted: bool = client.run(&format!("{}/abort", b.base), &json!({"snapshotId": id}), &[]).await.unwrap();
+    assert!(aborted);
+    // The watch here (a third process) sees the updates in order, ending with the abort.
+    loop {
+        let seen = tokio::time::timeout(Duration::from_secs(30), watch.next())
+            .await
+            .expect("no abort seen within 30 s")
+            .expect("the watch ended");
+        if seen.status == Some(SnapshotStatus::Aborted) {
+            break;
+        }
+    }
+    drop((a, b));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgres_store_keeps_its_guarantees_across_processes() {
+    let url = server_url("GENKIT_TEST_POSTGRES_URL", "start-postgres.sh");
+    let store = genkit::postgres::PostgresSessionStore::new(&url).unwrap();
+    store_across_processes("postgres", &url, std::sync::Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_store_keeps_its_guarantees_across_processes() {
+    let url = server_url("GENKIT_TEST_REDIS_URL", "start-redis.sh");
+    let store = genkit::redis::RedisSessionStore::new(&url).unwrap();
+    store_across_processes("redis", &url, std::sync::Arc::new(store)).await;
 }
