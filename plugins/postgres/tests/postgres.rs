@@ -99,3 +99,38 @@ async fn a_stream_written_by_one_manager_is_followed_by_another() {
     assert!(matches!(sub.next().await, Some(genkit_server::StreamEvent::Done(c)) if c == json!("end")));
     assert!(sub.next().await.is_none());
 }
+
+/// The `LISTEN` connection is dropped by the server (a restart, a failover, an idle-session
+/// killer): the store reconnects and its watches still see the next save, without the backstop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_survives_a_lost_listen_connection() {
+    let table = format!("t_{}", genkit_core::id::uuid_v4().unwrap().replace('-', ""));
+    let store =
+        PostgresSessionStore::new(&url()).unwrap().table(&table).unwrap().watch_backstop(Duration::from_secs(600));
+    let cx = ActionContext::new();
+    let mut s = Some(SessionSnapshot::new("").with_session_id("s"));
+    let id = store.save_snapshot(None, &mut |_| s.take(), &cx).await.unwrap().unwrap();
+    let mut watch = store.watch(&id, &cx).await.unwrap().unwrap();
+
+    let (admin, connection) = tokio_postgres::connect(&url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let killed = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1",
+            &[&format!("LISTEN \"{table}_changes\"")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(killed, 1, "the store's LISTEN connection was not found");
+
+    store
+        .save_snapshot(
+            Some(&id),
+            &mut |c| Some(c.cloned()?.with_status(genkit_ai::experimental::session::SnapshotStatus::Aborted)),
+            &cx,
+        )
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(60), watch.next()).await.unwrap().unwrap();
+    assert_eq!(seen.status, Some(genkit_ai::experimental::session::SnapshotStatus::Aborted));
+}
