@@ -99,3 +99,46 @@ async fn a_stream_written_by_one_manager_is_followed_by_another() {
     assert!(matches!(sub.next().await, Some(genkit_server::StreamEvent::Done(c)) if c == json!("end")));
     assert!(sub.next().await.is_none());
 }
+
+/// The subscription connection is dropped by the server (a restart, a failover, `CLIENT
+/// KILL`): the store resubscribes and its watches still see the next save, without the
+/// backstop. The test uses its own database number so that only its connections are killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_survives_a_lost_subscription() {
+    let base = url();
+    // The server's URL without its database number, then database 7.
+    let root = match base.rfind('/') {
+        Some(i) if !base[..i].ends_with('/') && base[i + 1..].chars().all(|c| c.is_ascii_digit()) => &base[..i],
+        _ => base.trim_end_matches('/'),
+    };
+    let db_url = format!("{root}/7");
+    let prefix = format!("test-{}:", genkit_core::id::uuid_v4().unwrap());
+    let store = RedisSessionStore::new(&db_url).unwrap().key_prefix(&prefix).watch_backstop(Duration::from_secs(600));
+    let cx = ActionContext::new();
+    let mut s = Some(SessionSnapshot::new("").with_session_id("s"));
+    let id = store.save_snapshot(None, &mut |_| s.take(), &cx).await.unwrap().unwrap();
+    let mut watch = store.watch(&id, &cx).await.unwrap().unwrap();
+
+    let admin = redis::Client::open(base.as_str()).unwrap();
+    let mut admin = admin.get_multiplexed_async_connection().await.unwrap();
+    let clients: String =
+        redis::cmd("CLIENT").arg("LIST").arg("TYPE").arg("pubsub").query_async(&mut admin).await.unwrap();
+    let ours: Vec<&str> = clients
+        .lines()
+        .filter(|l| l.split(' ').any(|f| f == "db=7"))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
+        .collect();
+    assert_eq!(ours.len(), 1, "the store's subscription was not found in {clients}");
+    let _: i64 = redis::cmd("CLIENT").arg("KILL").arg("ID").arg(ours[0]).query_async(&mut admin).await.unwrap();
+
+    store
+        .save_snapshot(
+            Some(&id),
+            &mut |c| Some(c.cloned()?.with_status(genkit_ai::experimental::session::SnapshotStatus::Aborted)),
+            &cx,
+        )
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(60), watch.next()).await.unwrap().unwrap();
+    assert_eq!(seen.status, Some(genkit_ai::experimental::session::SnapshotStatus::Aborted));
+}
