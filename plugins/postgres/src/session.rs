@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OnceCell;
 
 use crate::listen::{Listener, Wake};
-use crate::sql::{Connection, check_table_name, create_schema, derived_name, pg_error, quote_ident, quote_table};
+use crate::sql::{
+    Connection, check_table_name, check_text, create_schema, derived_name, pg_error, quote_ident, quote_table,
+};
 
 /// The table [`PostgresSessionStore`] uses unless told otherwise.
 pub const DEFAULT_SESSION_TABLE: &str = "genkit_session_snapshots";
@@ -196,8 +198,13 @@ impl PostgresSessionStore {
     }
 
     async fn get(&self, query: &SnapshotQuery, cx: &ActionContext) -> Result<Option<SessionSnapshot>> {
-        self.create_schema().await?;
         let tenant = self.tenant(cx);
+        check_text(&tenant, "the tenant key")?;
+        match query {
+            SnapshotQuery::SnapshotId(id) => check_text(id, "snapshotId")?,
+            SnapshotQuery::SessionId(id) => check_text(id, "sessionId")?,
+        }
+        self.create_schema().await?;
         match query {
             SnapshotQuery::SnapshotId(id) => Ok(self.read(&tenant, id).await?.map(|(s, _)| s)),
             SnapshotQuery::SessionId(sid) => self.latest_of_session(&tenant, sid).await,
@@ -258,10 +265,14 @@ impl PostgresSessionStore {
         mutator: &mut SnapshotMutator<'_>,
         cx: &ActionContext,
     ) -> Result<Option<String>> {
-        self.create_schema().await?;
         let tenant = self.tenant(cx);
-        let t = quote_table(&self.table);
+        check_text(&tenant, "the tenant key")?;
         let snapshot_id = snapshot_id.filter(|s| !s.is_empty());
+        if let Some(id) = snapshot_id {
+            check_text(id, "snapshotId")?;
+        }
+        self.create_schema().await?;
+        let t = quote_table(&self.table);
         let mut client = self.conn.get().await?;
         let tx = client.transaction().await.map_err(pg_error)?;
         let current = match snapshot_id {
@@ -287,6 +298,10 @@ impl PostgresSessionStore {
             None => reserve_snapshot_id()?,
         };
         next.snapshot_id.clone_from(&id);
+        check_text(&id, "snapshotId")?;
+        for text in [next.owner(), next.parent_id.as_deref(), Some(next.created_at.as_str())].into_iter().flatten() {
+            check_text(text, "a snapshot's sessionId, parentId or createdAt")?;
+        }
         let json = serde_json::to_string(&next).map_err(Error::internal)?;
         let sql = format!(
             "INSERT INTO {t} AS t (tenant, snapshot_id, session_id, parent_id, created_at, version, snapshot)
@@ -311,8 +326,10 @@ impl PostgresSessionStore {
     }
 
     async fn watch_snapshot(&self, snapshot_id: &str, cx: &ActionContext) -> Result<SnapshotWatch> {
-        self.create_schema().await?;
         let tenant = self.tenant(cx);
+        check_text(&tenant, "the tenant key")?;
+        check_text(snapshot_id, "snapshotId")?;
+        self.create_schema().await?;
         // Listen first, then read the baseline: a save committed after the baseline read
         // notifies a receiver that already exists.
         let mut wakes = self.listener().await?.subscribe();

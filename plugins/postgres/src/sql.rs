@@ -127,3 +127,12 @@ pub(crate) async fn create_schema(conn: &Connection, lock_key: &str, ddl: &str) 
     tx.batch_execute(ddl).await.map_err(pg_error)?;
     tx.commit().await.map_err(pg_error)
 }
+
+/// PostgreSQL text cannot hold NUL characters: an id or key with one is the caller's mistake,
+/// not a database failure.
+pub(crate) fn check_text(value: &str, label: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::invalid_argument(format!("{label} must not contain NUL characters")));
+    }
+    Ok(())
+}

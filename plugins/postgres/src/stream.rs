@@ -13,7 +13,9 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::listen::{Listener, Wake};
-use crate::sql::{Connection, check_table_name, create_schema, derived_name, pg_error, quote_ident, quote_table};
+use crate::sql::{
+    Connection, check_table_name, check_text, create_schema, derived_name, pg_error, quote_ident, quote_table,
+};
 
 /// The table [`PostgresStreamManager`] uses unless told otherwise (chunks go to
 /// `<table>_chunks`).
@@ -203,6 +205,7 @@ impl PostgresStreamManager {
     }
 
     async fn open_stream(&self, stream_id: &str) -> Result<Box<dyn StreamWriter>> {
+        check_text(stream_id, "the stream id")?;
         self.create_schema().await?;
         self.maybe_cleanup().await;
         let client = self.conn.get().await?;
@@ -235,6 +238,9 @@ impl PostgresStreamManager {
     }
 
     async fn subscribe_stream(&self, stream_id: &str) -> Result<BoxStream<'static, StreamEvent>> {
+        if check_text(stream_id, "the stream id").is_err() {
+            return Err(stream_not_found(stream_id));
+        }
         self.create_schema().await?;
         let listener =
             self.shared.listener.get_or_try_init(|| Listener::start(self.conn.config.clone(), self.channel()));

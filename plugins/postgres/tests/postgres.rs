@@ -61,6 +61,10 @@ async fn tenants_are_isolated_and_tables_configurable() {
     let nobody = ActionContext::new();
     assert!(store.get_snapshot(&SnapshotQuery::session("s"), &nobody).await.unwrap().is_none());
     assert!(PostgresSessionStore::new(&url()).unwrap().table("x; drop table y").is_err());
+    let e = store.get_snapshot(&SnapshotQuery::snapshot("a\0b"), &nobody).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
+    let e = store.save_snapshot(Some("a\0b"), &mut |_| None, &nobody).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
 }
 
 #[tokio::test]

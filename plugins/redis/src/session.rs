@@ -38,6 +38,9 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 return v + 1
 ";
 
+/// [`SAVE_SCRIPT`], hashed once.
+static SAVE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| redis::Script::new(SAVE_SCRIPT));
+
 /// A [`SessionStore`] in Redis, for agents served by several processes.
 ///
 /// Keys (prefix `genkit:` by default; `<tenant>` is the tenant key, `''` without a key fn, with
@@ -211,7 +214,6 @@ impl RedisSessionStore {
     ) -> Result<Option<String>> {
         let tenant = self.tenant(cx);
         let snapshot_id = snapshot_id.filter(|s| !s.is_empty());
-        let script = redis::Script::new(SAVE_SCRIPT);
         for attempt in 0..MAX_ATTEMPTS {
             let (current, expected) = match snapshot_id {
                 Some(id) => match self.read(&tenant, id).await? {
@@ -230,7 +232,7 @@ impl RedisSessionStore {
             let json = serde_json::to_string(&next).map_err(Error::internal)?;
             let entry = serde_json::to_string(&(&next.parent_id, &next.created_at)).map_err(Error::internal)?;
             let message = serde_json::to_string(&Changed { tenant: &tenant, id: &id }).map_err(Error::internal)?;
-            let mut invocation = script.key(self.snap_key(&tenant, &id));
+            let mut invocation = SAVE.key(self.snap_key(&tenant, &id));
             if let Some(owner) = next.owner() {
                 invocation.key(self.session_key(&tenant, owner));
             }

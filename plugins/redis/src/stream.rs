@@ -40,6 +40,10 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 ";
 
+/// The scripts, hashed once.
+static OPEN: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| redis::Script::new(OPEN_SCRIPT));
+static APPEND: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| redis::Script::new(APPEND_SCRIPT));
+
 /// A [`StreamManager`] on Redis: a stream started on one flow-server process can be resumed
 /// (`x-genkit-stream-id`) on any other process using the same Redis.
 ///
@@ -113,7 +117,7 @@ impl RedisStreamManager {
 
     async fn open_stream(&self, stream_id: &str) -> Result<Box<dyn StreamWriter>> {
         let mut conn = self.redis.conn().await?;
-        let created: i64 = redis::Script::new(OPEN_SCRIPT)
+        let created: i64 = OPEN
             .key(self.key(stream_id))
             .arg(Self::ms(self.abandoned_after))
             .invoke_async(&mut conn)
@@ -132,7 +136,7 @@ impl RedisStreamManager {
     async fn append(&self, stream_id: &str, kind: &str, data: &str) -> Result<()> {
         let expiry = if kind == "chunk" { self.abandoned_after } else { self.ttl };
         let mut conn = self.redis.conn().await?;
-        let _: i64 = redis::Script::new(APPEND_SCRIPT)
+        let _: i64 = APPEND
             .key(self.key(stream_id))
             .arg(kind)
             .arg(data)
