@@ -57,6 +57,8 @@ mod error;
 mod frame;
 mod handler;
 mod server;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 #[cfg(feature = "client")]
 pub use client::{FlowClient, FlowStream, run_flow, stream_flow};
