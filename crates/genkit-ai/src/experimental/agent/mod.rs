@@ -2,11 +2,22 @@
 //! conversations served as the bidi action `/agent/<name>`, with their state kept by the
 //! client or in a [`SessionStore`](super::session::SessionStore).
 //!
-//! This module holds the wire types every part of the agent surface shares.
+//! This module holds the wire types every part of the agent surface shares, and the typed
+//! client ([`AgentClient`], [`AgentChat`]) over an in-process or remote transport.
 
+pub mod client;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixture;
+pub mod remote;
 mod types;
 
 pub use types::{
     AgentAbortRequest, AgentAbortResponse, AgentInit, AgentInput, AgentMetadata, AgentOutput, AgentResult, AgentResume,
     AgentStateManagement, AgentStreamChunk, GetSnapshotRequest, TurnEnd,
 };
+
+pub use client::{
+    AgentChat, AgentChunk, AgentClient, AgentFailure, AgentInterrupt, AgentResponse, AgentTransport, AgentTurn,
+    DetachedTask, RegistryAgentTransport, TurnEvent, TurnEvents,
+};
+pub use remote::{FlowCaller, FlowEvent, RemoteAgentOptions, RemoteAgentTransport, remote_agent_with};
