@@ -173,6 +173,7 @@ async fn run_agent(
                 ..AgentOutput::default()
             });
         }
+        let last_good = conv.state.custom.clone();
         let turns = conv.state.custom.as_ref().and_then(|c| c.get("turns")).and_then(serde_json::Value::as_u64);
         let turns = turns.unwrap_or(0) + 1;
         conv.state.custom = Some(json!({"turns": turns}));
@@ -180,7 +181,9 @@ async fn run_agent(
             .map_err(Error::internal)?;
         cx.send_chunk(AgentStreamChunk { custom_patch: Some(patch), ..AgentStreamChunk::default() });
         let (reply, finish, error) = answer(&mut conv, &input, &cx);
-        if finish != AgentFinishReason::Failed {
+        if finish == AgentFinishReason::Failed {
+            conv.state.custom = last_good;
+        } else {
             let messages = conv.state.messages.get_or_insert_with(Vec::new);
             messages.extend(input.message.clone());
             messages.push(reply.clone());
