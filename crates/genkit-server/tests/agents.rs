@@ -212,3 +212,28 @@ async fn endpoints_come_from_the_registry() {
     assert!(format!("{local:?}").contains("get_snapshot: false"));
     let _router = genkit_server::agent_router(&local, &HandlerOptions::new());
 }
+
+/// The official JS client (npm `genkit` 1.42.0, `remoteAgent` from `genkit/beta/client`)
+/// drives the Rust server's agents. Needs Node.js and `npm ci --prefix tools/js-client`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_js_remote_agent_drives_rust_served_agents() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/js-client");
+    assert!(
+        std::path::Path::new(dir).join("node_modules/genkit/package.json").exists(),
+        "the Genkit JS client is not installed: run `npm ci --prefix tools/js-client` (scripts/test does this)"
+    );
+    let (server, url) = server().await;
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("node").arg("agent-check.mjs").arg(&url).current_dir(dir).output(),
+    )
+    .await
+    .expect("the JS agent check timed out")
+    .expect("cannot run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(out.status.success(), "JS agent check failed:\n{stdout}\n{stderr}");
+    assert!(stdout.trim_end().ends_with("all agent checks passed"), "{stdout}");
+    server.stop().await.unwrap();
+}
