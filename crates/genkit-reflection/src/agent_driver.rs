@@ -169,7 +169,13 @@ fn envelope(v: &Value) -> Result<Value> {
 
 async fn v1_run(http: &reqwest::Client, base: &str, body: Value, stream: bool) -> Result<TurnRun> {
     let url = format!("{base}/api/runAction{}", if stream { "?stream=true" } else { "" });
-    let res = http.post(url).json(&body).send().await.map_err(|e| Error::new(Status::Unavailable, e.to_string()))?;
+    let res = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| Error::new(Status::Unavailable, e.to_string()))?;
     let text = res.text().await.map_err(|e| Error::new(Status::Unavailable, e.to_string()))?;
     if !stream {
         let v: Value = serde_json::from_str(&text)

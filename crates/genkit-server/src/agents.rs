@@ -79,16 +79,17 @@ impl AgentEndpoints {
 
     /// The routes of this agent at `base` (no leading `/`), each with `options` (context
     /// provider, stream manager).
-    pub(crate) fn flows(&self, options: &HandlerOptions) -> Vec<(Arc<dyn Action>, HandlerOptions)> {
+    pub(crate) fn flows(&self, options: HandlerOptions) -> Vec<(Arc<dyn Action>, HandlerOptions)> {
         let base = options.path.clone().unwrap_or_else(|| self.agent.name().to_owned());
         let base = base.trim_end_matches('/').to_owned();
-        let mut out = vec![(self.agent.clone(), options.clone().path(base.clone()))];
+        let mut out = Vec::with_capacity(3);
         if let Some(a) = &self.get_snapshot {
             out.push((a.clone(), options.clone().path(format!("{base}/getSnapshot"))));
         }
         if let Some(a) = &self.abort {
             out.push((a.clone(), options.clone().path(format!("{base}/abort"))));
         }
+        out.push((self.agent.clone(), options.path(base)));
         out
     }
 }
@@ -96,7 +97,7 @@ impl AgentEndpoints {
 /// A router serving one agent at `/<path>` (its name unless `options` set a path), with
 /// `/<path>/getSnapshot` and `/<path>/abort` beside it and a JSON 404 for other paths (see
 /// [`crate::flow_router`] about merging it).
-pub fn agent_router(agent: &AgentEndpoints, options: &HandlerOptions) -> Router {
+pub fn agent_router(agent: &AgentEndpoints, options: HandlerOptions) -> Router {
     routes(agent.flows(options), "")
 }
 

@@ -129,7 +129,7 @@ impl FlowServerOptions {
     /// of the three routes; the context provider and stream manager apply to all of them.
     #[must_use]
     pub fn agent_with(mut self, agent: &crate::AgentEndpoints, options: HandlerOptions) -> Self {
-        self.flows.extend(agent.flows(&options));
+        self.flows.extend(agent.flows(options));
         self
     }
 

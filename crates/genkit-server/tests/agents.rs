@@ -210,7 +210,7 @@ async fn endpoints_come_from_the_registry() {
     assert_eq!(e.status(), Status::NotFound);
     let local = AgentEndpoints::from_registry(&registry, "local").await.unwrap();
     assert!(format!("{local:?}").contains("get_snapshot: false"));
-    let _router = genkit_server::agent_router(&local, &HandlerOptions::new());
+    let _router = genkit_server::agent_router(&local, HandlerOptions::new());
 }
 
 /// The official JS client (npm `genkit` 1.42.0, `remoteAgent` from `genkit/beta/client`)

@@ -46,9 +46,9 @@ use crate::{Media, Message, Part};
 #[derive(Debug, Clone, PartialEq)]
 pub enum TurnEvent {
     /// A chunk of the agent's stream.
-    Chunk(AgentStreamChunk),
+    Chunk(Box<AgentStreamChunk>),
     /// The run's output; nothing follows it.
-    Output(AgentOutput),
+    Output(Box<AgentOutput>),
 }
 
 /// The events of one turn: [`TurnEvent::Chunk`]s, then a [`TurnEvent::Output`] (or an error).
@@ -377,7 +377,7 @@ impl AgentChat {
         let mut output = None;
         while let Some(event) = events.next().await {
             if let TurnEvent::Output(o) = event? {
-                output = Some(o);
+                output = Some(*o);
             }
         }
         let raw = output.ok_or_else(|| Error::new(Status::Internal, "the agent's stream ended without an output"))?;
@@ -478,7 +478,7 @@ impl AgentChat {
                 details,
                 state: response.raw.state.as_ref().and_then(|s| s.custom.clone()),
                 snapshot_id: response.raw.snapshot_id.clone(),
-                output: Some(response.raw.clone()),
+                output: Some(response.raw),
             };
             return Err(failure.attach(Error::new(status, message)));
         }
@@ -626,7 +626,7 @@ impl Stream for AgentTurn<'_> {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(TurnEvent::Chunk(raw)))) => {
                 let mut chunk =
-                    AgentChunk { previous_text: std::mem::take(&mut this.previous_text), raw, custom: None };
+                    AgentChunk { previous_text: std::mem::take(&mut this.previous_text), raw: *raw, custom: None };
                 this.previous_text = chunk.accumulated_text();
                 if let Some(patch) = &chunk.raw.custom_patch {
                     if let Err(e) = this.chat.apply_custom_patch(patch) {
@@ -636,7 +636,7 @@ impl Stream for AgentTurn<'_> {
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
-            Poll::Ready(Some(Ok(TurnEvent::Output(o)))) => Poll::Ready(this.end(Ok(o))),
+            Poll::Ready(Some(Ok(TurnEvent::Output(o)))) => Poll::Ready(this.end(Ok(*o))),
             Poll::Ready(Some(Err(e))) => Poll::Ready(this.end(Err(e))),
             Poll::Ready(None) => {
                 let e = Error::new(Status::Internal, "the agent's stream ended without an output");
@@ -1058,12 +1058,12 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> Re
 
 /// A chunk from the wire as a turn event.
 pub(crate) fn chunk_event(v: Value) -> Result<TurnEvent> {
-    decode(v, "stream chunk").map(TurnEvent::Chunk)
+    decode(v, "stream chunk").map(|c| TurnEvent::Chunk(Box::new(c)))
 }
 
 /// An output from the wire as a turn event.
 pub(crate) fn output_event(v: Value) -> Result<TurnEvent> {
-    decode(v, "output").map(TurnEvent::Output)
+    decode(v, "output").map(|o| TurnEvent::Output(Box::new(o)))
 }
 
 /// The events of an in-process run: chunks as the sink receives them, then the output. The
