@@ -981,10 +981,19 @@ impl RegistryAgentTransport {
     }
 
     async fn lookup(registry: &Registry, kind: &str, name: &str) -> Result<Arc<dyn Action>> {
-        registry
-            .lookup_action(&format!("/{kind}/{name}"))
-            .await?
-            .ok_or_else(|| Error::not_found(format!("action /{kind}/{name} not found: is the agent '{name}' defined?")))
+        if let Some(action) = registry.lookup_action(&format!("/{kind}/{name}")).await? {
+            return Ok(action);
+        }
+        let agent_exists = kind != "agent" && registry.lookup_action(&format!("/agent/{name}")).await?.is_some();
+        Err(if agent_exists {
+            // As JS `requireStore`: only agents with a session store have snapshots to read or abort.
+            Error::new(
+                Status::FailedPrecondition,
+                format!("Agent '{name}' has no session store, so it has no snapshots (no action /{kind}/{name})."),
+            )
+        } else {
+            Error::not_found(format!("action /{kind}/{name} not found: is the agent '{name}' defined?"))
+        })
     }
 }
 

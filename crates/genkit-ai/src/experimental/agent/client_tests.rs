@@ -211,10 +211,15 @@ async fn detached_turns_can_be_aborted() {
 }
 
 #[tokio::test]
-async fn detach_needs_a_store() {
-    let mut chat = client_agent().chat();
+async fn detach_snapshots_and_abort_need_a_store() {
+    let agent = client_agent();
+    let mut chat = agent.chat();
     let e = chat.detach("bg").await.unwrap_err();
     assert_eq!(e.status(), Status::FailedPrecondition);
+    let e = agent.get_snapshot(GetSnapshotRequest::snapshot("x")).await.unwrap_err();
+    assert_eq!(e.status(), Status::FailedPrecondition);
+    assert!(e.message().contains("no session store"), "{e}");
+    assert_eq!(agent.abort("x").await.unwrap_err().status(), Status::FailedPrecondition);
 }
 
 #[tokio::test]
