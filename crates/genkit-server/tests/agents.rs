@@ -202,6 +202,19 @@ async fn the_wire_is_the_flow_protocol_with_init() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aborted_remote_turn_ends_aborted() {
+    let (server, url) = server().await;
+    let mut chat = remote_agent(format!("{url}/echo")).chat();
+    chat.send("hi").await.unwrap();
+    let turn = chat.send_stream("never mind");
+    turn.abort();
+    let r = turn.response().await.unwrap();
+    assert_eq!(r.finish_reason(), AgentFinishReason::Aborted);
+    assert_eq!(chat.messages().len(), 2, "the aborted turn's message is dropped");
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn endpoints_come_from_the_registry() {
     let registry = Registry::new();

@@ -240,3 +240,15 @@ async fn an_unknown_agent_is_not_found() {
     assert_eq!(e.status(), Status::NotFound);
     assert!(e.message().contains("/agent/nobody"), "{e}");
 }
+
+#[tokio::test]
+async fn a_session_id_starts_and_continues_a_named_session() {
+    let (agent, _) = server_agent();
+    let mut first = agent.chat_with(AgentInit::from_session("s1"));
+    assert_eq!(first.session_id(), Some("s1"));
+    first.send("hi").await.unwrap();
+    let mut second = agent.chat_with(AgentInit::from_session("s1"));
+    let r = second.send("again").await.unwrap();
+    assert_eq!(r.session_id(), Some("s1"));
+    assert_eq!(r.state(), Some(&json!({"turns": 2})), "continued the session's latest snapshot");
+}
