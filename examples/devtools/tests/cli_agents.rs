@@ -56,7 +56,7 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
         cmd.env_remove(v);
     }
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let _start = Group(cmd.spawn().unwrap());
+    let mut start = Group(cmd.spawn().unwrap());
     let servers = dir.join(".genkit/servers");
     let mut ui = String::new();
     for _ in 0..1200 {
@@ -75,7 +75,7 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
     assert!(!ui.is_empty(), "the Dev UI server did not start");
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
+    let rt_pid = rt.block_on(async {
         let c = reqwest::Client::new();
         let list = || async {
             let url = format!("{ui}/api/listActions?input=%7B%7D");
@@ -145,7 +145,22 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
             .await
             .unwrap();
         assert_eq!(snap["result"]["status"], "completed", "{snap}");
+
+        // Stop the app first (as the Dev UI's kill button does); `genkit start` then ends by itself.
+        let url = format!("{ui}/api/getActiveRuntimes?input=null");
+        let runtimes: Value = c.get(url).send().await.unwrap().json().await.unwrap();
+        runtimes["result"]["data"][0]["pid"].as_u64().expect("the runtime's pid")
     });
-    drop(_start);
+    let st = Command::new("kill").arg("-TERM").arg(rt_pid.to_string()).status().unwrap();
+    assert!(st.success());
+    let mut exited = false;
+    for _ in 0..600 {
+        if start.0.try_wait().unwrap().is_some() {
+            exited = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(exited, "genkit start did not exit after its app stopped");
     let _ = std::fs::remove_dir_all(&dir);
 }
