@@ -26,6 +26,7 @@ pub mod action;
 mod config;
 mod context;
 mod error;
+pub mod file;
 pub mod id;
 pub mod js;
 mod key;

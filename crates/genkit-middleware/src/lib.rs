@@ -1,5 +1,6 @@
 //! The ports of Genkit JS's `@genkit-ai/middleware` package: [`retry`], [`fallback`],
-//! [`tool_approval`], [`filesystem`], [`skills`] and (feature `download-media`)
+//! [`tool_approval`], [`filesystem`], [`skills`], the experimental [`agents`] and
+//! [`artifacts`] and (feature `download-media`)
 //! [`download_request_media`]. Each is a [`Middleware`](genkit_ai::middleware::Middleware)
 //! with a registered definition (`retry_def()`, …) so `/util/generate`'s `use: [{name}]`
 //! finds it; `genkit`'s builder registers [`builtin_defs`].
@@ -11,6 +12,8 @@
 //! ```
 #![deny(unsafe_code)]
 
+mod agents;
+mod artifacts;
 #[cfg(feature = "download-media")]
 mod download_media;
 mod fallback;
@@ -23,6 +26,8 @@ use genkit_ai::middleware::MiddlewareDef;
 use genkit_ai::tool::as_interrupt;
 use genkit_core::{Error, Status};
 
+pub use agents::{AGENTS_METADATA_KEY, AgentRef, AgentsOptions, ArtifactStrategy, agents, agents_def};
+pub use artifacts::{ARTIFACTS_METADATA_KEY, ArtifactsOptions, artifacts, artifacts_def};
 #[cfg(feature = "download-media")]
 pub use download_media::{
     DEFAULT_DOWNLOAD_MAX_BYTES, DEFAULT_DOWNLOAD_TIMEOUT, DownloadMediaOptions, download_request_media,

@@ -30,6 +30,7 @@
 //! `docs/prompts.md`.
 #![deny(unsafe_code)]
 
+mod agent;
 mod ai_api;
 mod chat;
 mod flow;
@@ -99,6 +100,13 @@ pub use genkit_macros::embed_prompts;
 /// OpenAI and the OpenAI-compatible providers (feature `openai`): see [`genkit_openai_compat`].
 #[cfg(feature = "openai")]
 pub use genkit_openai_compat as openai;
+/// PostgreSQL session store and durable stream manager (feature `postgres`): see
+/// [`genkit_postgres`].
+#[cfg(feature = "postgres")]
+pub use genkit_postgres as postgres;
+/// Redis session store and durable stream manager (feature `redis`): see [`genkit_redis`].
+#[cfg(feature = "redis")]
+pub use genkit_redis as redis;
 /// The Genkit developer-tools bridge (the `genkit-reflection` crate).
 #[cfg(feature = "reflection")]
 pub use genkit_reflection as reflection;

@@ -6,7 +6,6 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::UNIX_EPOCH;
@@ -271,14 +270,7 @@ impl FileStore {
                 }
                 added += usize::from(store.add(doc, emb));
             }
-            let tmp = path.with_extension(format!("json.tmp-{}", std::process::id()));
-            {
-                let mut f = File::create(&tmp).map_err(io(&tmp))?;
-                f.write_all(&store.to_json()).map_err(io(&tmp))?;
-                f.sync_all().map_err(io(&tmp))?;
-            }
-            fs::rename(&tmp, &path).map_err(io(&path))?;
-            sync_dir(&path)?;
+            genkit_core::file::write_atomic(&path, &store.to_json()).map_err(io(&path))?;
             Ok((fingerprint(&path), store, added))
         })
         .await
@@ -286,25 +278,6 @@ impl FileStore {
         *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some((fp, Arc::new(store)));
         Ok(added)
     }
-}
-
-/// Makes the rename that put `path` in place durable: on Unix a rename is an update of the
-/// directory, which reaches the disk only when the directory itself is synced (without it, a
-/// power loss right after a write is acknowledged can bring back the previous store).
-#[cfg(unix)]
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
-}
-
-/// Elsewhere (Windows) a directory cannot be opened as a file to sync it; the rename is made
-/// durable by the file system itself.
-#[cfg(not(unix))]
-fn sync_dir(_path: &Path) -> Result<()> {
-    Ok(())
 }
 
 fn lock_path(p: &Path) -> PathBuf {

@@ -1,13 +1,15 @@
 //! The Gemini codec without HTTP: decoding a `streamGenerateContent?alt=sse` body (SSE
 //! framing, JSON, Genkit chunk and merging) per chunk, and encoding a typical tool-using
-//! request. Run with `cargo bench -p genkit-google-genai --bench wire`.
+//! request, and wrapping a second of TTS PCM as WAV. Run with `cargo bench -p genkit-google-genai --bench wire`.
 
 use std::hint::black_box;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use genkit_ai::{Message, ModelRequest, Part, Role, ToolDefinition};
 use genkit_google_genai::GeminiConfig;
-use genkit_google_genai::codec::{EncodeOptions, StreamDecoder, encode_request};
+use genkit_google_genai::codec::{EncodeOptions, StreamDecoder, decode_part, encode_request};
 use serde_json::json;
 
 const N: usize = 200;
@@ -88,6 +90,15 @@ fn bench(c: &mut Criterion) {
             encode_request(black_box(&req), GeminiConfig::default(), opts).unwrap()
         });
     });
+    g.finish();
+
+    // One second of 24 kHz 16-bit mono speech as the TTS models return it: decoding the
+    // part wraps the PCM in a WAV header (base64 decode, header, base64 encode).
+    let pcm: Vec<u8> = (0..48_000u32).map(|i| (i % 251) as u8).collect();
+    let part = json!({"inlineData": {"mimeType": "audio/L16;codec=pcm;rate=24000", "data": STANDARD.encode(&pcm)}});
+    let mut g = c.benchmark_group("tts");
+    g.throughput(Throughput::Bytes(pcm.len() as u64));
+    g.bench_function("pcm_to_wav_part_1s_24khz", |b| b.iter(|| decode_part(black_box(&part)).unwrap()));
     g.finish();
 }
 

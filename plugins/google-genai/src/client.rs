@@ -51,6 +51,11 @@ pub(crate) struct Client {
     base: String,
     api_key: Option<Secret>,
     key_transport: KeyTransport,
+    /// Long-running predictions (Veo) are checked with `:fetchPredictOperation` (Vertex AI)
+    /// instead of `GET {operation name}` (Gemini API).
+    predict_operations: bool,
+    /// Context caches this client created: (prefix key, API key hash) → (name, valid until).
+    pub(crate) caches: crate::cache::CacheMemo,
 }
 
 fn sensitive(value: &str) -> Result<HeaderValue> {
@@ -70,7 +75,15 @@ impl Client {
             Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
         })?;
         let base = format!("{}/{}", s.base_url.trim_end_matches('/'), s.api_version.trim_matches('/'));
-        Ok(Client { origin: s.origin, http, base, api_key: s.api_key, key_transport: s.key_transport })
+        Ok(Client {
+            origin: s.origin,
+            http,
+            base,
+            api_key: s.api_key,
+            key_transport: s.key_transport,
+            predict_operations: false,
+            caches: crate::cache::CacheMemo::default(),
+        })
     }
 
     /// The URL of an API path such as `models/gemini-2.5-flash:generateContent`.
@@ -89,6 +102,39 @@ impl Client {
     /// API), for the `model` field of batch embedding requests and cached contents.
     pub(crate) fn model_resource(&self, model: &str) -> String {
         format!("models/{model}")
+    }
+
+    /// Makes long-running predictions be checked the Vertex AI way: `POST
+    /// {model}:fetchPredictOperation` with `{"operationName": ...}` instead of the Gemini API's
+    /// `GET {operation name}`. The Vertex AI backend turns this on.
+    #[must_use]
+    #[allow(dead_code)] // Set by the Vertex AI backend.
+    pub(crate) fn with_predict_operations(mut self, yes: bool) -> Client {
+        self.predict_operations = yes;
+        self
+    }
+
+    /// The current state of a long-running operation (`models/{model}/operations/{id}` on the
+    /// Gemini API, `projects/.../models/{model}/operations/{id}` on Vertex AI) as the API's
+    /// JSON `Operation`.
+    pub(crate) async fn operation_check(&self, name: &str) -> Result<serde_json::Value> {
+        check_operation_name(name)?;
+        let resp = if self.predict_operations {
+            let model = operation_model(name)?;
+            let body = serde_json::json!({ "operationName": name });
+            self.post_json(&self.model_path(model, "fetchPredictOperation"), &[], &body, None).await?
+        } else {
+            self.get(name, &[]).await?
+        };
+        self.json(resp).await
+    }
+
+    /// Asks the API to cancel a long-running operation (`POST {operation name}:cancel`).
+    pub(crate) async fn operation_cancel(&self, name: &str) -> Result<()> {
+        check_operation_name(name)?;
+        let resp = self.post_json(&format!("{name}:cancel"), &[], &serde_json::json!({}), None).await?;
+        let _: serde_json::Value = self.json(resp).await?;
+        Ok(())
     }
 
     /// Sends a request with the key (`key` overrides the plugin's); a non-2xx answer becomes
@@ -146,6 +192,22 @@ impl Client {
         self.send(rb, key).await
     }
 
+    /// The path of a top-level API collection such as `cachedContents` (on Vertex AI it lives
+    /// under the project and location).
+    pub(crate) fn collection_path(&self, collection: &str) -> String {
+        collection.to_owned()
+    }
+
+    /// `GET` a path with query parameters and an optional per-request key.
+    pub(crate) async fn get_with_key(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        self.send(self.http.get(self.url(path)).query(query), key).await
+    }
+
     /// `GET` a path with query parameters.
     pub(crate) async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response> {
         self.send(self.http.get(self.url(path)).query(query), None).await
@@ -161,6 +223,26 @@ impl Client {
             .map_err(|e| e.with_origin(self.origin.clone()))?;
         serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
     }
+}
+
+/// Refuses an operation name that is not a plain API resource path (it becomes part of the
+/// URL): it must hold `/operations/` and only letters, digits and `/ _ - .`, with no `..`.
+fn check_operation_name(name: &str) -> Result<()> {
+    let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '.'));
+    if !plain || name.contains("..") || name.starts_with('/') || !name.contains("/operations/") {
+        return Err(Error::invalid_argument(format!(
+            "not an operation name of this API: {name:?} (expected e.g. models/veo-3.0-generate-001/operations/abc123)"
+        )));
+    }
+    Ok(())
+}
+
+/// The model id inside an operation name (`.../models/{model}/operations/{id}`).
+pub(crate) fn operation_model(name: &str) -> Result<&str> {
+    name.split_once("/operations/")
+        .and_then(|(head, _)| head.rsplit_once("models/").map(|(_, m)| m))
+        .filter(|m| !m.is_empty() && !m.contains('/'))
+        .ok_or_else(|| Error::invalid_argument(format!("the operation name {name:?} names no model")))
 }
 
 #[cfg(test)]
@@ -181,5 +263,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.url("models/x:generateContent"), "http://127.0.0.1:1/v1beta/models/x:generateContent");
         assert!(!format!("{c:?}").contains("AIza-secret-key"));
+    }
+
+    #[test]
+    fn operation_names_are_checked_and_name_their_model() {
+        assert!(check_operation_name("models/veo-3.0-generate-001/operations/abc123").is_ok());
+        for bad in
+            ["models/veo/operations/../../x", "/models/veo/operations/a", "models/veo/operations/a?b=1", "files/x"]
+        {
+            assert_eq!(check_operation_name(bad).unwrap_err().status(), Status::InvalidArgument, "{bad}");
+        }
+        assert_eq!(operation_model("models/veo-2.0-generate-001/operations/a1").unwrap(), "veo-2.0-generate-001");
+        assert_eq!(
+            operation_model(
+                "projects/p/locations/us-central1/publishers/google/models/veo-3.0-generate-001/operations/u-1"
+            )
+            .unwrap(),
+            "veo-3.0-generate-001"
+        );
+        assert!(operation_model("operations/x").is_err());
     }
 }

@@ -45,7 +45,11 @@ pub fn decode_part(p: &Value) -> Option<Part> {
     } else if let Some(d) = obj.get("inlineData") {
         let mime = d.get("mimeType").and_then(Value::as_str).unwrap_or("application/octet-stream");
         let data = d.get("data").and_then(Value::as_str).unwrap_or("");
-        Part::media(format!("data:{mime};base64,{data}"), Some(mime.to_owned()))
+        // Raw PCM (the TTS models' audio) becomes a playable WAV.
+        match crate::tts::pcm_to_wav_url(mime, data) {
+            Some(url) => Part::media(url, Some("audio/wav".to_owned())),
+            None => Part::media(format!("data:{mime};base64,{data}"), Some(mime.to_owned())),
+        }
     } else if let Some(d) = obj.get("fileData") {
         let uri = d.get("fileUri").and_then(Value::as_str).unwrap_or("");
         Part::media(uri, d.get("mimeType").and_then(Value::as_str).map(str::to_owned))
@@ -299,7 +303,12 @@ impl StreamDecoder {
             return Err(Error::new(Status::Unavailable, "the stream ended before the model finished")
                 .with_origin(self.origin.clone()));
         }
-        Ok(assemble(std::mem::take(&mut self.cands), &self.last))
+        let mut cands = std::mem::take(&mut self.cands);
+        // Streamed speech arrives as many PCM pieces: the final message holds one WAV.
+        for c in &mut cands {
+            c.0 = crate::tts::join_wav_parts(std::mem::take(&mut c.0));
+        }
+        Ok(assemble(cands, &self.last))
     }
 }
 

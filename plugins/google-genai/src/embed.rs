@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use genkit_ai::embedder::{Embedder, EmbedderInfo, EmbedderOptions, EmbedderSupports};
-use genkit_ai::{EmbedRequest, EmbedResponse, Embedding};
+use genkit_ai::{DocumentData, EmbedRequest, EmbedResponse, Embedding};
 use genkit_core::{Error, Result};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -74,11 +74,16 @@ pub(crate) fn embedder(plugin: &str, client: Arc<Client>, id: &str, dimensions: 
     })
 }
 
-/// One `EmbedContentRequest` for `text`.
-fn request(client: &Client, model: &str, text: &str, cfg: &EmbedConfig) -> Value {
+/// One `EmbedContentRequest` for a document: its text and media parts (media for the
+/// models that embed it, e.g. images as `inlineData` or `fileData`).
+fn request(client: &Client, model: &str, doc: &DocumentData, cfg: &EmbedConfig) -> Result<Value> {
     let mut r = Map::new();
     r.insert("model".into(), Value::String(client.model_resource(model)));
-    r.insert("content".into(), json!({"parts": [{"text": text}]}));
+    let mut parts = crate::encode::encode_parts(&doc.content, false)?;
+    if parts.is_empty() {
+        parts.push(json!({"text": ""}));
+    }
+    r.insert("content".into(), json!({ "parts": parts }));
     if let Some(t) = &cfg.task_type {
         r.insert("taskType".into(), Value::String(t.clone()));
     }
@@ -88,7 +93,7 @@ fn request(client: &Client, model: &str, text: &str, cfg: &EmbedConfig) -> Value
     if let Some(d) = cfg.output_dimensionality {
         r.insert("outputDimensionality".into(), Value::from(d));
     }
-    Value::Object(r)
+    Ok(Value::Object(r))
 }
 
 fn values(e: &Value) -> Option<Vec<f32>> {
@@ -103,19 +108,21 @@ async fn run(client: &Client, id: &str, req: EmbedRequest) -> Result<EmbedRespon
             .map_err(|e| Error::invalid_argument(format!("invalid embedder options: {e}")))?,
     };
     let model = cfg.version.clone().unwrap_or_else(|| id.to_owned());
-    let texts: Vec<String> = req.input.iter().map(genkit_ai::DocumentData::text).collect();
-    let n = texts.len();
+    let n = req.input.len();
     if n == 0 {
         return Ok(EmbedResponse { embeddings: Vec::new() });
     }
     let vectors: Vec<Value> = if n == 1 {
-        let body = request(client, &model, texts.first().map_or("", String::as_str), &cfg);
+        let body = match req.input.first() {
+            Some(doc) => request(client, &model, doc, &cfg)?,
+            None => return Ok(EmbedResponse { embeddings: Vec::new() }),
+        };
         let resp =
             client.post_json(&client.model_path(&model, "embedContent"), &[], &body, cfg.api_key.as_deref()).await?;
         let answer: Value = client.json(resp).await?;
         vec![answer.get("embedding").cloned().unwrap_or(Value::Null)]
     } else {
-        let requests: Vec<Value> = texts.iter().map(|t| request(client, &model, t, &cfg)).collect();
+        let requests = req.input.iter().map(|d| request(client, &model, d, &cfg)).collect::<Result<Vec<Value>>>()?;
         let body = json!({ "requests": requests });
         let path = client.model_path(&model, "batchEmbedContents");
         let resp = client.post_json(&path, &[], &body, cfg.api_key.as_deref()).await?;

@@ -125,7 +125,7 @@ fn encode_part(part: &Part, keep_reasoning: bool) -> Result<Option<Value>> {
     Ok(Some(Value::Object(out)))
 }
 
-fn encode_parts(parts: &[Part], keep_reasoning: bool) -> Result<Vec<Value>> {
+pub(crate) fn encode_parts(parts: &[Part], keep_reasoning: bool) -> Result<Vec<Value>> {
     let mut out = Vec::with_capacity(parts.len());
     for p in parts {
         if let Some(v) = encode_part(p, keep_reasoning)? {
@@ -383,10 +383,12 @@ pub fn encode_request(req: &ModelRequest, cfg: GeminiConfig, opts: EncodeOptions
             || out.schema.is_some() && out.format.is_none();
         if json_out {
             put("responseMimeType", Some(Value::String("application/json".into())));
-            // Constrained decoding only without tools (the models' `constrained: no-tools`).
+            // Constrained decoding with tools only where the model takes both (Gemini 3+);
+            // for older models Genkit's `constrained: no-tools` already moved the schema into
+            // the prompt.
             if let Some(schema) = &out.schema
                 && out.constrained != Some(false)
-                && !has_tools
+                && (!has_tools || crate::models::schema_with_tools(&model))
             {
                 if opts.response_json_schema {
                     put("responseJsonSchema", Some(Value::Object(schema.clone())));

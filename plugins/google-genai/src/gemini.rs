@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use genkit_ai::model::{Model, ModelCx, ModelOptions};
 use genkit_ai::{ModelRequest, ModelResponse, ModelResponseChunk};
-use genkit_core::{Error, Result};
+use genkit_core::{Error, Result, Status};
 use serde_json::Value;
 
 use crate::client::Client;
@@ -47,11 +47,27 @@ async fn run(
     cx: ModelCx,
 ) -> Result<ModelResponse> {
     let stream = cx.streaming_requested();
-    let cfg = parse_config(req.config.as_ref())?;
-    let Encoded { body, model, api_key } =
-        encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
+    let mut cfg = parse_config(req.config.as_ref())?;
+    if cfg.response_modalities.is_none() {
+        cfg.response_modalities = crate::models::default_modalities(cfg.version.as_deref().unwrap_or(id));
+    }
     let cancel = cx.cancellation().clone();
+    let mut used_cache: Option<String> = None;
     let call = async {
+        // A cache marker moves the marked prefix into a `cachedContents` entry.
+        let model_id = cfg.version.clone().unwrap_or_else(|| id.to_owned());
+        let split = crate::cache::split(client, &model_id, &req, &cfg)?;
+        let req = match split {
+            Some((prefix, rest, ttl)) => {
+                let name = crate::cache::cache_for(client, prefix, ttl, cfg.api_key.as_deref()).await?;
+                used_cache = Some(name.clone());
+                cfg.extra.insert("cachedContent".into(), Value::String(name));
+                std::borrow::Cow::Owned(rest)
+            }
+            None => std::borrow::Cow::Borrowed(&req),
+        };
+        let Encoded { body, model, api_key } =
+            encode_request(&req, cfg, EncodeOptions { model: id, response_json_schema })?;
         let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
         if stream {
             let path = client.model_path(&model, "streamGenerateContent");
@@ -70,8 +86,16 @@ async fn run(
             Ok(decode_response(&raw))
         }
     };
-    tokio::select! {
+    let r = tokio::select! {
         r = call => r,
         () = cancel.cancelled() => Err(Error::cancelled("the model call was cancelled").with_origin(client.origin.clone())),
+    };
+    // A cache that is gone (deleted or expired early) is forgotten, so the next call makes a
+    // new one instead of failing until its remembered lifetime ends.
+    if let (Err(e), Some(name)) = (&r, used_cache.as_deref())
+        && matches!(e.status(), Status::NotFound | Status::PermissionDenied | Status::InvalidArgument)
+    {
+        client.caches.forget(name);
     }
+    r
 }

@@ -4,8 +4,10 @@
 //! (`generativelanguage.googleapis.com`): plain and SSE-streamed `generateContent`, tools
 //! and tool choice, media input (inline `data:` URLs and file URIs), thinking with thought
 //! signatures, structured output, safety settings, `embedContent` /
-//! `batchEmbedContents`, and model listing. Vertex AI, Imagen, TTS, Veo, Lyria and context
-//! caching are not in this crate yet (see `docs/google-genai.md`).
+//! `batchEmbedContents`, and model listing; the media families: Imagen (`:predict`), Gemini
+//! image and text-to-speech models (PCM returned as WAV), Veo as background models
+//! (`:predictLongRunning`), and, for the Vertex AI backend, Lyria and the multimodal embedder;
+//! context caching from message `metadata.cache` (see `docs/google-genai.md`).
 //!
 //! ```no_run
 //! # async fn demo() -> genkit_core::Result<()> {
@@ -40,22 +42,39 @@
 //! redacted), and the retry delay of a `google.rpc.RetryInfo` detail or `Retry-After`.
 #![deny(unsafe_code)]
 
+mod cache;
 mod client;
 mod config;
 mod decode;
 mod embed;
 mod encode;
 mod error;
+mod family;
 mod gemini;
+mod imagen;
+mod lyria;
 mod models;
+mod multimodal_embed;
 mod plugin;
+mod predict;
+mod tts;
+mod veo;
 
+pub use cache::DEFAULT_CACHE_TTL_SECS;
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
-pub use models::{GEMINI_EMBEDDERS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_models, gemini_supports};
+pub use imagen::{IMAGEN_MODELS, ImagenConfig, imagen_supports};
+pub use lyria::{LYRIA_MODELS, LyriaConfig, lyria_supports};
+pub use models::{
+    GEMINI_EMBEDDERS, GEMINI_IMAGE_MODELS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_image_supports,
+    gemini_models, gemini_supports,
+};
+pub use multimodal_embed::{MULTIMODAL_EMBEDDERS, MultimodalEmbedConfig};
 pub use plugin::{API_KEY_ENV, GoogleAi};
+pub use tts::{TTS_MODELS, tts_supports};
+pub use veo::{VEO_MODELS, VERTEX_VEO_MODELS, VeoConfig, veo_supports};
 
 /// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
 pub use genkit_http::Secret as ApiKey;

@@ -87,6 +87,19 @@ impl ModelSpec {
         if id.starts_with("gemma-") {
             supports.system_role = Some(false);
             supports.tool_choice = None;
+        } else if crate::imagen::is_imagen_id(&id) || crate::imagen::is_try_on_id(&id) {
+            supports = crate::imagen::imagen_supports();
+        } else if crate::lyria::is_lyria_id(&id) {
+            supports = crate::lyria::lyria_supports();
+        } else if crate::veo::is_veo_id(&id) {
+            supports = crate::veo::veo_supports();
+        } else if crate::tts::is_tts_id(&id) {
+            supports = crate::tts::tts_supports();
+        } else if is_gemini_image_id(&id) {
+            supports = gemini_image_supports();
+        }
+        if schema_with_tools(&id) && supports.constrained.is_some() {
+            supports.constrained = Some(Constrained::All);
         }
         let stage = (id.contains("preview") || id.contains("-exp")).then_some(ModelStage::Unstable);
         ModelSpec { id, label: None, supports, stage }
@@ -129,9 +142,57 @@ impl ModelSpec {
     }
 }
 
-/// The known models: [`GEMINI_MODELS`] then [`GEMMA_MODELS`].
+/// The Gemini models that generate images (with text) through `generateContent`.
+pub const GEMINI_IMAGE_MODELS: [&str; 2] = ["gemini-2.5-flash-image", "gemini-3-pro-image-preview"];
+
+/// Whether an id names a Gemini model that generates images (`gemini-*-image*`).
+pub(crate) fn is_gemini_image_id(id: &str) -> bool {
+    id.starts_with("gemini-") && (id.ends_with("-image") || id.contains("-image-"))
+}
+
+/// The `responseModalities` a model needs when the config sets none: `AUDIO` for the
+/// text-to-speech models, `TEXT` and `IMAGE` for the image models.
+pub(crate) fn default_modalities(id: &str) -> Option<Vec<String>> {
+    if crate::tts::is_tts_id(id) {
+        Some(vec!["AUDIO".into()])
+    } else if is_gemini_image_id(id) {
+        Some(vec!["TEXT".into(), "IMAGE".into()])
+    } else {
+        None
+    }
+}
+
+/// What the Gemini image models take and give (as Genkit JS): the Gemini capabilities,
+/// with images among the outputs.
+pub fn gemini_image_supports() -> ModelSupports {
+    ModelSupports { output: Some(vec!["text".into(), "json".into(), "media".into()]), ..gemini_supports() }
+}
+
+/// Whether a model takes an output schema together with tools (structured output with
+/// function calling): Gemini 3 and later, and the `-latest` aliases that point at them. Older
+/// models answer tools plus `responseMimeType: application/json` with an error, so for them
+/// Genkit's `constrained: no-tools` turns the schema into prompt instructions when tools are
+/// given.
+pub(crate) fn schema_with_tools(id: &str) -> bool {
+    let Some(rest) = id.strip_prefix("gemini-") else { return false };
+    if id.ends_with("-latest") {
+        return true;
+    }
+    rest.split(['.', '-']).next().and_then(|major| major.parse::<u32>().ok()).is_some_and(|major| major >= 3)
+}
+
+/// The known models: [`GEMINI_MODELS`], [`GEMMA_MODELS`], then the media models served
+/// by the same plugin: [`GEMINI_IMAGE_MODELS`], [`TTS_MODELS`](crate::TTS_MODELS) and
+/// [`IMAGEN_MODELS`](crate::IMAGEN_MODELS).
 pub fn gemini_models() -> Vec<ModelSpec> {
-    GEMINI_MODELS.iter().chain(GEMMA_MODELS.iter()).map(|id| ModelSpec::new(*id)).collect()
+    GEMINI_MODELS
+        .iter()
+        .chain(GEMMA_MODELS.iter())
+        .chain(GEMINI_IMAGE_MODELS.iter())
+        .chain(crate::tts::TTS_MODELS.iter())
+        .chain(crate::imagen::IMAGEN_MODELS.iter())
+        .map(|id| ModelSpec::new(*id))
+        .collect()
 }
 
 #[cfg(test)]
@@ -140,10 +201,13 @@ mod tests {
 
     #[test]
     fn catalogue_capabilities_and_labels() {
-        for m in gemini_models() {
+        for m in
+            gemini_models().into_iter().filter(|m| GEMINI_MODELS.contains(&m.id()) || GEMMA_MODELS.contains(&m.id()))
+        {
             assert_eq!(m.supports.multiturn, Some(true), "{}", m.id);
             assert_eq!(m.supports.media, Some(true), "{}", m.id);
-            assert_eq!(m.supports.constrained, Some(Constrained::NoTools), "{}", m.id);
+            let want = if schema_with_tools(&m.id) { Constrained::All } else { Constrained::NoTools };
+            assert_eq!(m.supports.constrained, Some(want), "{}", m.id);
         }
         assert_eq!(ModelSpec::new("gemini-2.5-flash-lite").display_label(), "Google AI - Gemini 2.5 Flash Lite");
         assert_eq!(ModelSpec::new("gemma-3-4b-it").supports.system_role, Some(false));
@@ -151,5 +215,26 @@ mod tests {
         assert!(is_gemini_id("gemini-9-ultra") && is_gemini_id("gemma-5-1b"));
         assert!(!is_gemini_id("gemini-embedding-001") && is_embedder_id("gemini-embedding-001"));
         assert!(!is_gemini_id("imagen-4.0-generate-001"));
+        let imagen = ModelSpec::new("imagen-4.0-generate-001");
+        assert_eq!((imagen.supports.multiturn, imagen.supports.output), (Some(false), Some(vec!["media".into()])));
+        let tts = ModelSpec::new("gemini-2.5-flash-preview-tts");
+        assert_eq!((tts.supports.tools, tts.supports.output), (Some(false), Some(vec!["media".into()])));
+        let img = ModelSpec::new("gemini-2.5-flash-image");
+        assert_eq!(img.supports.output, Some(vec!["text".into(), "json".into(), "media".into()]));
+        assert_eq!(img.supports.constrained, Some(Constrained::NoTools));
+        assert_eq!(ModelSpec::new("gemini-3-pro-image-preview").supports.constrained, Some(Constrained::All));
+        for (id, yes) in [
+            ("gemini-3-flash-preview", true),
+            ("gemini-3.1-pro-preview", true),
+            ("gemini-flash-latest", true),
+            ("gemini-10-ultra", true),
+            ("gemini-2.5-flash", false),
+            ("gemini-2.0-flash", false),
+            ("gemma-4-31b-it", false),
+        ] {
+            assert_eq!(schema_with_tools(id), yes, "{id}");
+            assert_eq!(ModelSpec::new(id).supports.constrained == Some(Constrained::All), yes, "{id}");
+        }
+        assert!(gemini_models().iter().any(|m| m.id == "imagen-4.0-fast-generate-001"));
     }
 }

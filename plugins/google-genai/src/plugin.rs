@@ -211,7 +211,7 @@ impl GoogleAi {
     }
 
     fn model_action(&self, client: Arc<Client>, spec: &ModelSpec) -> Arc<dyn Action> {
-        crate::gemini::gemini_model(&self.name, client, spec, self.response_json_schema).as_action()
+        crate::family::model_action(&self.name, client, spec, self.response_json_schema)
     }
 
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
@@ -269,17 +269,21 @@ impl Plugin for GoogleAi {
         let client = self.client()?;
         let mut out: Vec<Arc<dyn Action>> = self.models.iter().map(|m| self.model_action(client.clone(), m)).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id)));
+        out.extend(crate::family::background_actions(&self.name, &client, &crate::veo::VEO_MODELS));
         Ok(out)
     }
 
     async fn resolve(&self, action_type: ActionType, name: &str) -> Result<Option<Arc<dyn Action>>> {
         let id = name.strip_prefix(&format!("{}/", self.name)).unwrap_or(name);
         match action_type {
-            ActionType::Model if self.models.iter().any(|m| m.id == id) || is_gemini_id(id) => {
+            ActionType::Model if self.models.iter().any(|m| m.id == id) || crate::family::is_model_id(id) => {
                 Ok(Some(self.model_action(self.client()?, &self.spec_for(id))))
             }
             ActionType::Embedder if self.embedders.iter().any(|e| e.0 == id) || is_embedder_id(id) => {
                 Ok(Some(self.embedder_action(self.client()?, id)))
+            }
+            ActionType::BackgroundModel | ActionType::CheckOperation | ActionType::CancelOperation => {
+                Ok(crate::family::background_action(&self.name, self.client()?, action_type, id))
             }
             _ => Ok(None),
         }
@@ -290,6 +294,7 @@ impl Plugin for GoogleAi {
         let mut out: Vec<ActionMetadata> =
             self.models.iter().map(|m| self.model_action(client.clone(), m).metadata().clone()).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id).metadata().clone()));
+        out.extend(crate::family::background_metadata(&self.name, &client, &crate::veo::VEO_MODELS));
         if self.list_remote {
             match self.remote_models(&client).await {
                 Ok(models) => {
@@ -301,7 +306,11 @@ impl Plugin for GoogleAi {
                         let has = |m: &str| methods.iter().any(|x| x == m);
                         if has("embedContent") && is_embedder_id(&id) {
                             out.push(self.embedder_action(client.clone(), &id).metadata().clone());
-                        } else if has("generateContent") && is_gemini_id(&id) {
+                        } else if has("predictLongRunning") && crate::veo::is_veo_id(&id) {
+                            out.extend(crate::family::background_metadata(&self.name, &client, &[id.as_str()]));
+                        } else if (has("generateContent") && is_gemini_id(&id))
+                            || (has("predict") && crate::imagen::is_imagen_id(&id))
+                        {
                             let mut spec = self.spec_for(&id);
                             if let Some(d) = display {
                                 spec = spec.label(format!("Google AI - {d}"));

@@ -23,6 +23,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod file;
 mod live;
 mod memory;
 mod store;
@@ -30,6 +31,7 @@ mod store;
 pub mod testing;
 mod types;
 
+pub use file::FileSessionStore;
 pub use live::{Session, SessionEvent, Subscription, current_session};
 pub use memory::InMemorySessionStore;
 pub use store::{

@@ -249,3 +249,73 @@ pub async fn check_watch(store: &dyn SessionStore) -> Check {
         format!("updates seen out of order: {seen:?}")
     })
 }
+
+/// Two instances of one store sharing their storage, as two processes would (two
+/// connection pools on one database, two handles on one directory): `n` concurrent
+/// read-modify-writes alternating between them lose nothing, and a watch through `a` sees an
+/// abort saved through `b` (how a detached turn running in one process learns of an abort
+/// requested in another).
+///
+/// # Errors
+/// What differed.
+pub async fn check_two_instances(a: Arc<dyn SessionStore>, b: Arc<dyn SessionStore>, n: usize) -> Check {
+    check_concurrent_updates(Arc::new(Alternating { stores: [a.clone(), b.clone()], next: Default::default() }), n)
+        .await?;
+    let session = fresh()?;
+    let id = save(&*a, None, snapshot(&session, None, "2026-01-01T00:00:00.000Z", "detached")).await?;
+    let cx = ActionContext::new();
+    let Some(mut watch) = a.watch(&id, &cx).await.map_err(|e| format!("watch failed: {e}"))? else {
+        return Err("the store cannot watch, so an abort from another process is never seen".into());
+    };
+    b.save_snapshot(
+        Some(&id),
+        &mut |cur| {
+            let mut next = cur.cloned()?;
+            next.status = Some(SnapshotStatus::Aborted);
+            Some(next)
+        },
+        &cx,
+    )
+    .await
+    .map_err(|e| format!("the abort save failed: {e}"))?;
+    // A deadline against a hung store, not a timing assertion.
+    let seen = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .map_err(|_| format!("the watch through one instance saw no abort saved through the other within 30 s ({id})"))?
+        .ok_or("the watch ended")?;
+    ensure(seen.snapshot_id == id && seen.status == Some(SnapshotStatus::Aborted), || {
+        format!("the watch saw {seen:?}, expected {id} aborted")
+    })
+}
+
+/// Sends each call to the next of two stores in turn.
+struct Alternating {
+    stores: [Arc<dyn SessionStore>; 2],
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl Alternating {
+    fn pick(&self) -> &dyn SessionStore {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 2;
+        if i == 0 { &*self.stores[0] } else { &*self.stores[1] }
+    }
+}
+
+impl SessionStore for Alternating {
+    fn get_snapshot<'a>(
+        &'a self,
+        query: &'a SnapshotQuery,
+        cx: &'a ActionContext,
+    ) -> futures::future::BoxFuture<'a, genkit_core::Result<Option<SessionSnapshot>>> {
+        self.pick().get_snapshot(query, cx)
+    }
+
+    fn save_snapshot<'a>(
+        &'a self,
+        snapshot_id: Option<&'a str>,
+        mutator: &'a mut super::SnapshotMutator<'_>,
+        cx: &'a ActionContext,
+    ) -> futures::future::BoxFuture<'a, genkit_core::Result<Option<String>>> {
+        self.pick().save_snapshot(snapshot_id, mutator, cx)
+    }
+}
