@@ -419,3 +419,21 @@ async fn a_preamble_that_fails_to_render_fails_the_chat() {
     assert_eq!(s.chat(&bad).await.unwrap_err().status(), Status::InvalidArgument);
     assert!(s.messages(MAIN_THREAD).is_empty());
 }
+
+#[tokio::test]
+async fn a_chat_session_survives_a_restart_in_a_file_session_store() {
+    use crate::experimental::session::FileSessionStore;
+    let dir = std::env::temp_dir().join(format!("genkit-chat-file-{}", genkit_core::id::uuid_v4().unwrap()));
+    let r = registry();
+    let store = SnapshotSessionDataStore::new(FileSessionStore::new(&dir).unwrap());
+    let s = ChatSession::new(&r, SessionOptions::new().initial_state(json!({"n": 1})).store(store)).unwrap();
+    let chat = s.chat(GenerateOptions::new().model("echo").system("sys")).await.unwrap();
+    chat.send("hi").await.unwrap();
+    s.update_messages("side", vec![Message::user("aside")]).await.unwrap();
+
+    // A new store on the same folder, as after a restart.
+    let reopened = SnapshotSessionDataStore::new(FileSessionStore::new(&dir).unwrap());
+    let loaded = ChatSession::load(&r, s.id(), SessionOptions::new().store(reopened)).await.unwrap();
+    assert_eq!(loaded.to_json(), s.to_json());
+    let _ = std::fs::remove_dir_all(dir);
+}
