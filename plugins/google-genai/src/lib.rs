@@ -40,6 +40,7 @@
 //! redacted), and the retry delay of a `google.rpc.RetryInfo` detail or `Retry-After`.
 #![deny(unsafe_code)]
 
+mod auth;
 mod client;
 mod config;
 mod decode;
@@ -49,13 +50,16 @@ mod error;
 mod gemini;
 mod models;
 mod plugin;
+mod vertexai;
 
+pub use auth::{CLOUD_PLATFORM_SCOPE, CREDENTIALS_ENV, Credentials, DEFAULT_METADATA_HOST, METADATA_HOST_ENV};
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
 pub use models::{GEMINI_EMBEDDERS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_models, gemini_supports};
 pub use plugin::{API_KEY_ENV, GoogleAi};
+pub use vertexai::{LOCATION_ENV, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi};
 
 /// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
 pub use genkit_http::Secret as ApiKey;
