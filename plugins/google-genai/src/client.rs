@@ -249,14 +249,29 @@ impl Client {
         body: &B,
         key: Option<&str>,
     ) -> Result<reqwest::Response> {
+        self.post_json_with(url, query, body, key, &[]).await
+    }
+
+    /// `POST` a JSON body to an absolute URL with extra headers (e.g. `anthropic-beta`).
+    pub(crate) async fn post_json_with<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        key: Option<&str>,
+        headers: &[(&'static str, String)],
+    ) -> Result<reqwest::Response> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
-        let rb = self
+        let mut rb = self
             .http
             .post(url)
             .query(query)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
+        for (name, value) in headers {
+            rb = rb.header(*name, value.as_str());
+        }
         self.send(rb, key).await
     }
 

@@ -74,6 +74,7 @@ pub struct VertexAi {
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
     response_json_schema: bool,
+    garden_models: Vec<String>,
     client: Arc<Mutex<Option<Arc<Client>>>>,
 }
 
@@ -95,6 +96,7 @@ impl Clone for VertexAi {
             embedders: self.embedders.clone(),
             list_remote: self.list_remote,
             response_json_schema: self.response_json_schema,
+            garden_models: self.garden_models.clone(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -117,6 +119,18 @@ impl fmt::Debug for VertexAi {
 impl Default for VertexAi {
     fn default() -> Self {
         VertexAi::new()
+    }
+}
+
+/// The Model Garden models registered by default: the Claude catalogue with the feature on.
+fn default_garden_models() -> Vec<String> {
+    #[cfg(feature = "model-garden")]
+    {
+        super::garden::VERTEX_CLAUDE_MODELS.iter().map(|(id, _)| (*id).to_owned()).collect()
+    }
+    #[cfg(not(feature = "model-garden"))]
+    {
+        Vec::new()
     }
 }
 
@@ -171,6 +185,7 @@ impl VertexAi {
             embedders: VERTEX_EMBEDDERS.iter().map(|(id, d)| ((*id).to_owned(), Some(*d))).collect(),
             list_remote: true,
             response_json_schema: false,
+            garden_models: default_garden_models(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -278,6 +293,19 @@ impl VertexAi {
         self
     }
 
+    /// Declares a Model Garden model (feature `model-garden`), registered at init: a Claude
+    /// id (`claude-sonnet-4-5`, or a Vertex id such as `claude-3-7-sonnet@20250219`) or an
+    /// OpenAI-compatible model as `publisher/model` (e.g. `meta/llama-3.3-70b-instruct-maas`).
+    /// Undeclared ones of either form also resolve on demand.
+    #[must_use]
+    pub fn model_garden(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        if !self.garden_models.contains(&id) {
+            self.garden_models.push(id);
+        }
+        self
+    }
+
     fn express_key(&self) -> Option<Secret> {
         self.api_key.clone().or_else(|| env_first(&[VERTEX_API_KEY_ENV]).map(Secret::new))
     }
@@ -351,6 +379,23 @@ impl VertexAi {
         crate::gemini::gemini_model(&self.name, client, spec, self.response_json_schema).as_action()
     }
 
+    /// The action of a Model Garden model, if `id` names one (and the feature is on).
+    #[allow(clippy::unused_self)]
+    fn garden_action(&self, client: &Arc<Client>, id: &str) -> Option<Arc<dyn Action>> {
+        #[cfg(feature = "model-garden")]
+        {
+            use super::garden;
+            if garden::is_claude_id(id) {
+                return Some(garden::claude_model(&self.name, client.clone(), id).as_action());
+            }
+            if garden::is_openai_id(id) {
+                return Some(garden::openai_model(&self.name, client.clone(), id).as_action());
+            }
+        }
+        let _ = (client, id);
+        None
+    }
+
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
         let dims = self.embedders.iter().find(|e| e.0 == id).and_then(|e| e.1);
         super::embed::embedder(&self.name, client, id, dims).as_action()
@@ -404,6 +449,7 @@ impl Plugin for VertexAi {
         let client = self.client().await?;
         let mut out: Vec<Arc<dyn Action>> = self.models.iter().map(|m| self.model_action(client.clone(), m)).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id)));
+        out.extend(self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)));
         Ok(out)
     }
 
@@ -418,6 +464,7 @@ impl Plugin for VertexAi {
             ActionType::Embedder if self.embedders.iter().any(|e| e.0 == id) || is_embedder_id(id) => {
                 Ok(Some(self.embedder_action(self.client().await?, id)))
             }
+            ActionType::Model if cfg!(feature = "model-garden") => Ok(self.garden_action(&self.client().await?, id)),
             _ => Ok(None),
         }
     }
@@ -427,6 +474,9 @@ impl Plugin for VertexAi {
         let mut out: Vec<ActionMetadata> =
             self.models.iter().map(|m| self.model_action(client.clone(), m).metadata().clone()).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id).metadata().clone()));
+        out.extend(
+            self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)).map(|a| a.metadata().clone()),
+        );
         if self.list_remote && matches!(client.backend(), Backend::Vertex { .. }) {
             match self.remote_models(&client).await {
                 Ok(ids) => {
