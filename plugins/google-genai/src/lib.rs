@@ -59,6 +59,7 @@ pub use embed::EmbedConfig;
 pub use encode::{THOUGHT_SIGNATURE_KEY, gemini_schema};
 pub use models::{GEMINI_EMBEDDERS, GEMINI_MODELS, GEMMA_MODELS, ModelSpec, gemini_models, gemini_supports};
 pub use plugin::{API_KEY_ENV, GoogleAi};
+pub use vertexai::{DISCOVERY_ENGINE_URL, RerankConfig, VERTEX_RERANKERS, VertexMetric};
 pub use vertexai::{LOCATION_ENV, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi};
 #[cfg(feature = "model-garden")]
 pub use vertexai::{VERTEX_ANTHROPIC_VERSION, VERTEX_CLAUDE_MODELS, vertex_claude_body};

@@ -13,6 +13,9 @@ use serde::Deserialize;
 use crate::auth::{Credentials, TokenSource};
 use crate::client::{Backend, Client, ClientSettings, KeyTransport};
 use crate::models::{ModelSpec, is_embedder_id, is_gemini_id, label_of};
+use crate::vertexai::evaluate::VertexMetric;
+use crate::vertexai::rerank::{DISCOVERY_ENGINE_URL, RankingApi, VERTEX_RERANKERS, is_ranker_id};
+use serde_json::Value;
 
 /// The environment variables read for the project, in order.
 pub const PROJECT_ENV: [&str; 2] = ["GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"];
@@ -75,6 +78,10 @@ pub struct VertexAi {
     list_remote: bool,
     response_json_schema: bool,
     garden_models: Vec<String>,
+    rerankers: Vec<String>,
+    ranking_url: String,
+    ranking_location: String,
+    metrics: Vec<(VertexMetric, Value)>,
     client: Arc<Mutex<Option<Arc<Client>>>>,
 }
 
@@ -97,6 +104,10 @@ impl Clone for VertexAi {
             list_remote: self.list_remote,
             response_json_schema: self.response_json_schema,
             garden_models: self.garden_models.clone(),
+            rerankers: self.rerankers.clone(),
+            ranking_url: self.ranking_url.clone(),
+            ranking_location: self.ranking_location.clone(),
+            metrics: self.metrics.clone(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -186,6 +197,10 @@ impl VertexAi {
             list_remote: true,
             response_json_schema: false,
             garden_models: default_garden_models(),
+            rerankers: VERTEX_RERANKERS.iter().map(|m| (*m).to_owned()).collect(),
+            ranking_url: DISCOVERY_ENGINE_URL.to_owned(),
+            ranking_location: "global".to_owned(),
+            metrics: Vec::new(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -306,6 +321,47 @@ impl VertexAi {
         self
     }
 
+    /// Declares a semantic ranker model as the reranker `vertexai/<model>` (the
+    /// [`VERTEX_RERANKERS`] are registered already; any `semantic-ranker-*` resolves).
+    #[must_use]
+    pub fn reranker(mut self, model: impl Into<String>) -> Self {
+        let model = model.into();
+        if !self.rerankers.contains(&model) {
+            self.rerankers.push(model);
+        }
+        self
+    }
+
+    /// The Discovery Engine location of the ranking API (default `global`).
+    #[must_use]
+    pub fn ranking_location(mut self, location: impl Into<String>) -> Self {
+        self.ranking_location = location.into();
+        self
+    }
+
+    /// The Discovery Engine base URL (default [`DISCOVERY_ENGINE_URL`]), e.g. a test server.
+    #[must_use]
+    pub fn ranking_base_url(mut self, url: impl Into<String>) -> Self {
+        self.ranking_url = url.into();
+        self
+    }
+
+    /// Registers the evaluator `vertexai/<metric>` with the service's default metric spec
+    /// (every metric also resolves on demand by name).
+    #[must_use]
+    pub fn evaluator(self, metric: VertexMetric) -> Self {
+        self.evaluator_with_spec(metric, Value::Object(serde_json::Map::new()))
+    }
+
+    /// Registers the evaluator `vertexai/<metric>` with a metric spec sent as `metricSpec`
+    /// (e.g. `{"useEffectiveOrder": true}` for BLEU, `{"rougeType": "rougeLsum"}` for ROUGE).
+    #[must_use]
+    pub fn evaluator_with_spec(mut self, metric: VertexMetric, spec: Value) -> Self {
+        self.metrics.retain(|(m, _)| *m != metric);
+        self.metrics.push((metric, spec));
+        self
+    }
+
     fn express_key(&self) -> Option<Secret> {
         self.api_key.clone().or_else(|| env_first(&[VERTEX_API_KEY_ENV]).map(Secret::new))
     }
@@ -396,6 +452,31 @@ impl VertexAi {
         None
     }
 
+    fn reranker_action(&self, client: Arc<Client>, model: &str) -> Arc<dyn Action> {
+        let api = RankingApi { base_url: self.ranking_url.clone(), location: self.ranking_location.clone() };
+        super::rerank::reranker(&self.name, client, api, model).as_action()
+    }
+
+    fn evaluator_action(&self, client: Arc<Client>, metric: VertexMetric) -> Arc<dyn Action> {
+        let spec = self
+            .metrics
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .map_or_else(|| Value::Object(serde_json::Map::new()), |(_, s)| s.clone());
+        super::evaluate::evaluator(&self.name, client, metric, spec).as_action()
+    }
+
+    /// Rerankers and evaluators registered at init (both need a project: none in express mode).
+    fn extras(&self, client: &Arc<Client>) -> Vec<Arc<dyn Action>> {
+        if !matches!(client.backend(), Backend::Vertex { .. }) {
+            return Vec::new();
+        }
+        let mut out: Vec<Arc<dyn Action>> =
+            self.rerankers.iter().map(|m| self.reranker_action(client.clone(), m)).collect();
+        out.extend(self.metrics.iter().map(|(m, _)| self.evaluator_action(client.clone(), *m)));
+        out
+    }
+
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
         let dims = self.embedders.iter().find(|e| e.0 == id).and_then(|e| e.1);
         super::embed::embedder(&self.name, client, id, dims).as_action()
@@ -450,6 +531,7 @@ impl Plugin for VertexAi {
         let mut out: Vec<Arc<dyn Action>> = self.models.iter().map(|m| self.model_action(client.clone(), m)).collect();
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id)));
         out.extend(self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)));
+        out.extend(self.extras(&client));
         Ok(out)
     }
 
@@ -465,6 +547,13 @@ impl Plugin for VertexAi {
                 Ok(Some(self.embedder_action(self.client().await?, id)))
             }
             ActionType::Model if cfg!(feature = "model-garden") => Ok(self.garden_action(&self.client().await?, id)),
+            ActionType::Reranker if self.rerankers.iter().any(|m| m == id) || is_ranker_id(id) => {
+                Ok(Some(self.reranker_action(self.client().await?, id)))
+            }
+            ActionType::Evaluator => match VertexMetric::from_id(id) {
+                Some(m) => Ok(Some(self.evaluator_action(self.client().await?, m))),
+                None => Ok(None),
+            },
             _ => Ok(None),
         }
     }
@@ -477,6 +566,7 @@ impl Plugin for VertexAi {
         out.extend(
             self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)).map(|a| a.metadata().clone()),
         );
+        out.extend(self.extras(&client).iter().map(|a| a.metadata().clone()));
         if self.list_remote && matches!(client.backend(), Backend::Vertex { .. }) {
             match self.remote_models(&client).await {
                 Ok(ids) => {
