@@ -251,3 +251,30 @@ async fn no_project_anywhere_is_a_clear_precondition_error() {
     assert_eq!(e.status(), Status::FailedPrecondition);
     assert!(e.message().contains("GOOGLE_CLOUD_PROJECT"), "{}", e.message());
 }
+
+#[tokio::test]
+async fn a_streamed_request_answered_with_plain_json_becomes_one_chunk() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PREFIX}/gemini-2.5-flash:streamGenerateContent")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "candidates": [{"content": {"role": "model", "parts": [{"text": "all at once"}]},
+                            "finishReason": "STOP", "index": 0}]
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut s = generate_stream(
+        &registry(plugin(&server)),
+        GenerateOptions::new().model("vertexai/gemini-2.5-flash").prompt("hi"),
+    );
+    let mut chunks = Vec::new();
+    while let Some(c) = s.next().await {
+        chunks.push(c.unwrap());
+    }
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].text(), "all at once");
+    let r = s.output().await.unwrap();
+    assert_eq!(r.text(), "all at once");
+    assert_eq!(r.finish_reason, Some(genkit_ai::FinishReason::Stop));
+}
