@@ -1,11 +1,14 @@
 //! # genkit-google-genai: Google's Gemini models for Genkit
 //!
-//! The `googleai/*` models and embedders of the Gemini Developer API
-//! (`generativelanguage.googleapis.com`): plain and SSE-streamed `generateContent`, tools
-//! and tool choice, media input (inline `data:` URLs and file URIs), thinking with thought
-//! signatures, structured output, safety settings, `embedContent` /
-//! `batchEmbedContents`, and model listing. Vertex AI, Imagen, TTS, Veo, Lyria and context
-//! caching are not in this crate yet (see `docs/google-genai.md`).
+//! Two plugins: [`GoogleAi`] (`googleai/*`) over the Gemini Developer API
+//! (`generativelanguage.googleapis.com`), and [`VertexAi`] (`vertexai/*`) over Vertex AI
+//! (project and location or `global` endpoints with Application Default Credentials, or an
+//! express-mode API key). Both: plain and SSE-streamed `generateContent`, tools and tool
+//! choice, media input (inline `data:` URLs and file URIs), thinking with thought signatures,
+//! structured output, safety settings, embedders, and model listing. Vertex AI adds rerankers
+//! (Discovery Engine ranking), evaluators (`evaluateInstances`) and, with feature
+//! `model-garden`, Claude on Vertex and OpenAI-compatible Model Garden models. Imagen, TTS, Veo,
+//! Lyria and context caching are not in this crate yet (see `docs/google-genai.md`).
 //!
 //! ```no_run
 //! # async fn demo() -> genkit_core::Result<()> {
@@ -16,7 +19,8 @@
 //!
 //! The client is hand-written on `reqwest` and `serde` (as Genkit JS's own plugin is a
 //! hand-written REST client). SSE framing, body limits and key redaction come from
-//! `genkit-http`.
+//! `genkit-http`; Vertex AI's OAuth tokens from a small ADC implementation on `ring`
+//! ([`Credentials`]).
 //!
 //! ## Mapping
 //! - the first system message → `systemInstruction`; `user` → `user`, `model` → `model`,
