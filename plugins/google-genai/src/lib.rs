@@ -56,7 +56,9 @@ mod models;
 mod plugin;
 mod vertexai;
 
-pub use auth::{CLOUD_PLATFORM_SCOPE, CREDENTIALS_ENV, Credentials, DEFAULT_METADATA_HOST, METADATA_HOST_ENV};
+pub use auth::{
+    CLOUD_PLATFORM_SCOPE, CREDENTIALS_ENV, CREDENTIALS_JSON_ENV, Credentials, DEFAULT_METADATA_HOST, METADATA_HOST_ENV,
+};
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
 pub use embed::EmbedConfig;

@@ -29,6 +29,9 @@ pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-pl
 /// The environment variable naming a credentials JSON file.
 pub const CREDENTIALS_ENV: &str = "GOOGLE_APPLICATION_CREDENTIALS";
 
+/// The environment variable holding credentials JSON itself (as Genkit JS reads it).
+pub const CREDENTIALS_JSON_ENV: &str = "GCLOUD_SERVICE_ACCOUNT_CREDS";
+
 /// The environment variable overriding the metadata server's host (`host[:port]`).
 pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
 
@@ -44,7 +47,8 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(240);
 #[derive(Clone, Default)]
 #[non_exhaustive]
 pub enum Credentials {
-    /// Application Default Credentials, looked up in this order: the file named by
+    /// Application Default Credentials, looked up in this order: credentials JSON in
+    /// `GCLOUD_SERVICE_ACCOUNT_CREDS` (as Genkit JS); the file named by
     /// `GOOGLE_APPLICATION_CREDENTIALS`; gcloud's `application_default_credentials.json`
     /// (`$CLOUDSDK_CONFIG` or `~/.config/gcloud`, written by
     /// `gcloud auth application-default login`); the metadata server (`GCE_METADATA_HOST` or
@@ -79,15 +83,29 @@ impl fmt::Debug for Credentials {
 }
 
 /// What [`Credentials::Default`] resolves to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub(crate) enum Found {
+    Json(Secret),
     File(PathBuf),
     Metadata(String),
+}
+
+impl fmt::Debug for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Found::Json(_) => f.write_str("Json(<redacted>)"),
+            Found::File(p) => f.debug_tuple("File").field(p).finish(),
+            Found::Metadata(h) => f.debug_tuple("Metadata").field(h).finish(),
+        }
+    }
 }
 
 /// The Application Default Credentials lookup, with the environment and the file system
 /// passed in so that it can be tested.
 pub(crate) fn discover(env: &dyn Fn(&str) -> Option<String>, exists: &dyn Fn(&std::path::Path) -> bool) -> Found {
+    if let Some(j) = env(CREDENTIALS_JSON_ENV).filter(|j| !j.trim().is_empty()) {
+        return Found::Json(Secret::new(j));
+    }
     if let Some(p) = env(CREDENTIALS_ENV).filter(|p| !p.trim().is_empty()) {
         return Found::File(PathBuf::from(p));
     }
@@ -211,6 +229,7 @@ impl TokenSource {
             Credentials::AccessToken(_) => return None,
         };
         match found {
+            Found::Json(j) => KeyFile::parse(j.expose()).ok()?.project(),
             Found::File(p) => KeyFile::read(&p).await.ok()?.project(),
             Found::Metadata(host) => flows::metadata_project(&self.inner.http, &host).await.ok(),
         }
@@ -222,6 +241,7 @@ impl Inner {
         let (token, lifetime) = match &self.credentials {
             Credentials::AccessToken(t) => return Ok(Cached { token: t.clone(), refresh_at: None }),
             Credentials::Default => match discover(&real_env, &|p| p.is_file()) {
+                Found::Json(j) => KeyFile::parse(j.expose())?.token(&self.http).await?,
                 Found::File(p) => KeyFile::read(&p).await?.token(&self.http).await?,
                 Found::Metadata(host) => flows::metadata_token(&self.http, &host).await.map_err(|e| {
                     Error::new(
@@ -273,6 +293,8 @@ mod tests {
         assert_eq!(discover(&e, &no), Found::Metadata(DEFAULT_METADATA_HOST.into()));
         let e = env(&[(METADATA_HOST_ENV, "127.0.0.1:9")]);
         assert_eq!(discover(&e, &no), Found::Metadata("127.0.0.1:9".into()));
+        let e = env(&[(CREDENTIALS_JSON_ENV, "{\"type\":\"service_account\"}"), (CREDENTIALS_ENV, "/k.json")]);
+        assert!(matches!(discover(&e, &yes), Found::Json(j) if j.expose().contains("service_account")));
     }
 
     #[tokio::test]
