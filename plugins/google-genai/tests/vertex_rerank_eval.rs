@@ -91,6 +91,10 @@ async fn rerank_errors_keep_google_statuses_and_bad_ids_are_internal() {
     assert_eq!(e.status(), Status::PermissionDenied);
     let e = rerank(&r, call("semantic-ranker-default-004")).await.unwrap_err();
     assert_eq!(e.status(), Status::Internal);
+    // A location that would change the URL's path is refused before any call.
+    let r = registry(plugin(&server).ranking_location("eu/../x"));
+    let e = rerank(&r, call("semantic-ranker-default-004")).await.unwrap_err();
+    assert_eq!(e.status(), Status::InvalidArgument);
 }
 
 async fn eval_mock(server: &MockServer, input_field: &str, expected_input: Value, answer: Value) {

@@ -155,7 +155,7 @@ fn env_first(names: &[&str]) -> Option<String> {
 }
 
 /// Checks a project or location before it goes into URL paths.
-fn path_safe(what: &str, value: &str) -> Result<()> {
+pub(crate) fn path_safe(what: &str, value: &str) -> Result<()> {
     let ok =
         !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     if ok {

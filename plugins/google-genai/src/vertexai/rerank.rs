@@ -100,6 +100,7 @@ async fn run(
         Some(v) => RerankConfig::deserialize(v)
             .map_err(|e| Error::invalid_argument(format!("invalid reranker options: {e}")))?,
     };
+    super::plugin::path_safe("ranking location", &api.location)?;
     if req.documents.is_empty() {
         return Ok(RerankerResponse { documents: Vec::new() });
     }
