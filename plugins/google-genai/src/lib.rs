@@ -53,6 +53,7 @@ mod encode;
 mod error;
 mod gemini;
 mod models;
+mod partial_args;
 mod plugin;
 mod vertexai;
 

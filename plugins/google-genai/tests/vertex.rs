@@ -278,3 +278,65 @@ async fn a_streamed_request_answered_with_plain_json_becomes_one_chunk() {
     assert_eq!(r.text(), "all at once");
     assert_eq!(r.finish_reason, Some(genkit_ai::FinishReason::Stop));
 }
+
+#[tokio::test]
+async fn streamed_function_call_arguments_build_up_partial_tool_requests() {
+    let server = MockServer::start().await;
+    // Vertex AI with `streamFunctionCallArguments`: the call's arguments arrive in pieces.
+    let call = |fc: Value| json!({"candidates": [{"content": {"role": "model", "parts": [{"functionCall": fc}]}, "index": 0}]});
+    let mut last = call(json!({}));
+    last["candidates"][0]["finishReason"] = json!("STOP");
+    last["usageMetadata"] = json!({"promptTokenCount": 9, "candidatesTokenCount": 12, "totalTokenCount": 21});
+    let sse: String = [
+        call(json!({"name": "get_weather", "id": "fc-1", "willContinue": true,
+            "partialArgs": [{"jsonPath": "$.location", "stringValue": "Bos", "willContinue": true}]})),
+        call(json!({"willContinue": true, "partialArgs": [{"jsonPath": "$.location", "stringValue": "ton"}]})),
+        call(json!({"willContinue": true, "partialArgs": [{"jsonPath": "$.days", "numberValue": 3}]})),
+        last,
+    ]
+    .iter()
+    .map(|v| format!("data: {v}\r\n\r\n"))
+    .collect();
+    Mock::given(method("POST"))
+        .and(path(format!("{PREFIX}/gemini-3-flash-preview:streamGenerateContent")))
+        .and(body_partial_json(json!({"toolConfig": {"functionCallingConfig": {"streamFunctionCallArguments": true}}})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let weather: genkit_ai::tool::Tool<Value, Value> = genkit_ai::tool::dynamic(
+        genkit_ai::tool::ToolConfig::new("get_weather", "Weather").input_schema(
+            json!({"type": "object", "properties": {"location": {"type": "string"}, "days": {"type": "integer"}}}),
+        ),
+        |_i: Value, _cx| async move { Ok(json!({"temp": 20})) },
+    );
+    let mut s = generate_stream(
+        &registry(plugin(&server)),
+        GenerateOptions::new()
+            .model("vertexai/gemini-3-flash-preview")
+            .prompt("Weather in Boston for 3 days?")
+            .tool(&weather)
+            .return_tool_requests(true)
+            .config(json!({"toolConfig": {"functionCallingConfig": {"streamFunctionCallArguments": true}}})),
+    );
+    let mut seen = Vec::new();
+    while let Some(c) = s.next().await {
+        let c = c.unwrap();
+        for p in &c.content {
+            if let Some(t) = &p.tool_request {
+                seen.push((t.name.clone(), t.reference.clone(), t.input.clone(), t.partial));
+            }
+        }
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    let id = Some("fc-1".to_owned());
+    assert_eq!(seen[0], ("get_weather".into(), id.clone(), Some(json!({"location": "Bos"})), Some(true)));
+    assert_eq!(seen[1], ("get_weather".into(), id.clone(), Some(json!({"location": "Boston"})), Some(true)));
+    assert_eq!(seen[2].2, Some(json!({"location": "Boston", "days": 3})));
+    assert_eq!(seen[3], ("get_weather".into(), id.clone(), Some(json!({"location": "Boston", "days": 3})), None));
+    let r = s.output().await.unwrap();
+    let reqs = r.tool_requests();
+    assert_eq!(reqs.len(), 1, "one whole call in the final message");
+    let t = reqs[0].tool_request.as_ref().unwrap();
+    assert_eq!((t.input.clone(), t.partial), (Some(json!({"location": "Boston", "days": 3})), None));
+}

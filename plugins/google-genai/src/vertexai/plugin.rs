@@ -362,8 +362,15 @@ impl VertexAi {
         self
     }
 
+    /// The express-mode key: the option, else `VERTEX_API_KEY` when no project is set (by
+    /// option or environment), so that a configured project keeps using its credentials.
     fn express_key(&self) -> Option<Secret> {
-        self.api_key.clone().or_else(|| env_first(&[VERTEX_API_KEY_ENV]).map(Secret::new))
+        self.api_key.clone().or_else(|| {
+            if self.project.is_some() || env_first(&PROJECT_ENV).is_some() {
+                return None;
+            }
+            env_first(&[VERTEX_API_KEY_ENV]).map(Secret::new)
+        })
     }
 
     /// The location from the option or the environment.
