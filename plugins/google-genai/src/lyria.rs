@@ -171,6 +171,8 @@ mod tests {
                 key_transport: crate::client::KeyTransport::Header,
                 timeout: None,
                 connect_timeout: std::time::Duration::from_secs(5),
+                backend: crate::client::Backend::GeminiApi,
+                tokens: None,
             })
             .unwrap(),
         );
