@@ -162,6 +162,29 @@ impl Client {
         &self.backend
     }
 
+    /// This client for another Vertex AI location (some models are served only in some
+    /// locations, e.g. Lyria in `global`): the paths name `location`, and the host becomes the
+    /// location's own unless the base URL was set to something else (a private endpoint or a
+    /// test server, kept as is). The connection pool, credentials and cache memo are shared.
+    /// Other backends (the Gemini API, express mode) have no location: the client unchanged.
+    pub(crate) fn in_location(&self, location: &str) -> Result<Client> {
+        let Backend::Vertex { project, location: current } = &self.backend else {
+            return Ok(self.clone());
+        };
+        if current == location {
+            return Ok(self.clone());
+        }
+        crate::vertexai::path_safe("location", location)?;
+        let mut c = self.clone();
+        if self.root == crate::vertexai::location_host(current) {
+            c.root = crate::vertexai::location_host(location);
+            let version = self.base.strip_prefix(&self.root).unwrap_or("/v1");
+            c.base = format!("{}{version}", c.root);
+        }
+        c.backend = Backend::Vertex { project: project.clone(), location: location.to_owned() };
+        Ok(c)
+    }
+
     /// The current state of a long-running operation (`models/{model}/operations/{id}` on the
     /// Gemini API, `projects/.../models/{model}/operations/{id}` on Vertex AI) as the API's
     /// JSON `Operation`. The Gemini API reads it with `GET {operation name}`; Vertex AI (both
@@ -422,6 +445,40 @@ mod backend_tests {
             tokens: None,
         })
         .unwrap()
+    }
+
+    #[test]
+    fn another_location_moves_the_default_host_but_keeps_a_custom_one() {
+        let mut s = ClientSettings {
+            origin: "vertexai".into(),
+            base_url: "https://europe-west4-aiplatform.googleapis.com".into(),
+            api_version: "v1".into(),
+            api_key: None,
+            key_transport: KeyTransport::Header,
+            timeout: None,
+            connect_timeout: Duration::from_secs(1),
+            backend: Backend::Vertex { project: "p1".into(), location: "europe-west4".into() },
+            tokens: None,
+        };
+        let g = Client::new(s.clone()).unwrap().in_location("global").unwrap();
+        assert_eq!(
+            g.url(&g.model_path("lyria-002", "predict")),
+            "https://aiplatform.googleapis.com/v1/projects/p1/locations/global/publishers/google/models/lyria-002:predict"
+        );
+        let u = g.in_location("us-central1").unwrap();
+        assert!(
+            u.url(&u.scoped("x"))
+                .starts_with("https://us-central1-aiplatform.googleapis.com/v1/projects/p1/locations/us-central1/")
+        );
+        assert_eq!(g.in_location("a/b").unwrap_err().status(), Status::InvalidArgument);
+        s.base_url = "http://127.0.0.1:9".into();
+        let c = Client::new(s).unwrap().in_location("global").unwrap();
+        assert_eq!(
+            c.url(&c.scoped("cachedContents")),
+            "http://127.0.0.1:9/v1/projects/p1/locations/global/cachedContents"
+        );
+        let x = client(Backend::VertexExpress).in_location("global").unwrap();
+        assert_eq!(x.model_path("lyria-002", "predict"), "publishers/google/models/lyria-002:predict");
     }
 
     #[test]

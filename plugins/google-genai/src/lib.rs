@@ -87,7 +87,9 @@ pub use plugin::{API_KEY_ENV, GoogleAi};
 pub use tts::{TTS_MODELS, tts_supports};
 pub use veo::{VEO_MODELS, VERTEX_VEO_MODELS, VeoConfig, veo_supports};
 pub use vertexai::{DISCOVERY_ENGINE_URL, RerankConfig, VERTEX_RERANKERS, VertexMetric};
-pub use vertexai::{LOCATION_ENV, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi};
+pub use vertexai::{
+    LOCATION_ENV, LYRIA_LOCATION, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi,
+};
 #[cfg(feature = "model-garden")]
 pub use vertexai::{VERTEX_ANTHROPIC_VERSION, VERTEX_CLAUDE_MODELS, vertex_claude_body};
 

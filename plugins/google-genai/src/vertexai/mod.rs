@@ -9,7 +9,10 @@ mod plugin;
 pub(crate) mod rerank;
 
 pub use evaluate::VertexMetric;
-pub use plugin::{LOCATION_ENV, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi};
+pub use plugin::{
+    LOCATION_ENV, LYRIA_LOCATION, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi,
+};
+pub(crate) use plugin::{location_host, path_safe};
 pub use rerank::{DISCOVERY_ENGINE_URL, RerankConfig, VERTEX_RERANKERS};
 
 #[cfg(feature = "model-garden")]

@@ -1,6 +1,8 @@
 //! The [`VertexAi`] plugin: project and location from options or the environment, the
 //! regional (or `global`) endpoint, bearer tokens from [`Credentials`] or an express-mode key,
-//! and the Gemini catalogue under `vertexai/`.
+//! the Gemini catalogue under `vertexai/`, and the media families wired as `crate::family`
+//! describes (Imagen, Gemini image and TTS models, Lyria, Veo background models, the
+//! multimodal embedder).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,8 @@ use serde::Deserialize;
 
 use crate::auth::{Credentials, TokenSource};
 use crate::client::{Backend, Client, ClientSettings, KeyTransport};
-use crate::models::{ModelSpec, is_embedder_id, is_gemini_id, label_of};
+use crate::models::{GEMINI_IMAGE_MODELS, ModelSpec, is_embedder_id, is_gemini_id, label_of};
+use crate::multimodal_embed::{MULTIMODAL_EMBEDDERS, is_multimodal_embedder_id};
 use crate::vertexai::evaluate::VertexMetric;
 use crate::vertexai::rerank::{DISCOVERY_ENGINE_URL, RankingApi, VERTEX_RERANKERS, is_ranker_id};
 use serde_json::Value;
@@ -28,6 +31,11 @@ pub const VERTEX_API_KEY_ENV: &str = "VERTEX_API_KEY";
 
 /// The location used when neither an option nor the environment names one.
 const DEFAULT_LOCATION: &str = "us-central1";
+
+/// The location the Lyria models are called in, whatever the plugin's location (they are
+/// served from the `global` endpoint). [`VertexAi::model_location`] or the request config's
+/// `location` key choose another.
+pub const LYRIA_LOCATION: &str = "global";
 
 /// The Gemini models registered under `vertexai/` (any other `gemini-*` id resolves on demand).
 pub const VERTEX_MODELS: [&str; 7] = [
@@ -82,6 +90,7 @@ pub struct VertexAi {
     ranking_url: String,
     ranking_location: String,
     metrics: Vec<(VertexMetric, Value)>,
+    model_locations: Vec<(String, String)>,
     client: Arc<Mutex<Option<Arc<Client>>>>,
 }
 
@@ -108,6 +117,7 @@ impl Clone for VertexAi {
             ranking_url: self.ranking_url.clone(),
             ranking_location: self.ranking_location.clone(),
             metrics: self.metrics.clone(),
+            model_locations: self.model_locations.clone(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -178,8 +188,13 @@ pub(crate) fn location_host(location: &str) -> String {
 }
 
 impl VertexAi {
-    /// The plugin named `vertexai` with the Vertex Gemini catalogue ([`VERTEX_MODELS`]) and
-    /// text embedders ([`VERTEX_EMBEDDERS`]).
+    /// The plugin named `vertexai` with the Vertex Gemini catalogue ([`VERTEX_MODELS`]), the
+    /// media models ([`GEMINI_IMAGE_MODELS`](crate::GEMINI_IMAGE_MODELS),
+    /// [`TTS_MODELS`](crate::TTS_MODELS), [`IMAGEN_MODELS`](crate::IMAGEN_MODELS),
+    /// [`LYRIA_MODELS`](crate::LYRIA_MODELS), the Veo background models of
+    /// [`VERTEX_VEO_MODELS`](crate::VERTEX_VEO_MODELS)), the text embedders
+    /// ([`VERTEX_EMBEDDERS`]) and the multimodal embedder
+    /// ([`MULTIMODAL_EMBEDDERS`](crate::MULTIMODAL_EMBEDDERS)).
     pub fn new() -> VertexAi {
         VertexAi {
             name: "vertexai".to_owned(),
@@ -192,8 +207,19 @@ impl VertexAi {
             api_version: "v1".to_owned(),
             timeout: Some(Duration::from_secs(600)),
             connect_timeout: Duration::from_secs(30),
-            models: VERTEX_MODELS.iter().map(|id| vertex_spec(id)).collect(),
-            embedders: VERTEX_EMBEDDERS.iter().map(|(id, d)| ((*id).to_owned(), Some(*d))).collect(),
+            models: VERTEX_MODELS
+                .iter()
+                .chain(GEMINI_IMAGE_MODELS.iter())
+                .chain(crate::tts::TTS_MODELS.iter())
+                .chain(crate::imagen::IMAGEN_MODELS.iter())
+                .chain(crate::lyria::LYRIA_MODELS.iter())
+                .map(|id| vertex_spec(id))
+                .collect(),
+            embedders: VERTEX_EMBEDDERS
+                .iter()
+                .chain(MULTIMODAL_EMBEDDERS.iter())
+                .map(|(id, d)| ((*id).to_owned(), Some(*d)))
+                .collect(),
             list_remote: true,
             response_json_schema: false,
             garden_models: default_garden_models(),
@@ -201,6 +227,7 @@ impl VertexAi {
             ranking_url: DISCOVERY_ENGINE_URL.to_owned(),
             ranking_location: "global".to_owned(),
             metrics: Vec::new(),
+            model_locations: Vec::new(),
             client: Arc::new(Mutex::new(None)),
         }
     }
@@ -284,7 +311,20 @@ impl VertexAi {
         self
     }
 
-    /// Declares a text embedder with its vector length, if known.
+    /// Calls the model `id` in another location than the plugin's (e.g. a model served only in
+    /// `global` or only in `us-central1`): its URLs name that location, and its host is the
+    /// location's own unless [`VertexAi::base_url`] is set. The Lyria models default to
+    /// [`LYRIA_LOCATION`]. No effect in express mode, which has no location.
+    #[must_use]
+    pub fn model_location(mut self, id: impl Into<String>, location: impl Into<String>) -> Self {
+        let id = id.into();
+        self.model_locations.retain(|(m, _)| *m != id);
+        self.model_locations.push((id, location.into()));
+        self
+    }
+
+    /// Declares a text (or multimodal, `multimodalembedding@001`) embedder with its vector
+    /// length, if known.
     #[must_use]
     pub fn embedder(mut self, id: impl Into<String>, dimensions: Option<usize>) -> Self {
         let id = id.into();
@@ -438,8 +478,35 @@ impl VertexAi {
         self.models.iter().find(|m| m.id == id).cloned().unwrap_or_else(|| vertex_spec(id))
     }
 
-    fn model_action(&self, client: Arc<Client>, spec: &ModelSpec) -> Arc<dyn Action> {
-        crate::gemini::gemini_model(&self.name, client, spec, self.response_json_schema).as_action()
+    /// The location a model is called in, when not the plugin's: a [`VertexAi::model_location`],
+    /// else [`LYRIA_LOCATION`] for Lyria.
+    fn location_of(&self, id: &str) -> Option<&str> {
+        self.model_locations
+            .iter()
+            .find(|(m, _)| m == id)
+            .map(|(_, l)| l.as_str())
+            .or_else(|| crate::lyria::is_lyria_id(id).then_some(LYRIA_LOCATION))
+    }
+
+    /// The client for model `id`: the plugin's, or one for the model's own location.
+    fn client_for(&self, client: &Arc<Client>, id: &str) -> Result<Arc<Client>> {
+        match self.location_of(id) {
+            Some(l) => Ok(Arc::new(client.in_location(l)?)),
+            None => Ok(client.clone()),
+        }
+    }
+
+    /// The model action of `spec`, built by the family its id belongs to (Gemini, Imagen,
+    /// Lyria), with the client of the model's location.
+    fn model_action(&self, client: &Arc<Client>, spec: &ModelSpec) -> Result<Arc<dyn Action>> {
+        let client = self.client_for(client, &spec.id)?;
+        Ok(crate::family::model_action(&self.name, client, spec, self.response_json_schema))
+    }
+
+    /// Whether `id` is served as a model on demand: a Vertex model family id (Gemma has no
+    /// Vertex publisher endpoint).
+    fn serves_model(&self, id: &str) -> bool {
+        self.models.iter().any(|m| m.id == id) || (crate::family::is_vertex_model_id(id) && !id.starts_with("gemma-"))
     }
 
     /// The action of a Model Garden model, if `id` names one (and the feature is on).
@@ -486,6 +553,10 @@ impl VertexAi {
 
     fn embedder_action(&self, client: Arc<Client>, id: &str) -> Arc<dyn Action> {
         let dims = self.embedders.iter().find(|e| e.0 == id).and_then(|e| e.1);
+        if is_multimodal_embedder_id(id) {
+            let dims = dims.or_else(|| MULTIMODAL_EMBEDDERS.iter().find(|e| e.0 == id).map(|e| e.1));
+            return crate::multimodal_embed::multimodal_embedder(&self.name, client, id, dims).as_action();
+        }
         super::embed::embedder(&self.name, client, id, dims).as_action()
     }
 
@@ -535,8 +606,10 @@ impl Plugin for VertexAi {
 
     async fn init(&self) -> Result<Vec<Arc<dyn Action>>> {
         let client = self.client().await?;
-        let mut out: Vec<Arc<dyn Action>> = self.models.iter().map(|m| self.model_action(client.clone(), m)).collect();
+        let mut out: Vec<Arc<dyn Action>> =
+            self.models.iter().map(|m| self.model_action(&client, m)).collect::<Result<_>>()?;
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id)));
+        out.extend(crate::family::background_actions(&self.name, &client, &crate::veo::VERTEX_VEO_MODELS));
         out.extend(self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)));
         out.extend(self.extras(&client));
         Ok(out)
@@ -545,15 +618,16 @@ impl Plugin for VertexAi {
     async fn resolve(&self, action_type: ActionType, name: &str) -> Result<Option<Arc<dyn Action>>> {
         let id = name.strip_prefix(&format!("{}/", self.name)).unwrap_or(name);
         match action_type {
-            ActionType::Model
-                if self.models.iter().any(|m| m.id == id) || (is_gemini_id(id) && !id.starts_with("gemma-")) =>
-            {
-                Ok(Some(self.model_action(self.client().await?, &self.spec_for(id))))
+            ActionType::Model if self.serves_model(id) => {
+                Ok(Some(self.model_action(&self.client().await?, &self.spec_for(id))?))
             }
             ActionType::Embedder if self.embedders.iter().any(|e| e.0 == id) || is_embedder_id(id) => {
                 Ok(Some(self.embedder_action(self.client().await?, id)))
             }
             ActionType::Model if cfg!(feature = "model-garden") => Ok(self.garden_action(&self.client().await?, id)),
+            ActionType::BackgroundModel | ActionType::CheckOperation | ActionType::CancelOperation => {
+                Ok(crate::family::background_action(&self.name, self.client().await?, action_type, id))
+            }
             ActionType::Reranker if self.rerankers.iter().any(|m| m == id) || is_ranker_id(id) => {
                 Ok(Some(self.reranker_action(self.client().await?, id)))
             }
@@ -567,9 +641,13 @@ impl Plugin for VertexAi {
 
     async fn list(&self) -> Result<Vec<ActionMetadata>> {
         let client = self.client().await?;
-        let mut out: Vec<ActionMetadata> =
-            self.models.iter().map(|m| self.model_action(client.clone(), m).metadata().clone()).collect();
+        let mut out: Vec<ActionMetadata> = self
+            .models
+            .iter()
+            .map(|m| self.model_action(&client, m).map(|a| a.metadata().clone()))
+            .collect::<Result<_>>()?;
         out.extend(self.embedders.iter().map(|(id, _)| self.embedder_action(client.clone(), id).metadata().clone()));
+        out.extend(crate::family::background_metadata(&self.name, &client, &crate::veo::VERTEX_VEO_MODELS));
         out.extend(
             self.garden_models.iter().filter_map(|id| self.garden_action(&client, id)).map(|a| a.metadata().clone()),
         );
@@ -582,10 +660,17 @@ impl Plugin for VertexAi {
                         if out.iter().any(|m| *m.name == *full) {
                             continue;
                         }
-                        if is_embedder_id(&id) && (id.starts_with("text-") || id.starts_with("gemini-")) {
+                        if is_embedder_id(&id)
+                            && (id.starts_with("text-") || id.starts_with("gemini-") || is_multimodal_embedder_id(&id))
+                        {
                             out.push(self.embedder_action(client.clone(), &id).metadata().clone());
-                        } else if is_gemini_id(&id) && !id.starts_with("gemma-") {
-                            out.push(self.model_action(client.clone(), &self.spec_for(&id)).metadata().clone());
+                        } else if crate::veo::is_veo_id(&id) {
+                            out.extend(crate::family::background_metadata(&self.name, &client, &[id.as_str()]));
+                        } else if (is_gemini_id(&id) && !id.starts_with("gemma-"))
+                            || crate::imagen::is_imagen_id(&id)
+                            || crate::lyria::is_lyria_id(&id)
+                        {
+                            out.push(self.model_action(&client, &self.spec_for(&id))?.metadata().clone());
                         }
                     }
                 }
