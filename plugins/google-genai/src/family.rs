@@ -50,17 +50,31 @@ pub(crate) fn model_action(
     }
 }
 
+/// The spec of a background model `id`, labelled for the client's backend (`Google AI - …` or
+/// `Vertex AI - …`).
+pub(crate) fn background_spec(client: &Client, id: &str) -> ModelSpec {
+    let spec = ModelSpec::new(id);
+    match client.backend() {
+        crate::client::Backend::GeminiApi => spec,
+        _ => spec.label(format!("Vertex AI - {}", crate::models::label_of(id))),
+    }
+}
+
 /// The background-model actions (start, check, cancel) of each Veo model in `ids`, for a
 /// plugin's init.
 pub(crate) fn background_actions(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<Arc<dyn Action>> {
-    ids.iter().flat_map(|id| crate::veo::veo_actions(plugin, client.clone(), &ModelSpec::new(*id))).collect()
+    ids.iter().flat_map(|id| crate::veo::veo_actions(plugin, client.clone(), &background_spec(client, id))).collect()
 }
 
 /// The listing entries (the background models themselves) of the Veo models in `ids`.
 pub(crate) fn background_metadata(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<ActionMetadata> {
     ids.iter()
         .map(|id| {
-            crate::veo::veo_model(plugin, client.clone(), &ModelSpec::new(*id)).start.as_action().metadata().clone()
+            crate::veo::veo_model(plugin, client.clone(), &background_spec(client, id))
+                .start
+                .as_action()
+                .metadata()
+                .clone()
         })
         .collect()
 }

@@ -329,7 +329,8 @@ pub(crate) fn veo_action(plugin: &str, client: Arc<Client>, ty: ActionType, id: 
     if !is_veo_id(model) {
         return None;
     }
-    let b = veo_model(plugin, client, &ModelSpec::new(model));
+    let spec = crate::family::background_spec(&client, model);
+    let b = veo_model(plugin, client, &spec);
     match ty {
         ActionType::BackgroundModel => Some(b.start.as_action()),
         ActionType::CheckOperation => Some(b.check.as_action()),

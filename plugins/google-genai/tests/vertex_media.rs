@@ -320,6 +320,7 @@ async fn listing_shows_every_media_family_once() {
     }
     let veo = listed.iter().find(|m| *m.name == *"vertexai/veo-3.0-generate-001").unwrap();
     assert_eq!(veo.key.as_ref(), "/background-model/vertexai/veo-3.0-generate-001");
+    assert_eq!(veo.metadata.as_ref().unwrap()["model"]["label"], "Vertex AI - Veo 3.0 Generate 001");
     let p = plugin(&server);
     for (ty, id) in [
         (ActionType::Model, "vertexai/imagen-3.0-fast-generate-001"),
