@@ -153,7 +153,7 @@ async fn find_listed(client: &Client, key: &str, api_key: Option<&str>) -> Resul
             query.push(("pageToken", t.clone()));
         }
         let page: Value =
-            client.json(client.get_with_key(&client.collection_path("cachedContents"), &query, api_key).await?).await?;
+            client.json(client.get_with_key(&client.scoped("cachedContents"), &query, api_key).await?).await?;
         let found = page.get("cachedContents").and_then(Value::as_array).and_then(|list| {
             list.iter()
                 .find(|c| c.get("displayName").and_then(Value::as_str) == Some(key))
@@ -186,7 +186,7 @@ pub(crate) async fn cache_for(client: &Client, prefix: Prefix, ttl_secs: u64, ap
     }
     let mut body = prefix.body;
     body.insert("ttl".into(), Value::String(format!("{ttl_secs}s")));
-    let resp = client.post_json(&client.collection_path("cachedContents"), &[], &body, api_key).await?;
+    let resp = client.post_json(&client.scoped("cachedContents"), &[], &body, api_key).await?;
     let created: Value = client.json(resp).await?;
     let name = created
         .get("name")

@@ -1,6 +1,8 @@
-//! The HTTP side: base URL and API version, the `x-goog-api-key` header, timeouts, and the
-//! mapping of failures to Genkit errors.
+//! The HTTP side: base URL and API version, the backend's URL layout (Gemini API, Vertex AI,
+//! Vertex AI express mode), authentication (`x-goog-api-key` or an OAuth bearer token),
+//! timeouts, and the mapping of failures to Genkit errors.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -9,6 +11,7 @@ use genkit_http::Secret;
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Serialize;
 
+use crate::auth::TokenSource;
 use crate::error::{api_error, transport_error};
 
 /// The Gemini Developer API base URL when no option sets one.
@@ -31,6 +34,18 @@ pub enum KeyTransport {
     Query,
 }
 
+/// Which API a client talks to: it decides the URL layout of model calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// The Gemini Developer API: `models/{model}:{method}`.
+    GeminiApi,
+    /// Vertex AI in a project and location:
+    /// `projects/{p}/locations/{l}/publishers/google/models/{model}:{method}`.
+    Vertex { project: String, location: String },
+    /// Vertex AI express mode (an API key, no project): `publishers/google/models/{model}:{method}`.
+    VertexExpress,
+}
+
 /// Settings a [`Client`] is built from.
 #[derive(Debug, Clone)]
 pub(crate) struct ClientSettings {
@@ -41,6 +56,10 @@ pub(crate) struct ClientSettings {
     pub(crate) key_transport: KeyTransport,
     pub(crate) timeout: Option<Duration>,
     pub(crate) connect_timeout: Duration,
+    /// The URL layout.
+    pub(crate) backend: Backend,
+    /// OAuth tokens sent as `Authorization: Bearer` (Vertex AI with credentials).
+    pub(crate) tokens: Option<Arc<TokenSource>>,
 }
 
 /// One configured Gemini API endpoint.
@@ -48,12 +67,12 @@ pub(crate) struct ClientSettings {
 pub(crate) struct Client {
     pub(crate) origin: String,
     http: reqwest::Client,
+    root: String,
     base: String,
     api_key: Option<Secret>,
     key_transport: KeyTransport,
-    /// Long-running predictions (Veo) are checked with `:fetchPredictOperation` (Vertex AI)
-    /// instead of `GET {operation name}` (Gemini API).
-    predict_operations: bool,
+    backend: Backend,
+    tokens: Option<Arc<TokenSource>>,
     /// Context caches this client created: (prefix key, API key hash) → (name, valid until).
     pub(crate) caches: crate::cache::CacheMemo,
 }
@@ -74,14 +93,17 @@ impl Client {
         let http = b.build().map_err(|e| {
             Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
         })?;
-        let base = format!("{}/{}", s.base_url.trim_end_matches('/'), s.api_version.trim_matches('/'));
+        let root = s.base_url.trim_end_matches('/').to_owned();
+        let base = format!("{root}/{}", s.api_version.trim_matches('/'));
         Ok(Client {
             origin: s.origin,
             http,
+            root,
             base,
             api_key: s.api_key,
             key_transport: s.key_transport,
-            predict_operations: false,
+            backend: s.backend,
+            tokens: s.tokens,
             caches: crate::cache::CacheMemo::default(),
         })
     }
@@ -91,40 +113,98 @@ impl Client {
         format!("{}/{path}", self.base)
     }
 
+    /// The URL of a path under another API version than the client's (e.g. `v1beta1` for
+    /// Vertex AI methods only in the beta surface).
+    pub(crate) fn url_in(&self, version: &str, path: &str) -> String {
+        format!("{}/{version}/{path}", self.root)
+    }
+
     /// The API path of a method on a model, relative to the base URL: `models/{model}:{method}`
-    /// on the Gemini API. Every model call builds its path here, so a backend with another URL
-    /// layout (Vertex AI's `publishers/google/models/...`) changes it in one place.
+    /// on the Gemini API, `projects/{p}/locations/{l}/publishers/google/models/{model}:{method}`
+    /// on Vertex AI and `publishers/google/models/{model}:{method}` in Vertex express mode.
+    /// Every model call builds its path here.
     pub(crate) fn model_path(&self, model: &str, method: &str) -> String {
-        format!("models/{model}:{method}")
+        format!("{}:{method}", self.model_resource(model))
     }
 
     /// The resource name of a model as request bodies carry it (`models/{model}` on the Gemini
-    /// API), for the `model` field of batch embedding requests and cached contents.
+    /// API, the publisher model's full name on Vertex AI), for the `model` field of batch
+    /// embedding requests and cached contents. A model already given as a resource name
+    /// (`projects/...`, `publishers/...`, `models/...`) is kept as is.
     pub(crate) fn model_resource(&self, model: &str) -> String {
-        format!("models/{model}")
+        match &self.backend {
+            Backend::GeminiApi if model.starts_with("models/") || model.starts_with("tunedModels/") => model.to_owned(),
+            Backend::GeminiApi => format!("models/{model}"),
+            Backend::Vertex { .. } | Backend::VertexExpress if model.starts_with("projects/") => model.to_owned(),
+            Backend::Vertex { .. } | Backend::VertexExpress => {
+                let publisher = if model.starts_with("publishers/") {
+                    model.to_owned()
+                } else {
+                    format!("publishers/google/models/{model}")
+                };
+                self.scoped(&publisher)
+            }
+        }
     }
 
-    /// Makes long-running predictions be checked the Vertex AI way: `POST
-    /// {model}:fetchPredictOperation` with `{"operationName": ...}` instead of the Gemini API's
-    /// `GET {operation name}`. The Vertex AI backend turns this on.
-    #[must_use]
-    #[allow(dead_code)] // Set by the Vertex AI backend.
-    pub(crate) fn with_predict_operations(mut self, yes: bool) -> Client {
-        self.predict_operations = yes;
-        self
+    /// A path inside the project and location on Vertex AI (`projects/{p}/locations/{l}/{rest}`);
+    /// `rest` unchanged on the other backends. Top-level collections such as `cachedContents`
+    /// and Vertex endpoints are addressed through it.
+    pub(crate) fn scoped(&self, rest: &str) -> String {
+        match &self.backend {
+            Backend::Vertex { project, location } => format!("projects/{project}/locations/{location}/{rest}"),
+            Backend::GeminiApi | Backend::VertexExpress => rest.to_owned(),
+        }
+    }
+
+    /// The backend this client talks to.
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// This client for another Vertex AI location (some models are served only in some
+    /// locations, e.g. Lyria in `global`): the paths name `location`, and the host becomes the
+    /// location's own unless the base URL was set to something else (a private endpoint or a
+    /// test server, kept as is). The connection pool, credentials and cache memo are shared.
+    /// Other backends (the Gemini API, express mode) have no location: the client unchanged.
+    pub(crate) fn in_location(&self, location: &str) -> Result<Client> {
+        let Backend::Vertex { project, location: current } = &self.backend else {
+            return Ok(self.clone());
+        };
+        if current == location {
+            return Ok(self.clone());
+        }
+        crate::vertexai::path_safe("location", location)?;
+        let mut c = self.clone();
+        if self.root == crate::vertexai::location_host(current) {
+            c.root = crate::vertexai::location_host(location);
+            let version = self.base.strip_prefix(&self.root).unwrap_or("/v1");
+            c.base = format!("{}{version}", c.root);
+        }
+        c.backend = Backend::Vertex { project: project.clone(), location: location.to_owned() };
+        Ok(c)
     }
 
     /// The current state of a long-running operation (`models/{model}/operations/{id}` on the
     /// Gemini API, `projects/.../models/{model}/operations/{id}` on Vertex AI) as the API's
-    /// JSON `Operation`.
+    /// JSON `Operation`. The Gemini API reads it with `GET {operation name}`; Vertex AI (both
+    /// modes) with `POST {model}:fetchPredictOperation` and `{"operationName": ...}`, where
+    /// the model is the one the operation name holds (its project and location kept).
     pub(crate) async fn operation_check(&self, name: &str) -> Result<serde_json::Value> {
         check_operation_name(name)?;
-        let resp = if self.predict_operations {
-            let model = operation_model(name)?;
-            let body = serde_json::json!({ "operationName": name });
-            self.post_json(&self.model_path(model, "fetchPredictOperation"), &[], &body, None).await?
-        } else {
-            self.get(name, &[]).await?
+        let resp = match &self.backend {
+            Backend::GeminiApi => self.get(name, &[]).await?,
+            Backend::Vertex { .. } | Backend::VertexExpress => {
+                let model = operation_model(name)?;
+                let head = name.split_once("/operations/").map_or(name, |(head, _)| head);
+                let resource = if head.starts_with("projects/") || head.starts_with("publishers/") {
+                    self.model_resource(head)
+                } else {
+                    self.model_resource(model)
+                };
+                let body = serde_json::json!({ "operationName": name });
+                self.post_json(&format!("{resource}:fetchPredictOperation"), &[], &body, None).await?
+            }
         };
         self.json(resp).await
     }
@@ -142,6 +222,29 @@ impl Client {
     async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
         let secret = key.map(Secret::new).or_else(|| self.api_key.clone());
         let mut rb = rb.header(HeaderName::from_static("x-goog-api-client"), "genkit-rust");
+        // OAuth (Vertex AI): a bearer token unless a key was given for this call.
+        if let (Some(tokens), None) = (&self.tokens, key) {
+            if let Backend::Vertex { project, .. } = &self.backend {
+                rb = rb.header(HeaderName::from_static("x-goog-user-project"), project.as_str());
+            }
+            let token = tokens.token().await.map_err(|e| e.with_origin(self.origin.clone()))?;
+            // The copy for a retry is taken before the token goes in.
+            let retry = rb.try_clone();
+            let rb = rb.header(reqwest::header::AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
+            let resp = self.send_with(retry, rb, None).await;
+            // A 401 means the token went stale early (revoked, clock skew): fetch a new one
+            // and try once more.
+            return match resp {
+                Err((e, Some(retry))) if e.provider_http_status() == Some(401) => {
+                    tokens.invalidate(&token);
+                    let token = tokens.token().await.map_err(|e| e.with_origin(self.origin.clone()))?;
+                    let rb =
+                        retry.header(reqwest::header::AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
+                    self.send_with(None, rb, None).await.map_err(|(e, _)| e)
+                }
+                other => other.map_err(|(e, _)| e),
+            };
+        }
         match (&secret, self.key_transport) {
             (Some(s), KeyTransport::Header) => {
                 rb = rb.header(HeaderName::from_static("x-goog-api-key"), sensitive(s.expose())?);
@@ -149,15 +252,27 @@ impl Client {
             (Some(s), KeyTransport::Query) => rb = rb.query(&[("key", s.expose())]),
             (None, _) => {}
         }
+        self.send_with(None, rb, secret.as_ref()).await.map_err(|(e, _)| e)
+    }
+
+    /// Sends `rb`; a failure comes back with `retry` (a copy of the request, if one could be
+    /// made) so the caller may try again. `secret` is redacted from errors.
+    async fn send_with(
+        &self,
+        retry: Option<reqwest::RequestBuilder>,
+        rb: reqwest::RequestBuilder,
+        secret: Option<&Secret>,
+    ) -> std::result::Result<reqwest::Response, (Error, Option<reqwest::RequestBuilder>)> {
         // reqwest's errors name the URL, which holds the key with `KeyTransport::Query`.
         let resp = rb.send().await.map_err(|e| {
             let e = transport_error(&self.origin, e);
-            match &secret {
+            let e = match secret {
                 Some(s) if self.key_transport == KeyTransport::Query => {
                     Error::new(e.status(), s.redact(e.message()).into_owned()).with_origin(self.origin.clone())
                 }
                 _ => e,
-            }
+            };
+            (e, None)
         })?;
         let status = resp.status();
         if status.is_success() {
@@ -166,11 +281,11 @@ impl Client {
         let headers = resp.headers().clone();
         let body = genkit_http::read_body_prefix(resp.bytes_stream(), genkit_http::MAX_MESSAGE * 64).await;
         let body = String::from_utf8_lossy(&body);
-        let body = match &secret {
+        let body = match secret {
             Some(s) => s.redact(&body),
             None => std::borrow::Cow::Borrowed(&*body),
         };
-        Err(api_error(status.as_u16(), &headers, body.as_bytes(), &self.origin))
+        Err((api_error(status.as_u16(), &headers, body.as_bytes(), &self.origin), retry))
     }
 
     /// `POST` a JSON body to `path` with optional query parameters.
@@ -181,21 +296,42 @@ impl Client {
         body: &B,
         key: Option<&str>,
     ) -> Result<reqwest::Response> {
+        self.post_json_url(&self.url(path), query, body, key).await
+    }
+
+    /// `POST` a JSON body to an absolute URL (another host or API version), with this
+    /// client's authentication.
+    pub(crate) async fn post_json_url<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        key: Option<&str>,
+    ) -> Result<reqwest::Response> {
+        self.post_json_with(url, query, body, key, &[]).await
+    }
+
+    /// `POST` a JSON body to an absolute URL with extra headers (e.g. `anthropic-beta`).
+    pub(crate) async fn post_json_with<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        body: &B,
+        key: Option<&str>,
+        headers: &[(&'static str, String)],
+    ) -> Result<reqwest::Response> {
         let bytes =
             serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
-        let rb = self
+        let mut rb = self
             .http
-            .post(self.url(path))
+            .post(url)
             .query(query)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
+        for (name, value) in headers {
+            rb = rb.header(*name, value.as_str());
+        }
         self.send(rb, key).await
-    }
-
-    /// The path of a top-level API collection such as `cachedContents` (on Vertex AI it lives
-    /// under the project and location).
-    pub(crate) fn collection_path(&self, collection: &str) -> String {
-        collection.to_owned()
     }
 
     /// `GET` a path with query parameters and an optional per-request key.
@@ -210,7 +346,12 @@ impl Client {
 
     /// `GET` a path with query parameters.
     pub(crate) async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<reqwest::Response> {
-        self.send(self.http.get(self.url(path)).query(query), None).await
+        self.get_url(&self.url(path), query).await
+    }
+
+    /// `GET` an absolute URL with query parameters.
+    pub(crate) async fn get_url(&self, url: &str, query: &[(&str, String)]) -> Result<reqwest::Response> {
+        self.send(self.http.get(url).query(query), None).await
     }
 
     /// Reads and decodes a whole JSON body (bounded).
@@ -259,6 +400,8 @@ mod tests {
             key_transport: KeyTransport::Header,
             timeout: None,
             connect_timeout: Duration::from_secs(1),
+            backend: Backend::GeminiApi,
+            tokens: None,
         })
         .unwrap();
         assert_eq!(c.url("models/x:generateContent"), "http://127.0.0.1:1/v1beta/models/x:generateContent");
@@ -282,5 +425,81 @@ mod tests {
             "veo-3.0-generate-001"
         );
         assert!(operation_model("operations/x").is_err());
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use super::*;
+
+    fn client(backend: Backend) -> Client {
+        Client::new(ClientSettings {
+            origin: "vertexai".into(),
+            base_url: "http://127.0.0.1:1".into(),
+            api_version: "v1".into(),
+            api_key: None,
+            key_transport: KeyTransport::Header,
+            timeout: None,
+            connect_timeout: Duration::from_secs(1),
+            backend,
+            tokens: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn another_location_moves_the_default_host_but_keeps_a_custom_one() {
+        let mut s = ClientSettings {
+            origin: "vertexai".into(),
+            base_url: "https://europe-west4-aiplatform.googleapis.com".into(),
+            api_version: "v1".into(),
+            api_key: None,
+            key_transport: KeyTransport::Header,
+            timeout: None,
+            connect_timeout: Duration::from_secs(1),
+            backend: Backend::Vertex { project: "p1".into(), location: "europe-west4".into() },
+            tokens: None,
+        };
+        let g = Client::new(s.clone()).unwrap().in_location("global").unwrap();
+        assert_eq!(
+            g.url(&g.model_path("lyria-002", "predict")),
+            "https://aiplatform.googleapis.com/v1/projects/p1/locations/global/publishers/google/models/lyria-002:predict"
+        );
+        let u = g.in_location("us-central1").unwrap();
+        assert!(
+            u.url(&u.scoped("x"))
+                .starts_with("https://us-central1-aiplatform.googleapis.com/v1/projects/p1/locations/us-central1/")
+        );
+        assert_eq!(g.in_location("a/b").unwrap_err().status(), Status::InvalidArgument);
+        s.base_url = "http://127.0.0.1:9".into();
+        let c = Client::new(s).unwrap().in_location("global").unwrap();
+        assert_eq!(
+            c.url(&c.scoped("cachedContents")),
+            "http://127.0.0.1:9/v1/projects/p1/locations/global/cachedContents"
+        );
+        let x = client(Backend::VertexExpress).in_location("global").unwrap();
+        assert_eq!(x.model_path("lyria-002", "predict"), "publishers/google/models/lyria-002:predict");
+    }
+
+    #[test]
+    fn model_paths_follow_each_backend_layout() {
+        let g = client(Backend::GeminiApi);
+        assert_eq!(g.model_path("gemini-2.5-flash", "generateContent"), "models/gemini-2.5-flash:generateContent");
+        assert_eq!(g.model_resource("tunedModels/t1"), "tunedModels/t1");
+        let v = client(Backend::Vertex { project: "p1".into(), location: "europe-west4".into() });
+        assert_eq!(
+            v.model_path("gemini-2.5-flash", "streamGenerateContent"),
+            "projects/p1/locations/europe-west4/publishers/google/models/gemini-2.5-flash:streamGenerateContent"
+        );
+        assert_eq!(
+            v.model_resource("publishers/anthropic/models/claude-x"),
+            "projects/p1/locations/europe-west4/publishers/anthropic/models/claude-x"
+        );
+        assert_eq!(v.model_resource("projects/p1/locations/l/endpoints/9"), "projects/p1/locations/l/endpoints/9");
+        let x = client(Backend::VertexExpress);
+        assert_eq!(
+            x.model_path("gemini-2.5-pro", "generateContent"),
+            "publishers/google/models/gemini-2.5-pro:generateContent"
+        );
     }
 }

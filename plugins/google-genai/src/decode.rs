@@ -56,7 +56,10 @@ pub fn decode_part(p: &Value) -> Option<Part> {
     } else if let Some(c) = obj.get("functionCall") {
         let name = c.get("name").and_then(Value::as_str).unwrap_or("");
         let id = c.get("id").and_then(Value::as_str).map(str::to_owned);
-        Part::tool_request(tool_name_from_wire(name), Some(c.get("args").cloned().unwrap_or(json!({}))), id)
+        let mut part =
+            Part::tool_request(tool_name_from_wire(name), Some(c.get("args").cloned().unwrap_or(json!({}))), id);
+        crate::partial_args::decorate(&mut part, c);
+        part
     } else if let Some(r) = obj.get("functionResponse") {
         let name = r.get("name").and_then(Value::as_str).unwrap_or("");
         let id = r.get("id").and_then(Value::as_str).map(str::to_owned);
@@ -173,6 +176,11 @@ pub fn decode_response(raw: &Value) -> ModelResponse {
 /// arrives on a later piece is kept.
 fn merge_part(parts: &mut Vec<Part>, p: Part) {
     if let Some(last) = parts.last_mut() {
+        // A streamed call's later piece carries everything gathered so far: it replaces it.
+        if last.tool_request.as_ref().is_some_and(|t| t.partial == Some(true)) && p.tool_request.is_some() {
+            *last = p;
+            return;
+        }
         let same_text = last.text.is_some() && p.text.is_some();
         let same_reasoning = last.reasoning.is_some() && p.reasoning.is_some();
         let last_signed = last.metadata.as_ref().is_some_and(|m| m.contains_key(THOUGHT_SIGNATURE_KEY));
@@ -250,7 +258,10 @@ impl StreamDecoder {
                 while self.cands.len() <= idx {
                     self.cands.push((Vec::new(), None, None));
                 }
-                let parts = candidate_parts(c);
+                let mut parts = candidate_parts(c);
+                if let Some(raw) = c.pointer("/content/parts").and_then(Value::as_array) {
+                    crate::partial_args::continue_stream(raw, &mut parts, self.cands[idx].0.last());
+                }
                 if idx == 0 && !parts.is_empty() {
                     emit(ModelResponseChunk {
                         role: Some(Role::Model),

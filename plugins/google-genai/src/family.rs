@@ -4,14 +4,16 @@
 //! build their model actions here, so a family added once serves `googleai/` and
 //! `vertexai/` alike.
 //!
-//! Wiring a backend (the Vertex AI one): build model actions with [`model_action`] (it routes
-//! Imagen, virtual try-on and Lyria ids to `:predict`), decide on-demand ids with
-//! [`is_vertex_model_id`], register Veo with [`background_actions`] over
-//! `veo::VERTEX_VEO_MODELS` and resolve it with [`background_action`], build the multimodal
-//! embedder with `multimodal_embed::multimodal_embedder`, and give the client
-//! `Client::with_predict_operations(true)` so Veo operations are checked with
-//! `:fetchPredictOperation`. URLs come from `Client::model_path`, `Client::model_resource` and
-//! `Client::collection_path` (context caches), which the backend makes its own.
+//! How the Vertex AI backend (`crate::vertexai`) wires them: model actions come from
+//! [`model_action`] (it routes Imagen, virtual try-on and Lyria ids to `:predict`), on-demand
+//! ids are decided by [`is_vertex_model_id`], Veo is registered with [`background_actions`]
+//! over `veo::VERTEX_VEO_MODELS` and resolved with [`background_action`], and
+//! `multimodalembedding@*` ids get `multimodal_embed::multimodal_embedder`. The client's
+//! backend decides the rest: Veo operations are checked with `:fetchPredictOperation` on
+//! Vertex AI (`Client::operation_check`), URLs come from `Client::model_path`,
+//! `Client::model_resource` and `Client::scoped` (context caches:
+//! `projects/{p}/locations/{l}/cachedContents`), and `Client::in_location` serves a model
+//! from another location than the plugin's (Lyria from `global`).
 
 use std::sync::Arc;
 
@@ -27,7 +29,6 @@ pub(crate) fn is_model_id(id: &str) -> bool {
 
 /// Whether the Vertex AI backend serves `id` as a (non-background) model: the models of
 /// [`is_model_id`], Lyria and virtual try-on.
-#[allow(dead_code)] // Used by the Vertex AI backend.
 pub(crate) fn is_vertex_model_id(id: &str) -> bool {
     is_model_id(id) || crate::lyria::is_lyria_id(id) || crate::imagen::is_try_on_id(id)
 }
@@ -49,17 +50,31 @@ pub(crate) fn model_action(
     }
 }
 
+/// The spec of a background model `id`, labelled for the client's backend (`Google AI - …` or
+/// `Vertex AI - …`).
+pub(crate) fn background_spec(client: &Client, id: &str) -> ModelSpec {
+    let spec = ModelSpec::new(id);
+    match client.backend() {
+        crate::client::Backend::GeminiApi => spec,
+        _ => spec.label(format!("Vertex AI - {}", crate::models::label_of(id))),
+    }
+}
+
 /// The background-model actions (start, check, cancel) of each Veo model in `ids`, for a
 /// plugin's init.
 pub(crate) fn background_actions(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<Arc<dyn Action>> {
-    ids.iter().flat_map(|id| crate::veo::veo_actions(plugin, client.clone(), &ModelSpec::new(*id))).collect()
+    ids.iter().flat_map(|id| crate::veo::veo_actions(plugin, client.clone(), &background_spec(client, id))).collect()
 }
 
 /// The listing entries (the background models themselves) of the Veo models in `ids`.
 pub(crate) fn background_metadata(plugin: &str, client: &Arc<Client>, ids: &[&str]) -> Vec<ActionMetadata> {
     ids.iter()
         .map(|id| {
-            crate::veo::veo_model(plugin, client.clone(), &ModelSpec::new(*id)).start.as_action().metadata().clone()
+            crate::veo::veo_model(plugin, client.clone(), &background_spec(client, id))
+                .start
+                .as_action()
+                .metadata()
+                .clone()
         })
         .collect()
 }

@@ -39,6 +39,14 @@ pub(crate) fn model_options(plugin: &str, spec: &ModelSpec) -> ModelOptions {
     opts
 }
 
+/// Whether an answer is an SSE stream (by its content type).
+fn is_sse(resp: &reqwest::Response) -> bool {
+    resp.headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"))
+}
+
 async fn run(
     client: &Client,
     id: &str,
@@ -72,6 +80,21 @@ async fn run(
         if stream {
             let path = client.model_path(&model, "streamGenerateContent");
             let resp = client.post_json(&path, &[("alt", "sse")], &body, api_key.as_deref()).await?;
+            if !is_sse(&resp) {
+                // A server that answers a streamed request with one JSON response (some
+                // proxies and fakes): the whole answer becomes one chunk.
+                let raw: Value = client.json(resp).await?;
+                let r = decode_response(&raw);
+                if let Some(m) = &r.message {
+                    emit(ModelResponseChunk {
+                        role: Some(genkit_ai::Role::Model),
+                        index: Some(0),
+                        content: m.content.clone(),
+                        ..ModelResponseChunk::default()
+                    });
+                }
+                return Ok(r);
+            }
             let mut dec = StreamDecoder::new(&client.origin);
             let mut bytes = resp.bytes_stream();
             while let Some(b) = bytes.next().await {

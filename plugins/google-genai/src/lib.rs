@@ -1,13 +1,17 @@
 //! # genkit-google-genai: Google's Gemini models for Genkit
 //!
-//! The `googleai/*` models and embedders of the Gemini Developer API
-//! (`generativelanguage.googleapis.com`): plain and SSE-streamed `generateContent`, tools
-//! and tool choice, media input (inline `data:` URLs and file URIs), thinking with thought
-//! signatures, structured output, safety settings, `embedContent` /
-//! `batchEmbedContents`, and model listing; the media families: Imagen (`:predict`), Gemini
-//! image and text-to-speech models (PCM returned as WAV), Veo as background models
-//! (`:predictLongRunning`), and, for the Vertex AI backend, Lyria and the multimodal embedder;
-//! context caching from message `metadata.cache` (see `docs/google-genai.md`).
+//! Two plugins: [`GoogleAi`] (`googleai/*`) over the Gemini Developer API
+//! (`generativelanguage.googleapis.com`), and [`VertexAi`] (`vertexai/*`) over Vertex AI
+//! (project and location or `global` endpoints with Application Default Credentials, or an
+//! express-mode API key). Both: plain and SSE-streamed `generateContent`, tools and tool
+//! choice, media input (inline `data:` URLs and file URIs), thinking with thought signatures,
+//! structured output, safety settings, embedders, and model listing. Vertex AI adds rerankers
+//! (Discovery Engine ranking), evaluators (`evaluateInstances`) and, with feature
+//! `model-garden`, Claude on Vertex and OpenAI-compatible Model Garden models. The media
+//! families serve both backends: Imagen (`:predict`), the Gemini image and text-to-speech
+//! models (PCM returned as WAV), Veo as background models (`:predictLongRunning`); Vertex AI
+//! adds Lyria and the multimodal embedder. Context caching follows message `metadata.cache`
+//! on both (see `docs/google-genai.md`).
 //!
 //! ```no_run
 //! # async fn demo() -> genkit_core::Result<()> {
@@ -18,7 +22,8 @@
 //!
 //! The client is hand-written on `reqwest` and `serde` (as Genkit JS's own plugin is a
 //! hand-written REST client). SSE framing, body limits and key redaction come from
-//! `genkit-http`.
+//! `genkit-http`; Vertex AI's OAuth tokens from a small ADC implementation on `ring`
+//! ([`Credentials`]).
 //!
 //! ## Mapping
 //! - the first system message → `systemInstruction`; `user` → `user`, `model` → `model`,
@@ -42,6 +47,7 @@
 //! redacted), and the retry delay of a `google.rpc.RetryInfo` detail or `Retry-After`.
 #![deny(unsafe_code)]
 
+mod auth;
 mod cache;
 mod client;
 mod config;
@@ -55,11 +61,16 @@ mod imagen;
 mod lyria;
 mod models;
 mod multimodal_embed;
+mod partial_args;
 mod plugin;
 mod predict;
 mod tts;
 mod veo;
+mod vertexai;
 
+pub use auth::{
+    CLOUD_PLATFORM_SCOPE, CREDENTIALS_ENV, CREDENTIALS_JSON_ENV, Credentials, DEFAULT_METADATA_HOST, METADATA_HOST_ENV,
+};
 pub use cache::DEFAULT_CACHE_TTL_SECS;
 pub use client::{DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
 pub use config::{FunctionCallingConfig, GeminiConfig, SafetySetting, ThinkingConfig};
@@ -75,6 +86,12 @@ pub use multimodal_embed::{MULTIMODAL_EMBEDDERS, MultimodalEmbedConfig};
 pub use plugin::{API_KEY_ENV, GoogleAi};
 pub use tts::{TTS_MODELS, tts_supports};
 pub use veo::{VEO_MODELS, VERTEX_VEO_MODELS, VeoConfig, veo_supports};
+pub use vertexai::{DISCOVERY_ENGINE_URL, RerankConfig, VERTEX_RERANKERS, VertexMetric};
+pub use vertexai::{
+    LOCATION_ENV, LYRIA_LOCATION, PROJECT_ENV, VERTEX_API_KEY_ENV, VERTEX_EMBEDDERS, VERTEX_MODELS, VertexAi,
+};
+#[cfg(feature = "model-garden")]
+pub use vertexai::{VERTEX_ANTHROPIC_VERSION, VERTEX_CLAUDE_MODELS, vertex_claude_body};
 
 /// The API key type: a [`genkit_http::Secret`], whose `Debug` and `Display` never show it.
 pub use genkit_http::Secret as ApiKey;

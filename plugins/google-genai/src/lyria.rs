@@ -93,8 +93,7 @@ pub(crate) fn lyria_request(req: &ModelRequest, cfg: &LyriaConfig) -> Result<Val
 }
 
 /// Builds the Lyria model action `<plugin>/<id>`; for the Vertex AI backend (the Gemini API
-/// serves no Lyria `:predict`).
-#[allow(dead_code)] // Registered by the Vertex AI backend.
+/// serves no Lyria `:predict`), which hands it a client for [`LYRIA_LOCATION`](crate::LYRIA_LOCATION).
 pub(crate) fn lyria_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -> Model {
     let opts = media_model_options(plugin, spec, genkit_core::schema_for::<LyriaConfig>());
     let id: Arc<str> = spec.id.as_str().into();
@@ -104,6 +103,16 @@ pub(crate) fn lyria_model(plugin: &str, client: Arc<Client>, spec: &ModelSpec) -
         async move {
             let cfg: LyriaConfig = parse(req.config.as_ref())?;
             let body = lyria_request(&req, &cfg)?;
+            // A `location` in the config calls another Vertex AI location than the model's.
+            let client = match cfg.extra.get("location") {
+                None | Some(Value::Null) => client,
+                Some(Value::String(l)) => Arc::new(client.in_location(l)?),
+                Some(other) => {
+                    return Err(Error::invalid_argument(format!(
+                        "invalid Lyria config location {other}: expected a location name such as \"global\""
+                    )));
+                }
+            };
             let model = cfg.version.clone().unwrap_or_else(|| id.to_string());
             let path = client.model_path(&model, "predict");
             let call = async {
@@ -171,6 +180,8 @@ mod tests {
                 key_transport: crate::client::KeyTransport::Header,
                 timeout: None,
                 connect_timeout: std::time::Duration::from_secs(5),
+                backend: crate::client::Backend::GeminiApi,
+                tokens: None,
             })
             .unwrap(),
         );

@@ -57,7 +57,7 @@ pub const GEMMA_MODELS: [&str; 6] =
 /// The embedders registered at init and the vector length each returns by default.
 pub const GEMINI_EMBEDDERS: [(&str, usize); 2] = [("gemini-embedding-001", 3072), ("text-embedding-004", 768)];
 
-fn label_of(id: &str) -> String {
+pub(crate) fn label_of(id: &str) -> String {
     // `gemini-2.5-flash-lite` → `Gemini 2.5 Flash Lite`.
     id.split('-')
         .map(|w| {

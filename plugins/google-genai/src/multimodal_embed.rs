@@ -22,7 +22,6 @@ use crate::predict;
 pub const MULTIMODAL_EMBEDDERS: [(&str, usize); 1] = [("multimodalembedding@001", 1408)];
 
 /// Whether an id names a multimodal (`:predict`) embedder.
-#[allow(dead_code)] // Used by the Vertex AI backend.
 pub(crate) fn is_multimodal_embedder_id(id: &str) -> bool {
     id.starts_with("multimodalembedding")
 }
@@ -124,7 +123,6 @@ pub(crate) fn embeddings(prediction: &Value) -> Vec<Embedding> {
 }
 
 /// Builds the multimodal embedder `<plugin>/<id>` (for the Vertex AI backend).
-#[allow(dead_code)] // Registered by the Vertex AI backend.
 pub(crate) fn multimodal_embedder(plugin: &str, client: Arc<Client>, id: &str, dimensions: Option<usize>) -> Embedder {
     let info = EmbedderInfo {
         label: Some(format!("Vertex AI - {id}")),
@@ -157,6 +155,20 @@ async fn run(client: &Client, id: &str, req: EmbedRequest) -> Result<EmbedRespon
     }
     let body = serde_json::json!({"instances": instances, "parameters": params});
     let model = cfg.version.clone().unwrap_or_else(|| id.to_owned());
+    // A `location` in the options calls another Vertex AI location than the plugin's.
+    let located;
+    let client = match cfg.extra.get("location") {
+        None | Some(Value::Null) => client,
+        Some(Value::String(l)) => {
+            located = client.in_location(l)?;
+            &located
+        }
+        Some(other) => {
+            return Err(Error::invalid_argument(format!(
+                "invalid embedder option location {other}: expected a location name such as \"us-central1\""
+            )));
+        }
+    };
     let resp = client.post_json(&client.model_path(&model, "predict"), &[], &body, None).await?;
     let raw: Value = client.json(resp).await?;
     let predictions = raw.get("predictions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -251,6 +263,8 @@ mod tests {
                 key_transport: crate::client::KeyTransport::Header,
                 timeout: None,
                 connect_timeout: std::time::Duration::from_secs(5),
+                backend: crate::client::Backend::GeminiApi,
+                tokens: None,
             })
             .unwrap(),
         );

@@ -193,6 +193,8 @@ impl GoogleAi {
             key_transport: self.key_transport,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
+            backend: crate::client::Backend::GeminiApi,
+            tokens: None,
         })
     }
 

@@ -329,7 +329,8 @@ pub(crate) fn veo_action(plugin: &str, client: Arc<Client>, ty: ActionType, id: 
     if !is_veo_id(model) {
         return None;
     }
-    let b = veo_model(plugin, client, &ModelSpec::new(model));
+    let spec = crate::family::background_spec(&client, model);
+    let b = veo_model(plugin, client, &spec);
     match ty {
         ActionType::BackgroundModel => Some(b.start.as_action()),
         ActionType::CheckOperation => Some(b.check.as_action()),
@@ -440,7 +441,9 @@ mod tests {
         let server = MockServer::start().await;
         let name = "projects/p/locations/us-central1/publishers/google/models/veo-3.0-generate-001/operations/u-1";
         Mock::given(method("POST"))
-            .and(path("/v1beta/models/veo-3.0-generate-001:fetchPredictOperation"))
+            .and(path(
+                "/v1beta/projects/p/locations/us-central1/publishers/google/models/veo-3.0-generate-001:fetchPredictOperation",
+            ))
             .and(body_json(json!({"operationName": name})))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"name": name, "done": true,
                 "response": {"@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
@@ -456,9 +459,10 @@ mod tests {
             key_transport: crate::client::KeyTransport::Header,
             timeout: None,
             connect_timeout: std::time::Duration::from_secs(5),
+            backend: crate::client::Backend::Vertex { project: "p".into(), location: "us-central1".into() },
+            tokens: None,
         })
-        .unwrap()
-        .with_predict_operations(true);
+        .unwrap();
         let op = from_operation("vertexai", &client.operation_check(name).await.unwrap()).unwrap();
         let out: ModelResponse = serde_json::from_value(op.output.unwrap()).unwrap();
         assert_eq!(out.message.unwrap().content[0].media.as_ref().unwrap().url, "gs://b/o/sample_0.mp4");
