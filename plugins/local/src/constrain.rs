@@ -281,6 +281,127 @@ pub(crate) fn single(body: &Body) -> Option<TopLevelGrammar> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A small byte-level BPE tokenizer: the 256 byte tokens, every two-character merge of
+    /// JSON-ish characters (so a token may cross a grammar boundary, like `":` or `,"`), and
+    /// an end-of-turn special token.
+    fn toy_tokenizer() -> (Tokenizer, u32) {
+        let chars = byte_level_chars();
+        let mut by_byte: Vec<(u8, char)> = chars.iter().map(|(c, b)| (*b, *c)).collect();
+        by_byte.sort_unstable();
+        let mut vocab = serde_json::Map::new();
+        for (b, c) in &by_byte {
+            vocab.insert(c.to_string(), json!(*b as u32));
+        }
+        let interesting = ['{', '}', '"', ':', ',', '[', ']', 'a', 'b', 'c', '1', '2', 'Ġ'];
+        let mut merges = Vec::new();
+        for x in interesting {
+            for y in interesting {
+                let t = format!("{x}{y}");
+                if !vocab.contains_key(&t) {
+                    vocab.insert(t, json!(vocab.len() as u32));
+                    merges.push(format!("{x} {y}"));
+                }
+            }
+        }
+        let eos = vocab.len() as u32;
+        let spec = json!({
+            "version": "1.0", "truncation": null, "padding": null,
+            "added_tokens": [{"id": eos, "content": "<|im_end|>", "single_word": false, "lstrip": false,
+                              "rstrip": false, "normalized": false, "special": true}],
+            "normalizer": null,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+            "post_processor": null,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+            "model": {"type": "BPE", "dropout": null, "unk_token": null, "continuing_subword_prefix": null,
+                      "end_of_word_suffix": null, "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                      "vocab": vocab, "merges": merges}
+        });
+        (Tokenizer::from_bytes(serde_json::to_vec(&spec).unwrap()).unwrap(), eos)
+    }
+
+    fn nested_schema() -> Value {
+        json!({
+            "type": "object",
+            "properties": {
+                "a": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 99}, "maxItems": 3},
+                "b": {"type": "object", "properties": {"c": {"type": "string", "maxLength": 3}}, "required": ["c"]}
+            },
+            "required": ["a", "b"]
+        })
+    }
+
+    fn compiler() -> &'static (Compiler, Tokenizer, u32) {
+        static C: std::sync::OnceLock<(Compiler, Tokenizer, u32)> = std::sync::OnceLock::new();
+        C.get_or_init(|| {
+            let (tok, eos) = toy_tokenizer();
+            let env = vocabulary(&tok, tok.get_vocab_size(true), &[eos]).unwrap();
+            (Compiler::new(&env).unwrap(), tok, eos)
+        })
+    }
+
+    /// Pseudo-random logits (xorshift), so each proptest case explores a different path.
+    fn logits(seed: u64, n: usize) -> Vec<f32> {
+        let mut x = seed | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 10_000) as f32 / 1000.0
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the model's logits, the masked sampler picks only tokens an independent
+        /// matcher of the same grammar accepts, and a finished output parses and validates
+        /// (checked with serde_json and jsonschema, not with llguidance).
+        #[test]
+        fn masked_sampler_never_emits_a_rejected_token(seeds in proptest::collection::vec(any::<u64>(), 48), temperature in prop_oneof![Just(0.0), 0.1f64..2.0]) {
+            let (compiler, tok, eos) = compiler();
+            let schema = nested_schema();
+            let grammar = single(&Body::Json(schema.clone())).unwrap();
+            let mut c = compiler.matcher(grammar.clone()).unwrap();
+            let mut checker = compiler.matcher(grammar).unwrap();
+            let sampling = if temperature == 0.0 {
+                candle_transformers::generation::Sampling::ArgMax
+            } else {
+                candle_transformers::generation::Sampling::All { temperature }
+            };
+            let mut sampler = candle_transformers::generation::LogitsProcessor::from_sampling(seeds[0], sampling);
+            let n = tok.get_vocab_size(true);
+            let mut ids = Vec::new();
+            let mut finished = false;
+            for seed in &seeds {
+                let mut v = logits(*seed, n);
+                c.apply(&mut v).unwrap();
+                let t = candle_core::Tensor::from_vec(v, n, &candle_core::Device::Cpu).unwrap();
+                let next = sampler.sample(&t).unwrap();
+                if next == *eos {
+                    finished = true;
+                    break;
+                }
+                prop_assert!(checker.matcher.validate_tokens(&[next]).unwrap() == 1, "token {next} rejected after {ids:?}");
+                checker.commit(next).unwrap();
+                c.commit(next).unwrap();
+                ids.push(next);
+                if c.finished() {
+                    finished = true;
+                    break;
+                }
+            }
+            let text = tok.decode(&ids, false).unwrap();
+            if finished {
+                let v: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
+                let validator = jsonschema::validator_for(&schema).unwrap();
+                prop_assert!(validator.is_valid(&v), "{text}");
+            }
+        }
+    }
 
     #[test]
     fn byte_level_mapping_is_a_bijection() {

@@ -180,7 +180,8 @@ impl ChatEngine {
     /// Evaluates the prompt, from the longest cached prefix when there is one. Prompts are
     /// split before their last message, and the state there is kept too, so a new question
     /// after the same conversation (or system prompt) starts from it.
-    fn prefill<'a>(&'a self, prompt: &[u32], pool: &Pool) -> Result<(Session<'a>, Tensor)> {
+    /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
+    fn prefill<'a>(&'a self, prompt: &[u32], pool: &Pool) -> Result<(Session<'a>, Tensor, usize)> {
         let mut session = match &self.model {
             Model::Shared(base) => Session::Own(base.clone()),
             Model::Exclusive(m) => {
@@ -196,7 +197,14 @@ impl ChatEngine {
             *w = cached;
             done = n;
         }
-        let split = self.message_start.and_then(|m| prompt.iter().rposition(|&t| t == m)).filter(|&s| s > done);
+        let reused = done;
+        // The prompt ends with the opened assistant turn: split before the message preceding it.
+        let split = self.message_start.and_then(|m| {
+            let mut starts = prompt.iter().enumerate().filter(|(_, t)| **t == m).map(|(i, _)| i).rev();
+            starts.next();
+            starts.next()
+        });
+        let split = split.filter(|&s| s > done);
         if let Some(split) = split {
             self.step(&mut session, &prompt[done..split], done, pool)?;
             if let Session::Own(w) = &session {
@@ -208,7 +216,7 @@ impl ChatEngine {
         if let Session::Own(w) = &session {
             self.prefixes.insert(prompt, w.clone());
         }
-        Ok((session, logits))
+        Ok((session, logits, reused))
     }
 
     /// Runs one generation (blocking). Chunks go to `sink` as text is produced; `cancel`
@@ -267,7 +275,7 @@ impl ChatEngine {
         if cancel.is_cancelled() {
             return Err(Error::cancelled("generation was cancelled"));
         }
-        let (mut session, mut logits) = self.prefill(&prompt, pool)?;
+        let (mut session, mut logits, reused) = self.prefill(&prompt, pool)?;
         while generated < max_new {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled("generation was cancelled"));
@@ -312,6 +320,7 @@ impl ChatEngine {
             total_tokens: Some((prompt.len() + generated) as f64),
             input_characters: Some(req.messages.iter().map(|m| m.text().chars().count()).sum::<usize>() as f64),
             output_characters: Some(out_chars as f64),
+            cached_content_tokens: (reused > 0).then_some(reused as f64),
             ..GenerationUsage::default()
         };
         Ok(ModelResponse {

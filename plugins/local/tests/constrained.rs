@@ -276,3 +276,134 @@ async fn tool_loop_calls_a_real_tool_and_answers() {
     let msgs = r.messages().unwrap();
     assert!(msgs.iter().any(|m| m.role == Role::Tool), "{msgs:?}");
 }
+
+/// A nested schema whose every value is bounded (string lengths, integer range, array length),
+/// so any output the grammar allows fits in the token budget.
+fn nested_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 8},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "home": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "maxLength": 8}, "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+                "required": ["city", "zip"]
+            }
+        },
+        "required": ["name", "age", "home"]
+    })
+}
+
+/// 200 sampled runs (temperature 1, seeds 0..200) of structured output with a nested schema:
+/// every one finishes and validates. The prompt is the same for all, so the prefix cache
+/// evaluates it once; each run generates about 30 tokens (a few minutes in all on one core).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_seeded_runs_of_a_nested_schema_all_validate() {
+    let schema = nested_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let m = model().await;
+    for seed in 0..200u64 {
+        let req = json!({
+            "messages": [{"role": "user", "content": [{"text": "Make up a person."}]}],
+            "output": {"format": "json", "schema": schema, "constrained": true},
+            "config": {"maxOutputTokens": 80, "temperature": 1.0, "seed": seed}
+        });
+        let r = m.run_json(req, RunOptions::default()).await.unwrap().result;
+        let text = r["message"]["content"][0]["text"].as_str().unwrap();
+        assert_eq!(r["finishReason"], json!("stop"), "seed {seed}: {r}");
+        let v: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("seed {seed}: {e}: {text}"));
+        assert!(validator.is_valid(&v), "seed {seed}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefix_cache_reuses_the_system_prompt_and_the_previous_turn() {
+    // A registry of its own, so other tests' prompts do not warm its cache.
+    let r = Registry::new();
+    r.register_plugin(Arc::new(Local::new())).unwrap();
+    let system = "You are a helpful assistant who answers in one short sentence. You like geography.";
+    let ask = |q: &str| {
+        json!({
+            "messages": [{"role": "system", "content": [{"text": system}]}, {"role": "user", "content": [{"text": q}]}],
+            "config": {"maxOutputTokens": 12}
+        })
+    };
+    let m = r.lookup_action(&format!("/model/{SMOLLM2_135M}")).await.unwrap().unwrap();
+    let first = m.run_json(ask("What is the capital of France?"), RunOptions::default()).await.unwrap().result;
+    assert!(first["usage"]["cachedContentTokens"].is_null(), "{first}");
+    let second = m.run_json(ask("What is the capital of Italy?"), RunOptions::default()).await.unwrap().result;
+    let cached = second["usage"]["cachedContentTokens"].as_f64().unwrap();
+    let input = second["usage"]["inputTokens"].as_f64().unwrap();
+    assert!(cached > 15.0 && cached < input, "the system prompt is reused: {second}");
+
+    // The next turn of the conversation starts from the state the first answer left.
+    let answer = first["message"]["content"][0]["text"].as_str().unwrap();
+    let mut next = ask("What is the capital of France?");
+    next["messages"].as_array_mut().unwrap().extend([
+        json!({"role": "model", "content": [{"text": answer}]}),
+        json!({"role": "user", "content": [{"text": "And of Spain?"}]}),
+    ]);
+    let third = m.run_json(next, RunOptions::default()).await.unwrap().result;
+    let first_total = first["usage"]["totalTokens"].as_f64().unwrap();
+    assert!(third["usage"]["cachedContentTokens"].as_f64().unwrap() >= first_total - 1.0, "{first} {third}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefix_cache_does_not_change_greedy_answers() {
+    let cold = Registry::new();
+    cold.register_plugin(Arc::new(
+        Local::empty().model(genkit_local::LocalChatModel::smollm2_135m().prefix_cache_tokens(0)),
+    ))
+    .unwrap();
+    let system = "You are a pirate. Always say 'Arr'.";
+    let opts = |q: &str| {
+        GenerateOptions::new().model(SMOLLM2_135M).system(system).prompt(q).config(json!({"maxOutputTokens": 16}))
+    };
+    for q in ["Who are you?", "Where is your ship?"] {
+        let warm = generate(&registry(), opts(q)).await.unwrap();
+        let c = generate(&cold, opts(q)).await.unwrap();
+        assert_eq!(warm.text(), c.text());
+        assert!(c.usage.clone().unwrap().cached_content_tokens.is_none());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_model_and_progress_together() {
+    let ask =
+        |q: &str| json!({"messages": [{"role": "user", "content": [{"text": q}]}], "config": {"maxOutputTokens": 24}});
+    let m = model().await;
+    let alone = m.run_json(ask("Write a short poem about rain."), RunOptions::default()).await.unwrap().result;
+    // Two streams at once: both produce their first chunk before either finishes.
+    let mut a = m.stream_json(ask("Write a short poem about rain."), RunOptions::default());
+    let mut b = m.stream_json(ask("Write a short poem about snow."), RunOptions::default());
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (oa, ob) = (order.clone(), order.clone());
+    let ta = async move {
+        let mut n = 0;
+        while let Some(c) = a.next().await {
+            c.unwrap();
+            n += 1;
+            oa.lock().unwrap().push(('a', n));
+        }
+        a.output().await.unwrap()
+    };
+    let tb = async move {
+        let mut n = 0;
+        while let Some(c) = b.next().await {
+            c.unwrap();
+            n += 1;
+            ob.lock().unwrap().push(('b', n));
+        }
+        b.output().await.unwrap()
+    };
+    let (ra, _rb) = tokio::join!(ta, tb);
+    // Same answer as alone (each request has its own state).
+    assert_eq!(ra["message"], alone["message"]);
+    let order = order.lock().unwrap().clone();
+    let last_a = order.iter().rposition(|(s, _)| *s == 'a').unwrap();
+    let first_b = order.iter().position(|(s, _)| *s == 'b').unwrap();
+    let last_b = order.iter().rposition(|(s, _)| *s == 'b').unwrap();
+    let first_a = order.iter().position(|(s, _)| *s == 'a').unwrap();
+    assert!(first_b < last_a && first_a < last_b, "interleaved: {order:?}");
+}
