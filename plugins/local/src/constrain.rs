@@ -101,10 +101,32 @@ pub(crate) fn vocabulary(tokenizer: &Tokenizer, n_vocab: usize, stops: &[u32]) -
     Ok(Arc::new(Vocabulary { trie, tokenizer: tokenizer.clone() }))
 }
 
+/// Objects with `properties` and no `additionalProperties` get `additionalProperties: false`
+/// (as strict structured-output modes do): otherwise a small model invents extra keys without
+/// end. The output still validates against the schema as given, which allows more.
+fn close_objects(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                m.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            for (k, child) in m.iter_mut() {
+                // Literal values and names, not schemas.
+                if !matches!(k.as_str(), "enum" | "const" | "default" | "examples" | "required" | "x-guidance") {
+                    close_objects(child);
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
 /// JSON-schema compile options: compact JSON on one line (`{"a": 1, "b": 2}`, the spacing small
 /// models are used to, and no room for endless whitespace), `oneOf` read as `anyOf`, and
 /// unsupported keywords ignored rather than failing the request.
 fn with_compile_options(mut schema: Value) -> Value {
+    close_objects(&mut schema);
     if let Value::Object(m) = &mut schema {
         m.entry("x-guidance").or_insert_with(|| {
             json!({"whitespace_flexible": false, "item_separator": ", ", "key_separator": ": ",
@@ -419,6 +441,19 @@ mod tests {
     #[test]
     fn lark_strings_escape_quotes_and_newlines() {
         assert_eq!(lark_string("a\"b\n"), r#""a\"b\n""#);
+    }
+
+    #[test]
+    fn objects_are_closed_unless_they_say_otherwise() {
+        let s = with_compile_options(json!({"type": "object", "properties": {
+            "a": {"type": "object", "properties": {"b": {"type": "string"}}},
+            "c": {"type": "object", "properties": {}, "additionalProperties": true},
+            "properties": {"type": "array", "items": {"properties": {"x": {}}}}
+        }}));
+        assert_eq!(s["additionalProperties"], json!(false));
+        assert_eq!(s["properties"]["a"]["additionalProperties"], json!(false));
+        assert_eq!(s["properties"]["c"]["additionalProperties"], json!(true));
+        assert_eq!(s["properties"]["properties"]["items"]["additionalProperties"], json!(false));
     }
 
     #[test]
