@@ -87,7 +87,9 @@ pub(crate) fn vocabulary(tokenizer: &Tokenizer, n_vocab: usize, stops: &[u32]) -
             }
         } else {
             // Padding rows of the output layer: never allowed by a grammar.
-            format!("\u{ff}<[{id}]>").into_bytes()
+            let mut w = vec![TokTrie::SPECIAL_TOKEN_MARKER];
+            w.extend_from_slice(format!("<[{id}]>").as_bytes());
+            w
         };
         words.push(word);
     }
@@ -287,6 +289,19 @@ impl Constraint {
     /// Advances the grammar by the sampled token.
     pub(crate) fn commit(&mut self, token: u32) -> Result<()> {
         self.matcher.consume_token(token).map_err(grammar_error)
+    }
+
+    /// The tokens the grammar forces next (at most `max`), already committed.
+    pub(crate) fn forced(&mut self, max: usize) -> Result<Vec<u32>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let mut ff = self.matcher.compute_ff_tokens();
+        ff.truncate(max);
+        if !ff.is_empty() {
+            self.matcher.consume_tokens(&ff).map_err(grammar_error)?;
+        }
+        Ok(ff)
     }
 
     /// Whether the grammar admits nothing more (the output is complete).

@@ -294,9 +294,23 @@ impl ChatEngine {
             if let Some(c) = constraint.as_mut() {
                 c.commit(next)?;
             }
-            generated += 1;
-            let piece = detok.push(&self.tokenizer, next);
-            if out.push(&piece)? || constraint.as_mut().is_some_and(Constraint::finished) {
+            // The sampled token, then the tokens the grammar forces after it (a JSON key and
+            // its `": "`, a closing tag): no choice to make, so they are not sampled, and they
+            // are evaluated together in the next forward pass.
+            let mut batch = vec![next];
+            if let Some(c) = constraint.as_mut() {
+                batch.extend(c.forced(max_new - generated - 1)?);
+            }
+            let mut stopped = false;
+            for &t in &batch {
+                generated += 1;
+                let piece = detok.push(&self.tokenizer, t);
+                if out.push(&piece)? {
+                    stopped = true;
+                    break;
+                }
+            }
+            if stopped || constraint.as_mut().is_some_and(Constraint::finished) {
                 // A stop sequence, or a grammar that admits nothing more.
                 finish = FinishReason::Stop;
                 break;
@@ -304,8 +318,8 @@ impl ChatEngine {
             if generated >= max_new {
                 break;
             }
-            logits = self.step(&mut session, &[next], fed.len(), pool)?;
-            fed.push(next);
+            logits = self.step(&mut session, &batch, fed.len(), pool)?;
+            fed.extend_from_slice(&batch);
         }
         if let Session::Own(w) = session {
             // The conversation so far: the next turn of a chat or of the tool loop starts here.

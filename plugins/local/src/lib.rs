@@ -29,6 +29,13 @@
 //! SmolLM2-135M is small: coherent English and a working chat template, but unreliable facts
 //! and arithmetic. Use it for development, tests and offline demos; use a provider plugin
 //! for quality.
+//!
+//! Its output can still be relied on where it matters to code: decoding is constrained by a
+//! grammar (llguidance) derived from the request's JSON schema (`json`, `array`, `enum`,
+//! `jsonl` formats), its tools (a `<tool_call>` whose name and arguments validate, or text;
+//! `toolChoice` honoured) or a custom Lark grammar or regex ([`GrammarConfig`]), so structured
+//! output always parses and validates. Prompts that start like an earlier one reuse its KV
+//! state (prefix cache), and concurrent requests share one loaded model, taking turns per token.
 #![deny(unsafe_code)]
 
 mod chat;
