@@ -65,7 +65,7 @@ pub(crate) fn output_body(out: Option<&OutputConfig>, cfg: &LocalChatConfig) -> 
 /// The model state a generation works on.
 enum Session<'a> {
     /// A clone of its own (llama architecture).
-    Own(quantized_llama::ModelWeights),
+    Own(Box<quantized_llama::ModelWeights>),
     /// The one in-place state (qwen architectures), held for the whole generation.
     Held(MutexGuard<'a, Weights>),
 }
@@ -83,6 +83,7 @@ impl Session<'_> {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(wrap)`
 fn wrap(e: candle_core::Error) -> Error {
     Error::new(Status::Internal, format!("local model failed: {e}"))
 }
@@ -111,10 +112,10 @@ impl Emitter<'_> {
         }
     }
 
-    fn emit_text(&mut self, t: String) {
+    fn emit_text(&mut self, t: &str) {
         if !t.is_empty() {
-            self.send(vec![Part::text(t.clone())]);
-            self.text.push_str(&t);
+            self.send(vec![Part::text(t)]);
+            self.text.push_str(t);
         }
     }
 
@@ -137,11 +138,11 @@ impl Emitter<'_> {
         }
         match self.stops.push(piece) {
             Filtered::Continue(t) => {
-                self.emit_text(t);
+                self.emit_text(&t);
                 Ok(false)
             }
             Filtered::Stop(t) => {
-                self.emit_text(t);
+                self.emit_text(&t);
                 Ok(true)
             }
         }
@@ -152,7 +153,7 @@ impl Emitter<'_> {
         self.push(rest)?;
         if self.calls_mode != Some(true) {
             let t = self.stops.finish();
-            self.emit_text(t);
+            self.emit_text(&t);
         }
         Ok(())
     }
@@ -183,7 +184,7 @@ impl ChatEngine {
     /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
     fn prefill<'a>(&'a self, prompt: &[u32], pool: &Pool) -> Result<(Session<'a>, Tensor, usize)> {
         let mut session = match &self.model {
-            Model::Shared(base) => Session::Own(base.clone()),
+            Model::Shared(base) => Session::Own(Box::new(base.clone())),
             Model::Exclusive(m) => {
                 let mut w = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 w.clear();
@@ -194,7 +195,7 @@ impl ChatEngine {
         if let Session::Own(w) = &mut session
             && let Some((n, cached)) = self.prefixes.lookup(prompt)
         {
-            *w = cached;
+            **w = cached;
             done = n;
         }
         let reused = done;
@@ -208,13 +209,13 @@ impl ChatEngine {
         if let Some(split) = split {
             self.step(&mut session, &prompt[done..split], done, pool)?;
             if let Session::Own(w) = &session {
-                self.prefixes.insert(&prompt[..split], w.clone());
+                self.prefixes.insert(&prompt[..split], (**w).clone());
             }
             done = split;
         }
         let logits = self.step(&mut session, &prompt[done..], done, pool)?;
         if let Session::Own(w) = &session {
-            self.prefixes.insert(prompt, w.clone());
+            self.prefixes.insert(prompt, (**w).clone());
         }
         Ok((session, logits, reused))
     }
@@ -262,7 +263,7 @@ impl ChatEngine {
             sink,
             calls_mode: None,
             tools: plan.as_ref().map(|p| p.choice),
-            stops: StopFilter::new(cfg.stop_sequences.clone().unwrap_or_default()),
+            stops: StopFilter::new(cfg.stop_sequences.unwrap_or_default()),
             text: String::new(),
             raw: String::new(),
             calls: CallScanner::default(),
@@ -323,7 +324,7 @@ impl ChatEngine {
         }
         if let Session::Own(w) = session {
             // The conversation so far: the next turn of a chat or of the tool loop starts here.
-            self.prefixes.insert(&fed, w);
+            self.prefixes.insert(&fed, *w);
         }
         out.flush(&detok.rest(&self.tokenizer))?;
         let out_chars = out.text.chars().count() + out.raw.chars().count();

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
-use genkit_ai::generate::{generate, generate_stream};
+use genkit_ai::generate::generate;
 use genkit_ai::{FinishReason, GenerateOptions, ToolChoice};
 use genkit_core::{Registry, RunOptions, Status};
 use genkit_local::{Local, SMOLLM2_135M};
