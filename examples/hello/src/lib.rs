@@ -1,6 +1,7 @@
 //! The main Genkit for Rust sample: typed flows, a streaming flow, traced steps, a flow
 //! calling a flow, auth context, a schema error, `generate` (plain and streaming) on the
-//! default model, a `.prompt` file (`prompts/greeting.prompt`, embedded in the binary),
+//! default model, structured output and a tool call on the local model (constrained decoding
+//! keeps both valid), a `.prompt` file (`prompts/greeting.prompt`, embedded in the binary),
 //! embeddings, and the trace each run produced.
 //!
 //! Needs no API key: the default model and embedder run inside the process (plugin
@@ -38,6 +39,27 @@ pub struct Story {
     pub text: String,
 }
 
+/// Output of the `profile` flow: structured output from the local model. Decoding is
+/// constrained by this type's JSON schema, so the answer always parses.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Profile {
+    /// Full name.
+    #[schemars(length(max = 24))]
+    pub name: String,
+    /// Age in years.
+    pub age: u8,
+    /// A few hobbies.
+    #[schemars(length(max = 3))]
+    pub hobbies: Vec<String>,
+}
+
+/// Input of the `weather` tool.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct City {
+    /// The city.
+    pub city: String,
+}
+
 /// The app's flows.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -57,6 +79,10 @@ pub struct App {
     pub rag: Flow<String, RagAnswer>,
     /// `welcome`: greets someone with the `greeting` prompt file.
     pub welcome: Flow<String, String>,
+    /// `profile`: structured output (a [`Profile`]) from the local model.
+    pub profile: Flow<String, Profile>,
+    /// `forecast`: the local model calls the `weather` tool and answers with its result.
+    pub forecast: Flow<String, String>,
     /// Collects finished spans (an exporter on the tracing seam).
     pub spans: SpanLog,
 }
@@ -222,7 +248,58 @@ pub async fn build_app() -> Result<App> {
         }
     });
 
-    Ok(App { genkit: g, greet, countdown, story, whoami, chat, rag, welcome, spans })
+    // Structured output: the schema of `Profile` constrains the local model's decoding.
+    let g5 = g.clone();
+    let profile = g.define_flow("profile", move |who: String, _cx| {
+        let g = g5.clone();
+        async move {
+            let opts = GenerateOptions::new()
+                .prompt(format!("Make up a profile for {who}."))
+                .output_type::<Profile>()
+                .config(serde_json::json!({"maxOutputTokens": 80}));
+            let out = g.generate(opts).await?.output().unwrap_or_default();
+            serde_json::from_value(out)
+                .map_err(|e| genkit::Error::internal(format!("the profile does not match its schema: {e}")))
+        }
+    });
+
+    // Tool calling: the model's turn is constrained to text or a valid `weather` call; the
+    // tool loop runs the tool and gives the result back to the model.
+    let weather = g.define_tool(ToolConfig::new("weather", "Get the weather for a city"), |c: City, _cx| async move {
+        Ok(format!("It is sunny and 21 degrees in {}.", c.city))
+    });
+    let g6 = g.clone();
+    let forecast = g.define_flow("forecast", move |city: String, _cx| {
+        let (g, weather) = (g6.clone(), weather.clone());
+        async move {
+            // A 135M model follows a worked example better than instructions: one earlier
+            // exchange shows it the call and the answer.
+            let example = vec![
+                Message::user("What is the weather in Paris?"),
+                Message::new(
+                    Role::Model,
+                    vec![Part::tool_request("weather", Some(serde_json::json!({"city": "Paris"})), Some("0".into()))],
+                ),
+                Message::new(
+                    Role::Tool,
+                    vec![Part::tool_response(
+                        "weather",
+                        Some(serde_json::json!("It is rainy and 12 degrees in Paris.")),
+                        Some("0".into()),
+                    )],
+                ),
+                Message::model("It is rainy and 12 degrees in Paris."),
+            ];
+            let opts = GenerateOptions::new()
+                .messages(example)
+                .prompt(format!("What is the weather in {city}?"))
+                .tool(&weather)
+                .config(serde_json::json!({"maxOutputTokens": 40}));
+            Ok(g.generate(opts).await?.text())
+        }
+    });
+
+    Ok(App { genkit: g, greet, countdown, story, whoami, chat, rag, welcome, profile, forecast, spans })
 }
 
 /// Serves every flow of the app over HTTP (the Genkit flow protocol) on 127.0.0.1:`port`
@@ -241,7 +318,9 @@ pub async fn serve(app: &App, port: u16) -> Result<genkit::server::FlowServer> {
         .flow(&app.whoami)
         .flow(&app.chat)
         .flow(&app.rag)
-        .flow(&app.welcome);
+        .flow(&app.welcome)
+        .flow(&app.profile)
+        .flow(&app.forecast);
     start_flow_server(opts).await
 }
 
@@ -313,6 +392,15 @@ pub async fn run_demo(app: &App) -> Result<Vec<String>> {
     out.push(format!("greeting prompt renders -> {asked:?}"));
     let welcome = app.welcome.run("Ferris".into()).await?;
     out.push(format!("welcome (prompts/greeting.prompt on {}) -> {welcome:?}", local::SMOLLM2_135M));
+
+    let p = app.profile.run("Ada Lovelace".into()).await?;
+    out.push(format!(
+        "profile (structured output on {}) -> {}",
+        local::SMOLLM2_135M,
+        serde_json::to_string(&p).unwrap_or_default()
+    ));
+    let f = app.forecast.run("London".into()).await?;
+    out.push(format!("forecast (tool call on {}) -> {f:?}", local::SMOLLM2_135M));
 
     let question = "What does Rust guarantee?";
     let rag = app.rag.run(question.into()).await?;

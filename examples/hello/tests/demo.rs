@@ -38,6 +38,13 @@ async fn demo_runs_and_traces() {
         all.contains("/{chat,t:flow}/{generate,t:util}/{local/smollm2-135m-instruct,t:action,s:model}  success"),
         "{all}"
     );
+    let profile =
+        lines.iter().find(|l| l.starts_with("profile (structured output on local/smollm2-135m-instruct) -> ")).unwrap();
+    assert!(profile.contains("\"name\":") && profile.contains("\"hobbies\":"), "{all}");
+    let forecast =
+        lines.iter().find(|l| l.starts_with("forecast (tool call on local/smollm2-135m-instruct) -> ")).unwrap();
+    assert!(forecast.contains("sunny"), "the answer uses the tool's result: {all}");
+    assert!(all.contains("/{forecast,t:flow}/{generate,t:util}/{weather,t:action,s:tool}  success"), "{all}");
     assert!(all.contains("INVALID_ARGUMENT (HTTP 400)"), "{all}");
     assert!(all.contains("must have required property 'name'"), "{all}");
     assert!(all.contains("/{story,t:flow}/{outline,t:flowStep}  success"), "{all}");

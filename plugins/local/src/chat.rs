@@ -4,24 +4,25 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::generation::Sampling;
 use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
-use genkit_ai::{FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ModelResponseChunk, Part, Role};
-use genkit_core::{Error, Result, Status, StreamSink};
+use genkit_ai::{Message, ModelRequest, ModelResponse};
+use genkit_core::{Error, Result, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
-use tokio_util::sync::CancellationToken;
 
-use crate::decode::{Detokenizer, Filtered, StopFilter};
+use crate::constrain::{self, Compiler};
 use crate::fetch::{mark_verified, progress, verified};
 use crate::gguf_tokenizer;
+use crate::prefix::{self, PrefixCache};
 use crate::template::{CHATML, ChatTemplate};
+use crate::turns::Turns;
 
 /// Generation options of a local chat model (the model's `config`). Unknown fields are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -51,9 +52,25 @@ pub struct LocalChatConfig {
     /// How many recent tokens the repeat penalty looks at (default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_last_n: Option<usize>,
+    /// A grammar the output must match (constrained decoding), instead of the one derived from
+    /// the request's output format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grammar: Option<GrammarConfig>,
 }
 
-const DEFAULT_MAX_OUTPUT_TOKENS: usize = 512;
+/// A custom output grammar (`config.grammar`): exactly one of `lark` or `regex`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GrammarConfig {
+    /// A grammar in llguidance's Lark dialect (`start: ...`; `%json {schema}` embeds a JSON schema).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lark: Option<String>,
+    /// A regular expression (Rust `regex` syntax) the whole output must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+}
+
+pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: usize = 512;
 
 /// Whether to convert weights of a slow quantization when loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,14 +83,14 @@ pub enum Requantize {
     Never,
 }
 
-enum Weights {
+pub(crate) enum Weights {
     Llama(quantized_llama::ModelWeights),
     Qwen2(quantized_qwen2::ModelWeights),
     Qwen3(quantized_qwen3::ModelWeights),
 }
 
 impl Weights {
-    fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
+    pub(crate) fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
         match self {
             Weights::Llama(w) => w.forward(x, pos),
             Weights::Qwen2(w) => w.forward(x, pos),
@@ -81,7 +98,7 @@ impl Weights {
         }
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         match self {
             Weights::Llama(w) => w.clear_kv_cache(),
             Weights::Qwen2(w) => w.clear_kv_cache(),
@@ -91,25 +108,58 @@ impl Weights {
 }
 
 /// How to load a GGUF chat model.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct LoadOptions {
     pub(crate) tokenizer_json: Option<PathBuf>,
     pub(crate) chat_template: Option<String>,
     pub(crate) requantize: Requantize,
     /// Where to keep a converted copy (None: convert in memory on every load).
     pub(crate) converted_dir: Option<PathBuf>,
+    /// Bound of the prefix cache in tokens (0 disables it).
+    pub(crate) prefix_tokens: usize,
 }
 
-/// A loaded chat model. Generation holds `weights` locked (it keeps a KV cache), so calls to
-/// one model run one at a time.
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            tokenizer_json: None,
+            chat_template: None,
+            requantize: Requantize::Auto,
+            converted_dir: None,
+            prefix_tokens: prefix::DEFAULT_TOKENS,
+        }
+    }
+}
+
+/// The loaded weights. Llama-architecture states are cheap to clone (the weights are shared,
+/// only the KV cache is per clone), so each generation works on its own clone, and states are
+/// kept in the prefix cache. The qwen models keep their KV cache in place: one generation at a
+/// time holds them.
+pub(crate) enum Model {
+    /// Cloned per generation (no KV cache in this copy).
+    Shared(quantized_llama::ModelWeights),
+    /// Held by one generation at a time.
+    Exclusive(Mutex<Weights>),
+}
+
+/// A loaded chat model.
 pub(crate) struct ChatEngine {
-    weights: Mutex<Weights>,
-    tokenizer: Tokenizer,
+    pub(crate) model: Model,
+    pub(crate) tokenizer: Tokenizer,
     template: ChatTemplate,
     bos: Option<u32>,
-    stop_ids: Vec<u32>,
-    context_length: usize,
-    device: Device,
+    pub(crate) stop_ids: Vec<u32>,
+    pub(crate) context_length: usize,
+    pub(crate) device: Device,
+    /// Model states by the tokens they hold.
+    pub(crate) prefixes: PrefixCache<quantized_llama::ModelWeights>,
+    /// Forward passes, one at a time, first come first served.
+    pub(crate) turns: Turns,
+    /// The grammar compiler for this model's vocabulary, built on first use.
+    compiler: OnceLock<std::result::Result<Compiler, String>>,
+    /// The id that opens a message in the chat template (`<|im_start|>`), where prompts are
+    /// split so the conversation before the last message can be reused.
+    pub(crate) message_start: Option<u32>,
     /// Seconds the load took.
     pub(crate) load_secs: f64,
 }
@@ -250,14 +300,24 @@ impl ChatEngine {
         } else {
             load_weights(&arch, ct, &mut reader, path)?
         };
+        let model = match weights {
+            Weights::Llama(w) => Model::Shared(w),
+            other => Model::Exclusive(Mutex::new(other)),
+        };
+        let message_start =
+            ["<|im_start|>", "<|start_header_id|>", "<start_of_turn>"].iter().find_map(|t| tokenizer.token_to_id(t));
         Ok(ChatEngine {
-            weights: Mutex::new(weights),
+            model,
             tokenizer,
             template,
             bos: special.add_bos.then_some(special.bos).flatten(),
             stop_ids,
             context_length,
             device: Device::Cpu,
+            prefixes: PrefixCache::new(opts.prefix_tokens, prefix::DEFAULT_ENTRIES),
+            turns: Turns::default(),
+            compiler: OnceLock::new(),
+            message_start,
             load_secs: start.elapsed().as_secs_f64(),
         })
     }
@@ -275,110 +335,15 @@ impl ChatEngine {
         Ok(ids)
     }
 
-    /// Runs one generation (blocking). Chunks go to `sink` as text is produced; `cancel`
-    /// is checked between tokens.
-    pub(crate) fn generate(
-        &self,
-        req: &ModelRequest,
-        sink: &StreamSink<ModelResponseChunk>,
-        cancel: &CancellationToken,
-    ) -> Result<ModelResponse> {
-        let cfg: LocalChatConfig = match &req.config {
-            Some(c) if !c.is_null() => serde_json::from_value(c.clone())
-                .map_err(|e| Error::invalid_argument(format!("invalid config for a local model: {e}")))?,
-            _ => LocalChatConfig::default(),
-        };
-        let prompt = self.prompt_ids(&req.messages)?;
-        if prompt.len() >= self.context_length {
-            return Err(Error::invalid_argument(format!(
-                "the prompt is {} tokens long, but the model's context window is {} tokens: shorten the \
-                 conversation",
-                prompt.len(),
-                self.context_length
-            )));
-        }
-        let max_new =
-            cfg.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS).min(self.context_length - prompt.len());
-        let mut sampler = LogitsProcessor::from_sampling(seed(cfg.seed), sampling(&cfg));
-        let penalty = cfg.repeat_penalty.unwrap_or(1.1);
-        let last_n = cfg.repeat_last_n.unwrap_or(64);
-        let mut stops = StopFilter::new(cfg.stop_sequences.unwrap_or_default());
-        let mut detok = Detokenizer::default();
-        let mut text = String::new();
-        let mut all: Vec<u32> = prompt.clone();
-        let mut generated = 0usize;
-        let mut finish = FinishReason::Length;
-        let wrap = |e: candle_core::Error| Error::new(Status::Internal, format!("local model failed: {e}"));
-
-        let mut weights = self.weights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        weights.clear();
-        let input = Tensor::new(prompt.as_slice(), &self.device).and_then(|t| t.unsqueeze(0)).map_err(wrap)?;
-        let mut logits = weights.forward(&input, 0).and_then(|l| l.squeeze(0)).map_err(wrap)?;
-        let emit = |t: String, text: &mut String| {
-            if !t.is_empty() {
-                if sink.is_active() {
-                    sink.send(ModelResponseChunk {
-                        role: Some(Role::Model),
-                        index: Some(0),
-                        content: vec![Part::text(t.clone())],
-                        ..ModelResponseChunk::default()
-                    });
-                }
-                text.push_str(&t);
-            }
-        };
-        while generated < max_new {
-            if cancel.is_cancelled() {
-                return Err(Error::cancelled("generation was cancelled"));
-            }
-            if penalty != 1.0 {
-                let start = all.len().saturating_sub(last_n);
-                logits =
-                    candle_transformers::utils::apply_repeat_penalty(&logits, penalty, &all[start..]).map_err(wrap)?;
-            }
-            let next = sampler.sample(&logits).map_err(wrap)?;
-            if self.stop_ids.contains(&next) {
-                finish = FinishReason::Stop;
-                break;
-            }
-            generated += 1;
-            all.push(next);
-            let piece = detok.push(&self.tokenizer, next);
-            match stops.push(&piece) {
-                Filtered::Continue(t) => emit(t, &mut text),
-                Filtered::Stop(t) => {
-                    emit(t, &mut text);
-                    finish = FinishReason::Stop;
-                    break;
-                }
-            }
-            if generated >= max_new {
-                break;
-            }
-            let input = Tensor::new(&[next], &self.device).and_then(|t| t.unsqueeze(0)).map_err(wrap)?;
-            logits = weights.forward(&input, all.len() - 1).and_then(|l| l.squeeze(0)).map_err(wrap)?;
-        }
-        drop(weights);
-        if finish == FinishReason::Length {
-            let rest = detok.rest(&self.tokenizer);
-            let (Filtered::Continue(t) | Filtered::Stop(t)) = stops.push(&rest);
-            emit(t, &mut text);
-            emit(stops.finish(), &mut text);
-        }
-        let usage = GenerationUsage {
-            input_tokens: Some(prompt.len() as f64),
-            output_tokens: Some(generated as f64),
-            total_tokens: Some((prompt.len() + generated) as f64),
-            input_characters: Some(req.messages.iter().map(|m| m.text().chars().count()).sum::<usize>() as f64),
-            output_characters: Some(text.chars().count() as f64),
-            ..GenerationUsage::default()
-        };
-        Ok(ModelResponse {
-            message: Some(Message::model(text)),
-            finish_reason: Some(finish),
-            usage: Some(usage),
-            ..ModelResponse::default()
-        })
+    /// The grammar compiler (built on first use: it indexes the vocabulary).
+    pub(crate) fn compiler(&self) -> Result<&Compiler> {
+        let c = self.compiler.get_or_init(|| {
+            let n_vocab = self.tokenizer.get_vocab_size(true);
+            constrain::vocabulary(&self.tokenizer, n_vocab, &self.stop_ids)
+                .and_then(|env| Compiler::new(&env))
+                .map_err(|e| e.message().to_owned())
+        });
+        c.as_ref().map_err(|e| Error::new(Status::Unimplemented, e.clone()))
     }
 
     /// Tokenizer, for tests and benchmarks.
@@ -418,7 +383,7 @@ fn load_weights<R: std::io::Read + std::io::Seek>(
     Ok(w)
 }
 
-fn sampling(cfg: &LocalChatConfig) -> Sampling {
+pub(crate) fn sampling(cfg: &LocalChatConfig) -> Sampling {
     let t = cfg.temperature.unwrap_or(0.0);
     if t.is_nan() || t < 1e-7 {
         return Sampling::ArgMax;
@@ -431,7 +396,7 @@ fn sampling(cfg: &LocalChatConfig) -> Sampling {
     }
 }
 
-fn seed(s: Option<u64>) -> u64 {
+pub(crate) fn seed(s: Option<u64>) -> u64 {
     s.unwrap_or_else(|| {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64) ^ u64::from(std::process::id())
     })
@@ -477,7 +442,7 @@ impl LazyChat {
         // Stops the blocking loop when this future is dropped (e.g. the client went away).
         let guard = cancel.clone().drop_guard();
         let pool = self.pool.clone();
-        let out = tokio::task::spawn_blocking(move || pool.install(|| engine.generate(&req, &sink, &cancel)))
+        let out = tokio::task::spawn_blocking(move || engine.generate(&req, &sink, &cancel, &pool))
             .await
             .map_err(|e| Error::internal(e.to_string()))?;
         drop(guard);

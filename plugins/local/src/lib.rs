@@ -29,15 +29,27 @@
 //! SmolLM2-135M is small: coherent English and a working chat template, but unreliable facts
 //! and arithmetic. Use it for development, tests and offline demos; use a provider plugin
 //! for quality.
+//!
+//! Its output can still be relied on where it matters to code: decoding is constrained by a
+//! grammar (llguidance) derived from the request's JSON schema (`json`, `array`, `enum`,
+//! `jsonl` formats), its tools (a `<tool_call>` whose name and arguments validate, or text;
+//! `toolChoice` honoured) or a custom Lark grammar or regex ([`GrammarConfig`]), so structured
+//! output always parses and validates. Prompts that start like an earlier one reuse its KV
+//! state (prefix cache), and concurrent requests share one loaded model, taking turns per token.
 #![deny(unsafe_code)]
 
 mod chat;
+mod constrain;
 mod decode;
 mod embed;
 pub mod fetch;
+mod generate;
 mod gguf_tokenizer;
+mod prefix;
 mod template;
 mod threads;
+mod tools;
+mod turns;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -47,7 +59,7 @@ use genkit_ai::model::ModelOptions;
 use genkit_ai::{Constrained, ModelSupports};
 use genkit_core::{Action, Plugin, Result};
 
-pub use chat::{LocalChatConfig, Requantize};
+pub use chat::{GrammarConfig, LocalChatConfig, Requantize};
 pub use fetch::{ALL_MINILM_L6_V2, FetchOptions, PypiPackage, SMOLLM2_135M as SMOLLM2_PACKAGE};
 pub use threads::{default_threads, effective_threads, quantized_kernel_threads};
 
@@ -84,6 +96,7 @@ pub struct LocalChatModel {
     chat_template: Option<String>,
     requantize: Requantize,
     keep_converted: bool,
+    prefix_tokens: usize,
 }
 
 impl LocalChatModel {
@@ -97,6 +110,7 @@ impl LocalChatModel {
             chat_template: None,
             requantize: Requantize::Auto,
             keep_converted: true,
+            prefix_tokens: prefix::DEFAULT_TOKENS,
         }
     }
 
@@ -112,6 +126,7 @@ impl LocalChatModel {
             chat_template: None,
             requantize: Requantize::Auto,
             keep_converted: true,
+            prefix_tokens: prefix::DEFAULT_TOKENS,
         }
     }
 
@@ -148,6 +163,15 @@ impl LocalChatModel {
     #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
+        self
+    }
+
+    /// Bounds the prefix cache (model states of earlier prompts, reused when a prompt starts
+    /// the same way) to `tokens` tokens in all (default 2048, about 94 MB for SmolLM2-135M;
+    /// 0 turns it off). Only llama-architecture models use it.
+    #[must_use]
+    pub fn prefix_cache_tokens(mut self, tokens: usize) -> Self {
+        self.prefix_tokens = tokens;
         self
     }
 }
@@ -271,16 +295,17 @@ impl Local {
             chat_template: m.chat_template.clone(),
             requantize: m.requantize,
             converted_dir: m.keep_converted.then(|| self.fetch.cache_dir().join("converted")),
+            prefix_tokens: m.prefix_tokens,
         };
         let lazy = Arc::new(chat::LazyChat::new(m.source.resolver(&self.fetch), opts));
         let supports = ModelSupports {
             multiturn: Some(true),
             media: Some(false),
-            tools: Some(false),
+            tools: Some(true),
             system_role: Some(true),
-            output: Some(vec!["text".into(), "json".into()]),
-            constrained: Some(Constrained::None),
-            tool_choice: Some(false),
+            output: Some(vec!["text".into(), "json".into(), "array".into(), "enum".into(), "jsonl".into()]),
+            constrained: Some(Constrained::All),
+            tool_choice: Some(true),
             ..ModelSupports::default()
         };
         let info = ModelOptions::new(&m.name)
@@ -340,9 +365,23 @@ pub mod engine {
         /// # Errors
         /// When the file cannot be read or its architecture is not supported.
         pub fn load(path: &Path, requantize: super::Requantize, converted_dir: Option<&Path>) -> Result<Self> {
+            Self::load_with_prefix_cache(path, requantize, converted_dir, super::prefix::DEFAULT_TOKENS)
+        }
+
+        /// As [`ChatModel::load`], with the prefix cache bounded to `prefix_tokens` (0: off).
+        ///
+        /// # Errors
+        /// As [`ChatModel::load`].
+        pub fn load_with_prefix_cache(
+            path: &Path,
+            requantize: super::Requantize,
+            converted_dir: Option<&Path>,
+            prefix_tokens: usize,
+        ) -> Result<Self> {
             let opts = chat::LoadOptions {
                 requantize,
                 converted_dir: converted_dir.map(Path::to_path_buf),
+                prefix_tokens,
                 ..chat::LoadOptions::default()
             };
             let pool = threads::Pool::new();
@@ -372,7 +411,7 @@ pub mod engine {
             req: &genkit_ai::ModelRequest,
             sink: &genkit_core::StreamSink<genkit_ai::ModelResponseChunk>,
         ) -> Result<genkit_ai::ModelResponse> {
-            self.1.install(|| self.0.generate(req, sink, &tokio_util::sync::CancellationToken::new()))
+            self.0.generate(req, sink, &tokio_util::sync::CancellationToken::new(), &self.1)
         }
 
         /// Number of tokens of `text`.

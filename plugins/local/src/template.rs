@@ -73,8 +73,12 @@ fn to_template(m: &Message) -> Result<TemplateMessage<'_>> {
             ));
         } else if let Some(d) = &p.data {
             content.push_str(&d.to_string());
+        } else if let Some(tr) = &p.tool_request {
+            // The model's own earlier calls, in the format it is asked to write them in.
+            content.push_str(&crate::tools::render_call(&tr.name, tr.input.as_ref()));
         } else if let Some(tr) = &p.tool_response {
-            content.push_str(&serde_json::to_string(tr).unwrap_or_default());
+            let out = serde_json::json!({"name": tr.name, "result": tr.output});
+            content.push_str(&crate::constrain::spaced_json(&out));
         } else if p.reasoning.is_some() || is_pending(p) {
             // Reasoning is not sent back; pending placeholders carry no text.
         }
@@ -116,5 +120,21 @@ mod tests {
         let t = ChatTemplate::new(CHATML, "", "").unwrap();
         let m = Message::new(Role::User, vec![Part::media("data:image/png;base64,AA==", Some("image/png".into()))]);
         assert!(t.render(&[m]).unwrap_err().message().contains("text only"));
+    }
+
+    #[test]
+    fn tool_requests_and_responses_are_rendered() {
+        let t = ChatTemplate::new(CHATML, "", "").unwrap();
+        let call = Message::new(
+            Role::Model,
+            vec![Part::tool_request("weather", Some(serde_json::json!({"city": "Paris"})), Some("call_0".into()))],
+        );
+        let resp = Message::new(
+            Role::Tool,
+            vec![Part::tool_response("weather", Some(serde_json::json!("sunny")), Some("call_0".into()))],
+        );
+        let s = t.render(&[Message::user("Weather?"), call, resp]).unwrap();
+        assert!(s.contains(r#"<tool_call>{"name": "weather", "arguments": {"city": "Paris"}}</tool_call>"#), "{s}");
+        assert!(s.contains("<|im_start|>tool\n{\"name\": \"weather\", \"result\": \"sunny\"}"), "{s}");
     }
 }

@@ -1,0 +1,373 @@
+//! One generation: the prompt evaluated (reusing a cached prefix when one matches), then tokens
+//! sampled one by one (masked by the request's grammar when it has one), streamed as text or as
+//! tool requests, until an end-of-turn token, a stop sequence, the grammar's end or the token
+//! budget.
+
+use std::sync::MutexGuard;
+
+use candle_core::{DType, Tensor};
+use candle_transformers::generation::LogitsProcessor;
+use candle_transformers::models::quantized_llama;
+use genkit_ai::{
+    FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ModelResponseChunk, OutputConfig, Part, Role,
+    ToolChoice,
+};
+use genkit_core::{Error, Result, Status, StreamSink};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::chat::{ChatEngine, DEFAULT_MAX_OUTPUT_TOKENS, LocalChatConfig, Model, Weights, sampling, seed};
+use crate::constrain::{self, Body, Constraint};
+use crate::decode::{Detokenizer, Filtered, StopFilter};
+use crate::threads::Pool;
+use crate::tools::{self, CallScanner, ToolPlan};
+
+/// What the output must match, from `config.grammar` or else the request's output options:
+/// `json` (or a schema without a format) → that schema (any object or array without one),
+/// `array` → its array schema, `enum` → one of its values, `jsonl` → lines of its item schema.
+/// `constrained: false` turns the derived grammars off.
+pub(crate) fn output_body(out: Option<&OutputConfig>, cfg: &LocalChatConfig) -> Result<Body> {
+    if let Some(g) = &cfg.grammar {
+        return match (&g.lark, &g.regex) {
+            (Some(l), None) => Ok(Body::Lark(l.clone())),
+            (None, Some(r)) => Ok(Body::Regex(r.clone())),
+            _ => Err(Error::invalid_argument("config.grammar takes exactly one of `lark` or `regex`")),
+        };
+    }
+    let Some(out) = out else { return Ok(Body::Text) };
+    if out.constrained == Some(false) {
+        return Ok(Body::Text);
+    }
+    let schema = out.schema.clone().map(Value::Object);
+    let format = out.format.as_deref().unwrap_or(if schema.is_some() { "json" } else { "text" });
+    Ok(match format {
+        "json" => Body::Json(schema.unwrap_or_else(|| json!({"type": ["object", "array"]}))),
+        "array" => Body::Json(schema.unwrap_or_else(|| json!({"type": "array"}))),
+        "enum" => {
+            let values: Vec<String> = schema
+                .as_ref()
+                .and_then(|s| s.get("enum"))
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect())
+                .unwrap_or_default();
+            if values.is_empty() { Body::Text } else { Body::Choice(values) }
+        }
+        "jsonl" => {
+            Body::JsonLines(schema.and_then(|s| s.get("items").cloned()).unwrap_or_else(|| json!({"type": "object"})))
+        }
+        _ => match schema {
+            Some(s) if out.constrained == Some(true) => Body::Json(s),
+            _ => Body::Text,
+        },
+    })
+}
+
+/// The model state a generation works on.
+enum Session<'a> {
+    /// A clone of its own (llama architecture).
+    Own(Box<quantized_llama::ModelWeights>),
+    /// The one in-place state (qwen architectures), held for the whole generation.
+    Held(MutexGuard<'a, Weights>),
+}
+
+impl Session<'_> {
+    /// Runs a forward pass on `pool`'s threads.
+    fn forward(&mut self, x: &Tensor, pos: usize, pool: &Pool) -> candle_core::Result<Tensor> {
+        match self {
+            Session::Own(w) => pool.install(|| w.forward(x, pos)),
+            Session::Held(guard) => {
+                let w: &mut Weights = guard;
+                pool.install(|| w.forward(x, pos))
+            }
+        }
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(wrap)`
+fn wrap(e: candle_core::Error) -> Error {
+    Error::new(Status::Internal, format!("local model failed: {e}"))
+}
+
+/// Where the text goes: streamed as text, or (a tool call turn) collected into tool requests.
+struct Emitter<'a> {
+    sink: &'a StreamSink<ModelResponseChunk>,
+    /// `None` until the first character decides whether this turn is text or tool calls.
+    calls_mode: Option<bool>,
+    tools: Option<ToolChoice>,
+    stops: StopFilter,
+    text: String,
+    raw: String,
+    calls: CallScanner,
+}
+
+impl Emitter<'_> {
+    fn send(&self, content: Vec<Part>) {
+        if self.sink.is_active() {
+            self.sink.send(ModelResponseChunk {
+                role: Some(Role::Model),
+                index: Some(0),
+                content,
+                ..ModelResponseChunk::default()
+            });
+        }
+    }
+
+    fn emit_text(&mut self, t: &str) {
+        if !t.is_empty() {
+            self.send(vec![Part::text(t)]);
+            self.text.push_str(t);
+        }
+    }
+
+    /// Takes newly decoded text; true when a stop sequence ended the turn.
+    fn push(&mut self, piece: &str) -> Result<bool> {
+        if piece.is_empty() {
+            return Ok(false);
+        }
+        let calls = *self.calls_mode.get_or_insert_with(|| match self.tools {
+            None => false,
+            Some(ToolChoice::Required) => true,
+            Some(_) => piece.starts_with('<'),
+        });
+        if calls {
+            self.raw.push_str(piece);
+            for part in self.calls.push(piece)? {
+                self.send(vec![part]);
+            }
+            return Ok(false);
+        }
+        match self.stops.push(piece) {
+            Filtered::Continue(t) => {
+                self.emit_text(&t);
+                Ok(false)
+            }
+            Filtered::Stop(t) => {
+                self.emit_text(&t);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Releases held-back text at the end of a turn cut by the token budget.
+    fn flush(&mut self, rest: &str) -> Result<()> {
+        self.push(rest)?;
+        if self.calls_mode != Some(true) {
+            let t = self.stops.finish();
+            self.emit_text(&t);
+        }
+        Ok(())
+    }
+
+    fn into_message(self) -> Message {
+        if self.calls_mode == Some(true) && !self.calls.parts.is_empty() {
+            Message::new(Role::Model, self.calls.parts)
+        } else if self.calls_mode == Some(true) {
+            Message::model(self.raw)
+        } else {
+            Message::model(self.text)
+        }
+    }
+}
+
+impl ChatEngine {
+    /// Evaluates `tokens` at position `pos` (one forward pass, taken in turn with other
+    /// generations) and returns the logits of the last one.
+    fn step(&self, session: &mut Session<'_>, tokens: &[u32], pos: usize, pool: &Pool) -> Result<Tensor> {
+        let input = Tensor::new(tokens, &self.device).and_then(|t| t.unsqueeze(0)).map_err(wrap)?;
+        let _turn = self.turns.take();
+        session.forward(&input, pos, pool).and_then(|l| l.squeeze(0)).map_err(wrap)
+    }
+
+    /// Evaluates the prompt, from the longest cached prefix when there is one. Prompts are
+    /// split before their last message, and the state there is kept too, so a new question
+    /// after the same conversation (or system prompt) starts from it.
+    /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
+    fn prefill<'a>(&'a self, prompt: &[u32], pool: &Pool) -> Result<(Session<'a>, Tensor, usize)> {
+        let mut session = match &self.model {
+            Model::Shared(base) => Session::Own(Box::new(base.clone())),
+            Model::Exclusive(m) => {
+                let mut w = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                w.clear();
+                Session::Held(w)
+            }
+        };
+        let mut done = 0;
+        if let Session::Own(w) = &mut session
+            && let Some((n, cached)) = self.prefixes.lookup(prompt)
+        {
+            **w = cached;
+            done = n;
+        }
+        let reused = done;
+        // The prompt ends with the opened assistant turn: split before the message preceding it.
+        let split = self.message_start.and_then(|m| {
+            let mut starts = prompt.iter().enumerate().filter(|(_, t)| **t == m).map(|(i, _)| i).rev();
+            starts.next();
+            starts.next()
+        });
+        let split = split.filter(|&s| s > done);
+        if let Some(split) = split {
+            self.step(&mut session, &prompt[done..split], done, pool)?;
+            if let Session::Own(w) = &session {
+                self.prefixes.insert(&prompt[..split], (**w).clone());
+            }
+            done = split;
+        }
+        let logits = self.step(&mut session, &prompt[done..], done, pool)?;
+        if let Session::Own(w) = &session {
+            self.prefixes.insert(prompt, (**w).clone());
+        }
+        Ok((session, logits, reused))
+    }
+
+    /// Runs one generation (blocking). Chunks go to `sink` as text is produced; `cancel`
+    /// is checked between tokens; forward passes run on `pool`.
+    pub(crate) fn generate(
+        &self,
+        req: &ModelRequest,
+        sink: &StreamSink<ModelResponseChunk>,
+        cancel: &CancellationToken,
+        pool: &Pool,
+    ) -> Result<ModelResponse> {
+        let cfg: LocalChatConfig = match &req.config {
+            Some(c) if !c.is_null() => serde_json::from_value(c.clone())
+                .map_err(|e| Error::invalid_argument(format!("invalid config for a local model: {e}")))?,
+            _ => LocalChatConfig::default(),
+        };
+        let plan = ToolPlan::of(req.tools.as_ref(), req.tool_choice);
+        let body = output_body(req.output.as_ref(), &cfg)?;
+        let grammar = match &plan {
+            Some(p) => Some(p.grammar(&body)),
+            None => constrain::single(&body),
+        };
+        let mut constraint = match grammar {
+            Some(g) => Some(self.compiler()?.matcher(g)?),
+            None => None,
+        };
+        let messages = tools::with_instructions(&req.messages, plan.as_ref());
+        let prompt = self.prompt_ids(&messages)?;
+        if prompt.len() >= self.context_length {
+            return Err(Error::invalid_argument(format!(
+                "the prompt is {} tokens long, but the model's context window is {} tokens: shorten the \
+                 conversation",
+                prompt.len(),
+                self.context_length
+            )));
+        }
+        let max_new =
+            cfg.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS).min(self.context_length - prompt.len());
+        let mut sampler = LogitsProcessor::from_sampling(seed(cfg.seed), sampling(&cfg));
+        let penalty = cfg.repeat_penalty.unwrap_or(1.1);
+        let last_n = cfg.repeat_last_n.unwrap_or(64);
+        let mut out = Emitter {
+            sink,
+            calls_mode: None,
+            tools: plan.as_ref().map(|p| p.choice),
+            stops: StopFilter::new(cfg.stop_sequences.unwrap_or_default()),
+            text: String::new(),
+            raw: String::new(),
+            calls: CallScanner::default(),
+        };
+        let mut detok = Detokenizer::default();
+        let mut fed: Vec<u32> = prompt.clone();
+        let mut generated = 0usize;
+        let mut finish = FinishReason::Length;
+
+        if cancel.is_cancelled() {
+            return Err(Error::cancelled("generation was cancelled"));
+        }
+        let (mut session, mut logits, reused) = self.prefill(&prompt, pool)?;
+        while generated < max_new {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled("generation was cancelled"));
+            }
+            let next = self.pick(
+                logits,
+                &mut sampler,
+                constraint.as_mut(),
+                penalty,
+                &fed[fed.len().saturating_sub(last_n)..],
+            )?;
+            if self.stop_ids.contains(&next) {
+                finish = FinishReason::Stop;
+                break;
+            }
+            if let Some(c) = constraint.as_mut() {
+                c.commit(next)?;
+            }
+            // The sampled token, then the tokens the grammar forces after it (a JSON key and
+            // its `": "`, a closing tag): no choice to make, so they are not sampled, and they
+            // are evaluated together in the next forward pass.
+            let mut batch = vec![next];
+            if let Some(c) = constraint.as_mut() {
+                batch.extend(c.forced(max_new - generated - 1)?);
+            }
+            let mut stopped = false;
+            for &t in &batch {
+                generated += 1;
+                let piece = detok.push(&self.tokenizer, t);
+                if out.push(&piece)? {
+                    stopped = true;
+                    break;
+                }
+            }
+            if stopped || constraint.as_mut().is_some_and(Constraint::finished) {
+                // A stop sequence, or a grammar that admits nothing more.
+                finish = FinishReason::Stop;
+                break;
+            }
+            if generated >= max_new {
+                break;
+            }
+            logits = self.step(&mut session, &batch, fed.len(), pool)?;
+            fed.extend_from_slice(&batch);
+        }
+        if let Session::Own(w) = session {
+            // The conversation so far: the next turn of a chat or of the tool loop starts here.
+            self.prefixes.insert(&fed, *w);
+        }
+        out.flush(&detok.rest(&self.tokenizer))?;
+        let out_chars = out.text.chars().count() + out.raw.chars().count();
+        let message = out.into_message();
+        let usage = GenerationUsage {
+            input_tokens: Some(prompt.len() as f64),
+            output_tokens: Some(generated as f64),
+            total_tokens: Some((prompt.len() + generated) as f64),
+            input_characters: Some(req.messages.iter().map(|m| m.text().chars().count()).sum::<usize>() as f64),
+            output_characters: Some(out_chars as f64),
+            cached_content_tokens: (reused > 0).then_some(reused as f64),
+            ..GenerationUsage::default()
+        };
+        Ok(ModelResponse {
+            message: Some(message),
+            finish_reason: Some(finish),
+            usage: Some(usage),
+            ..ModelResponse::default()
+        })
+    }
+
+    /// Samples the next token: repeat penalty, then the grammar's mask, then the sampler.
+    fn pick(
+        &self,
+        logits: Tensor,
+        sampler: &mut LogitsProcessor,
+        constraint: Option<&mut Constraint>,
+        penalty: f32,
+        recent: &[u32],
+    ) -> Result<u32> {
+        let logits = if penalty == 1.0 {
+            logits
+        } else {
+            candle_transformers::utils::apply_repeat_penalty(&logits, penalty, recent).map_err(wrap)?
+        };
+        let Some(c) = constraint else { return sampler.sample(&logits).map_err(wrap) };
+        let mut v: Vec<f32> = logits.to_dtype(DType::F32).and_then(|l| l.to_vec1()).map_err(wrap)?;
+        c.apply(&mut v)?;
+        if !v.iter().any(|l| l.is_finite()) {
+            return Err(Error::internal("constrained decoding left no token to choose from"));
+        }
+        let n = v.len();
+        let masked = Tensor::from_vec(v, n, &self.device).map_err(wrap)?;
+        sampler.sample(&masked).map_err(wrap)
+    }
+}
