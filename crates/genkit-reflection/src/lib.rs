@@ -15,6 +15,8 @@
 //! directly only to attach the tools to a bare [`Registry`].
 #![deny(unsafe_code)]
 
+#[cfg(feature = "testing")]
+pub mod agent_driver;
 mod exporter;
 mod guard;
 mod run;

@@ -27,6 +27,9 @@ pub(crate) struct RunActionRequest {
     pub(crate) telemetry_labels: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub(crate) stream: bool,
+    /// The `init` of a bidirectional run (an agent's `AgentInit`).
+    #[serde(default)]
+    pub(crate) init: Option<Value>,
 }
 
 /// State shared by the v1 server and the v2 client.
@@ -35,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) exporter: TraceExporter,
     active: Mutex<HashMap<String, CancellationToken>>,
+    /// v2: the input streams of running `streamInput` runs, by JSON-RPC request id.
+    inputs: Mutex<HashMap<String, mpsc::UnboundedSender<Value>>>,
 }
 
 /// An action run that has started its root span.
@@ -59,11 +64,33 @@ pub(crate) enum Started {
 
 impl Shared {
     pub(crate) fn new(registry: Registry, exporter: TraceExporter) -> Arc<Shared> {
-        Arc::new(Shared { registry, exporter, active: Mutex::new(HashMap::new()) })
+        Arc::new(Shared { registry, exporter, active: Mutex::new(HashMap::new()), inputs: Mutex::new(HashMap::new()) })
     }
 
     fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
         self.active.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn inputs(&self) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::UnboundedSender<Value>>> {
+        self.inputs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Opens the input stream of the run `request_id` (before its `runAction` is handled, so
+    /// no chunk sent right after it is lost).
+    pub(crate) fn open_input(&self, request_id: String) -> mpsc::UnboundedReceiver<Value> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.inputs().insert(request_id, tx);
+        rx
+    }
+
+    /// Feeds one input to the run `request_id`; returns whether it is still open.
+    pub(crate) fn send_input(&self, request_id: &str, chunk: Value) -> bool {
+        self.inputs().get(request_id).is_some_and(|tx| tx.send(chunk).is_ok())
+    }
+
+    /// Ends the input stream of the run `request_id`; returns whether there was one.
+    pub(crate) fn end_input(&self, request_id: &str) -> bool {
+        self.inputs().remove(request_id).is_some()
     }
 
     /// Cancels the running action with this trace id; returns whether one was found.
@@ -120,6 +147,15 @@ impl Shared {
 
     /// Starts running `req`: resolves once the root span started (or the run failed first).
     pub(crate) async fn start(self: &Arc<Self>, req: RunActionRequest) -> Started {
+        self.start_with_inputs(req, None).await
+    }
+
+    /// [`Shared::start`] for a bidirectional run fed by `inputs` (v2 `streamInput`).
+    pub(crate) async fn start_with_inputs(
+        self: &Arc<Self>,
+        req: RunActionRequest,
+        inputs: Option<mpsc::UnboundedReceiver<Value>>,
+    ) -> Started {
         let action: Arc<dyn Action> = match self.registry.lookup_action(&req.key).await {
             Ok(Some(a)) => a,
             Ok(None) => return Started::UnknownKey(not_found(&req.key)),
@@ -148,8 +184,17 @@ impl Shared {
                 let _ = chunk_tx.send(c);
             });
         }
-        let input = req.input.unwrap_or(Value::Null);
-        let mut task = tokio::spawn(action.run_json(input, opts));
+        if let Some(init) = req.init.filter(|i| !i.is_null()) {
+            opts = opts.init(init);
+        }
+        let run = match inputs {
+            Some(mut rx) => {
+                let inputs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+                action.run_bidi_json(Box::pin(inputs), opts)
+            }
+            None => action.run_json(req.input.unwrap_or(Value::Null), opts),
+        };
+        let mut task = tokio::spawn(run);
         match ids_rx.await {
             Ok(ids) => {
                 self.active().insert(ids.trace_id.clone(), token);

@@ -119,19 +119,44 @@ fn handle(v: &Value, shared: &Arc<Shared>, out: &mpsc::UnboundedSender<Value>) {
                 shared.exporter.set_url(url);
             }
         }
-        "sendInputStreamChunk" | "endInputStream" => {}
+        "sendInputStreamChunk" => {
+            let request_id = params.get("requestId").map(request_key).unwrap_or_default();
+            let chunk = params.get("chunk").cloned().unwrap_or(Value::Null);
+            if !shared.send_input(&request_id, chunk) {
+                tracing::warn!("Received input stream chunk for unknown request ID: {request_id}");
+            }
+        }
+        "endInputStream" => {
+            let request_id = params.get("requestId").map(request_key).unwrap_or_default();
+            if !shared.end_input(&request_id) {
+                tracing::warn!("Received end input stream for unknown request ID: {request_id}");
+            }
+        }
         _ => {
             let Some(id) = id else { return };
+            // `streamInput`: the run's input stream comes in `sendInputStreamChunk` messages
+            // until `endInputStream` (`input` is then ignored, as in JS). Opened now, before
+            // the run starts in its task, so chunks sent right after `runAction` find it.
+            let inputs = (method == "runAction" && params.get("streamInput") == Some(&Value::Bool(true)))
+                .then(|| shared.open_input(request_key(&id)));
             let shared = shared.clone();
             let out = out.clone();
             tokio::spawn(async move {
-                let reply = match request(&method, params, &id, &shared, &out).await {
+                let reply = match request(&method, params, &id, &shared, &out, inputs).await {
                     Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
                     Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
                 };
                 let _ = out.send(reply);
             });
         }
+    }
+}
+
+/// The key of a JSON-RPC request id (`sendInputStreamChunk` names the run by it).
+fn request_key(id: &Value) -> String {
+    match id {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -145,6 +170,7 @@ async fn request(
     id: &Value,
     shared: &Arc<Shared>,
     out: &mpsc::UnboundedSender<Value>,
+    inputs: Option<mpsc::UnboundedReceiver<Value>>,
 ) -> Result<Value, Value> {
     match method {
         "listActions" => match shared.list_actions().await {
@@ -173,33 +199,48 @@ async fn request(
             }
         }
         "runAction" => {
-            let req: RunActionRequest = serde_json::from_value(params)
-                .map_err(|e| rpc_error(-32602, format!("Invalid params for runAction: {e}")))?;
+            let req: RunActionRequest = serde_json::from_value(params).map_err(|e| {
+                shared.end_input(&request_key(id));
+                rpc_error(-32602, format!("Invalid params for runAction: {e}"))
+            })?;
             let stream = req.stream;
-            match shared.start(req).await {
-                Started::UnknownKey(e) => Err(rpc_error(-32602, e.message())),
-                Started::Failed(e) => Err(action_error(&e)),
-                Started::Done(v) => Ok(v),
-                Started::Running(mut running) => {
-                    let _ = out.send(json!({
-                        "jsonrpc": "2.0",
-                        "method": "runActionState",
-                        "params": {"requestId": id, "state": {"traceId": running.ids.trace_id}},
-                    }));
-                    while let Some(chunk) = running.chunks.recv().await {
-                        if stream {
-                            let _ = out.send(json!({
-                                "jsonrpc": "2.0",
-                                "method": "streamChunk",
-                                "params": {"requestId": id, "chunk": chunk},
-                            }));
-                        }
-                    }
-                    running.finish().await.map_err(|e| action_error(&e))
-                }
-            }
+            let started = shared.start_with_inputs(req, inputs).await;
+            let result = run_started(started, stream, id, out).await;
+            shared.end_input(&request_key(id));
+            result
         }
         other => Err(rpc_error(-32601, format!("Method not found: {other}"))),
+    }
+}
+
+/// Answers a started `runAction`: `runActionState`, the `streamChunk`s, then the result.
+async fn run_started(
+    started: Started,
+    stream: bool,
+    id: &Value,
+    out: &mpsc::UnboundedSender<Value>,
+) -> Result<Value, Value> {
+    match started {
+        Started::UnknownKey(e) => Err(rpc_error(-32602, e.message())),
+        Started::Failed(e) => Err(action_error(&e)),
+        Started::Done(v) => Ok(v),
+        Started::Running(mut running) => {
+            let _ = out.send(json!({
+                "jsonrpc": "2.0",
+                "method": "runActionState",
+                "params": {"requestId": id, "state": {"traceId": running.ids.trace_id}},
+            }));
+            while let Some(chunk) = running.chunks.recv().await {
+                if stream {
+                    let _ = out.send(json!({
+                        "jsonrpc": "2.0",
+                        "method": "streamChunk",
+                        "params": {"requestId": id, "chunk": chunk},
+                    }));
+                }
+            }
+            running.finish().await.map_err(|e| action_error(&e))
+        }
     }
 }
 

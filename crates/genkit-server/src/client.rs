@@ -53,6 +53,9 @@ impl Default for FlowClient {
 #[derive(Serialize)]
 struct Envelope<'a, I> {
     data: &'a I,
+    /// The `init` of a bidirectional flow (an agent's `AgentInit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    init: Option<&'a Value>,
 }
 
 impl FlowClient {
@@ -83,7 +86,17 @@ impl FlowClient {
     }
 
     fn post<I: Serialize>(&self, url: &str, input: &I, headers: &[(&str, &str)]) -> Result<reqwest::RequestBuilder> {
-        let body = serde_json::to_vec(&Envelope { data: input })
+        self.post_init(url, input, None, headers)
+    }
+
+    fn post_init<I: Serialize>(
+        &self,
+        url: &str,
+        input: &I,
+        init: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::RequestBuilder> {
+        let body = serde_json::to_vec(&Envelope { data: input, init })
             .map_err(|e| Error::new(Status::InvalidArgument, format!("cannot serialize the flow input: {e}")))?;
         let mut req = self.http.post(url).header("content-type", "application/json").body(body);
         for (k, v) in headers {
@@ -135,6 +148,22 @@ impl FlowClient {
         headers: &[(&str, &str)],
     ) -> Result<FlowStream<S, O>> {
         let req = self.post(url, input, headers)?.header("accept", "text/event-stream");
+        FlowStream::start(req, self.max_response_bytes).await
+    }
+
+    /// [`FlowClient::stream`] for a bidirectional flow: the body carries `init` too
+    /// (`{"data": input, "init": init}`), as agents expect (JS `streamFlow({init})`).
+    ///
+    /// # Errors
+    /// As [`FlowClient::stream`].
+    pub async fn stream_with_init<I: Serialize, S: DeserializeOwned, O: DeserializeOwned>(
+        &self,
+        url: &str,
+        input: &I,
+        init: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<FlowStream<S, O>> {
+        let req = self.post_init(url, input, init, headers)?.header("accept", "text/event-stream");
         FlowStream::start(req, self.max_response_bytes).await
     }
 

@@ -46,9 +46,16 @@
 //! # Client
 //! With the `client` feature, `run_flow`, `stream_flow` and `FlowClient` call served flows.
 //!
+//! # Agents (experimental)
+//! [`FlowServerOptions::agent`] serves an agent's turn action at `/<name>` and its snapshot
+//! and abort actions at `/<name>/getSnapshot` and `/<name>/abort`, the layout Genkit's
+//! `remoteAgent` client expects; with the `client` feature, `remote_agent` is the typed
+//! Rust client of such an agent.
+//!
 //! See `docs/flow-server.md` for the whole guide.
 #![deny(unsafe_code)]
 
+mod agents;
 #[cfg(feature = "client")]
 mod client;
 mod context;
@@ -60,6 +67,9 @@ mod server;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use agents::{AgentEndpoints, agent_router};
+#[cfg(feature = "client")]
+pub use agents::{remote_agent, remote_agent_options};
 #[cfg(feature = "client")]
 pub use client::{FlowClient, FlowStream, run_flow, stream_flow};
 pub use context::{ApiKey, ContextProvider, RequestData, api_key, api_key_any, api_key_policy};

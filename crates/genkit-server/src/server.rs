@@ -117,6 +117,22 @@ impl FlowServerOptions {
         self
     }
 
+    /// **Experimental**: serves an agent at `/<name>` with `/<name>/getSnapshot` and
+    /// `/<name>/abort` beside it, as Genkit's `remoteAgent` client expects (see
+    /// [`crate::AgentEndpoints`]).
+    #[must_use]
+    pub fn agent(self, agent: &crate::AgentEndpoints) -> Self {
+        self.agent_with(agent, HandlerOptions::default())
+    }
+
+    /// [`FlowServerOptions::agent`] with options: [`HandlerOptions::path`] sets the base path
+    /// of the three routes; the context provider and stream manager apply to all of them.
+    #[must_use]
+    pub fn agent_with(mut self, agent: &crate::AgentEndpoints, options: HandlerOptions) -> Self {
+        self.flows.extend(agent.flows(options));
+        self
+    }
+
     /// Serves several flows.
     #[must_use]
     pub fn flows<A: IntoAction>(mut self, actions: impl IntoIterator<Item = A>) -> Self {
