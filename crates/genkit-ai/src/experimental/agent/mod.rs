@@ -2,25 +2,20 @@
 //! conversations served as the bidi action `/agent/<name>`, with their state kept by the
 //! client or in a [`SessionStore`](super::session::SessionStore).
 //!
-<<<<<<< HEAD
-//! This module holds the wire types every part of the agent surface shares, and the agent
-//! runtime: [`define_custom_agent`], [`define_prompt_agent`], [`define_agent`] and the
-//! [`SessionRunner`] turn loop.
+//! This module holds the wire types every part of the agent surface shares, the agent
+//! runtime ([`define_custom_agent`], [`define_prompt_agent`], [`define_agent`] and the
+//! [`SessionRunner`] turn loop), and the typed client ([`AgentClient`], [`AgentChat`]) over an
+//! in-process or remote transport.
 
+pub mod client;
 mod define;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixture;
 mod prompt_agent;
+pub mod remote;
 mod runner;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-=======
-//! This module holds the wire types every part of the agent surface shares, and the typed
-//! client ([`AgentClient`], [`AgentChat`]) over an in-process or remote transport.
-
-pub mod client;
-#[cfg(any(test, feature = "testing"))]
-pub mod fixture;
-pub mod remote;
->>>>>>> agentclient
 mod types;
 
 pub use define::{
