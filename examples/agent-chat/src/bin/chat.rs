@@ -81,10 +81,11 @@ async fn main() -> Result<()> {
     };
     for (i, text) in args.messages.iter().enumerate() {
         turn(&mut chat, text).await?;
-        if i == 0 && args.session.is_none() {
-            if let Some(id) = chat.session_id() {
-                println!("session: {id}");
-            }
+        if i == 0
+            && args.session.is_none()
+            && let Some(id) = chat.session_id()
+        {
+            println!("session: {id}");
         }
     }
     Ok(())
