@@ -13,15 +13,23 @@
 //! - `append` adds a user message to a stored session snapshot (a read-modify-write through the
 //!   node's own session store), and `abort` marks a snapshot aborted, as an agent's abort
 //!   action does: with several nodes, they show the store's guarantees across processes.
+//!
+//! It also serves the custom agent `turns` (**experimental** agents) with the node's session
+//! store, at `/turns` with `/turns/getSnapshot` and `/turns/abort` (the layout of JS
+//! `remoteAgent`). A turn whose message is `wait` waits until it is aborted (its cancellation
+//! token fires) and then ends; any other message `m` is answered `reply to m`. The flow
+//! `stats` tells how many `wait` turns of this node saw their abort.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use genkit::experimental::agent::{AgentOptions, AgentResult, TurnResult};
 use genkit::experimental::session::{SessionStore, SnapshotStatus};
 use genkit::genkit_core::{ActionCx, ActionDef, ActionType, Flow};
-use genkit::server::{FlowServerOptions, HandlerOptions, StreamManager, start_flow_server};
-use genkit::{ActionContext, Error, Message, Result};
+use genkit::server::{AgentEndpoints, FlowServerOptions, HandlerOptions, StreamManager, start_flow_server};
+use genkit::{ActionContext, Error, Genkit, Message, Result};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
@@ -85,6 +93,40 @@ fn editing(
     })
 }
 
+/// Defines the custom agent `turns` on `g` with `store`; `aborted` counts the `wait` turns
+/// that saw their abort.
+fn define_turns(g: &Genkit, store: Arc<dyn SessionStore>, aborted: Arc<AtomicU64>) {
+    g.define_custom_agent(AgentOptions::new("turns").store(store), move |sess, cx| {
+        let aborted = aborted.clone();
+        async move {
+            let token = cx.cancellation().clone();
+            sess.run(|input, _turn| {
+                let (sess, token, aborted) = (sess.clone(), token.clone(), aborted.clone());
+                async move {
+                    let text = input.message.as_ref().map(Message::text).unwrap_or_default();
+                    if text == "wait" {
+                        token.cancelled().await;
+                        aborted.fetch_add(1, Ordering::SeqCst);
+                        return Err(Error::cancelled("the turn was aborted"));
+                    }
+                    sess.add_messages([Message::model(format!("reply to {text}"))]);
+                    Ok(TurnResult::default())
+                }
+            })
+            .await?;
+            Ok(AgentResult { message: sess.messages().last().cloned(), ..AgentResult::default() })
+        }
+    });
+}
+
+/// The `stats` flow: how many `wait` turns of this node saw their abort.
+fn stats(aborted: Arc<AtomicU64>) -> Flow<(), serde_json::Value> {
+    ActionDef::builder(ActionType::Flow, "stats").build(move |_: (), _cx: ActionCx<()>| {
+        let aborted = aborted.clone();
+        async move { Ok(serde_json::json!({"abortedTurns": aborted.load(Ordering::SeqCst)})) }
+    })
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -104,13 +146,19 @@ async fn main() -> Result<()> {
         let state = snapshot.state.get_or_insert_with(Default::default);
         state.messages.get_or_insert_with(Vec::new).push(Message::user(text));
     });
-    let abort = editing("abort", store, |snapshot, _| snapshot.status = Some(SnapshotStatus::Aborted));
+    let abort = editing("abort", store.clone(), |snapshot, _| snapshot.status = Some(SnapshotStatus::Aborted));
+    let g = Genkit::builder().build().await?;
+    let aborted = Arc::new(AtomicU64::new(0));
+    define_turns(&g, store, aborted.clone());
+    let turns = AgentEndpoints::from_registry(g.registry(), "turns").await?;
     let node = format!("node {}", std::process::id());
     let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(0);
     let options = FlowServerOptions::new()
         .flow_with(gated(node), HandlerOptions::new().stream_manager_arc(manager))
         .flow(append)
         .flow(abort)
+        .flow(stats(aborted))
+        .agent(&turns)
         .host(IpAddr::V4(Ipv4Addr::LOCALHOST))
         .port(port)
         .shutdown_on_signal(true);
