@@ -3,7 +3,11 @@
 //! metadata, runs a turn with `init` (`/api/runAction`), and runs it as a bidirectional action
 //! whose inputs come one by one (`/api/streamAction?bidi=true`, `/api/sendBidiInput`,
 //! `/api/endBidiInput`), as the Dev UI's agent playground does. The app is
-//! `src/bin/agent-runtime.rs` (genkit-ai's echo agent test fixture).
+//! `src/bin/agent-runtime.rs` (genkit-ai's echo agent test fixture and a real prompt agent).
+//!
+//! The test stops processes with `kill(2)` (see `common/mod.rs`), never with `/usr/bin/kill`:
+//! its first version ran `kill -TERM -<pgid>`, which procps-ng 4.0 executes as
+//! `kill(-1, SIGTERM)` for a group id beginning with 1, killing every process of the machine.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -134,6 +138,27 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
         assert_eq!(lines[0]["customPatch"][0]["value"], json!({"turns": 2}), "continued the snapshot: {body}");
         let out = lines.last().unwrap();
         assert_eq!(out["result"]["message"]["content"][0]["text"], "echo: three", "{body}");
+
+        // A real prompt agent of the runtime: two turns, the second continuing the first.
+        let assistant = &actions["result"]["data"]["/agent/assistant"];
+        assert_eq!(assistant["metadata"]["agent"]["stateManagement"], "server", "{actions}");
+        let mut snapshot = Value::Null;
+        for (text, want) in
+            [("hi", "Echo: hi; config: {}"), ("more", "Echo: hi\nEcho: hi; config: {}\nmore; config: {}")]
+        {
+            let init = if snapshot.is_null() { json!({}) } else { json!({"snapshotId": snapshot}) };
+            let run: Value = c
+                .post(format!("{ui}/api/runAction"))
+                .json(&json!({"key": "/agent/assistant", "input": user(text), "init": init}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(run["result"]["message"]["content"][0]["text"], want, "{run}");
+            snapshot = run["result"]["snapshotId"].clone();
+        }
 
         // The snapshot action runs too.
         let snap: Value = c
