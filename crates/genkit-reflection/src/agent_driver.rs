@@ -118,6 +118,28 @@ impl ReflectionAgentDriver {
         self.unary(&format!("/agent-snapshot/{agent}"), json!({"snapshotId": snapshot_id})).await
     }
 
+    /// Spec step `getSnapshotData` by snapshot or by session (its latest snapshot): runs
+    /// `/agent-snapshot/<agent>` with whichever ids are given.
+    ///
+    /// # Errors
+    /// As [`ReflectionAgentDriver::get_snapshot`]; `INVALID_ARGUMENT` (from the agent) when
+    /// neither or both ids are given.
+    pub async fn get_snapshot_data(
+        &self,
+        agent: &str,
+        snapshot_id: Option<&str>,
+        session_id: Option<&str>,
+    ) -> Result<Value> {
+        let mut req = serde_json::Map::new();
+        if let Some(id) = snapshot_id {
+            req.insert("snapshotId".into(), json!(id));
+        }
+        if let Some(id) = session_id {
+            req.insert("sessionId".into(), json!(id));
+        }
+        self.unary(&format!("/agent-snapshot/{agent}"), Value::Object(req)).await
+    }
+
     /// Spec step `abort`: runs `/agent-abort/<agent>`; returns the `AgentAbortResponse`.
     ///
     /// # Errors

@@ -45,10 +45,14 @@ pub(crate) struct Shared {
 /// An action run that has started its root span.
 pub(crate) struct Running {
     pub(crate) ids: TraceIds,
-    pub(crate) chunks: mpsc::UnboundedReceiver<Value>,
+    chunks: mpsc::UnboundedReceiver<Value>,
     task: JoinHandle<genkit_core::Result<ActionResult<Value>>>,
+    /// The run's result once [`Running::next_chunk`] saw the task end.
+    ended: Option<RunEnd>,
     shared: Arc<Shared>,
 }
+
+type RunEnd = std::result::Result<genkit_core::Result<ActionResult<Value>>, tokio::task::JoinError>;
 
 /// How a run request went before its root span started.
 pub(crate) enum Started {
@@ -198,7 +202,7 @@ impl Shared {
         match ids_rx.await {
             Ok(ids) => {
                 self.active().insert(ids.trace_id.clone(), token);
-                Started::Running(Running { ids, chunks, task, shared: self.clone() })
+                Started::Running(Running { ids, chunks, task, ended: None, shared: self.clone() })
             }
             Err(_) => match (&mut task).await {
                 Ok(Ok(r)) => {
@@ -213,10 +217,37 @@ impl Shared {
 }
 
 impl Running {
+    /// The run's next stream chunk; `None` once the run has returned and every chunk sent
+    /// before is out. The run returning ends the stream even while something still holds
+    /// its chunk callback: a detached agent turn returns its output and goes on in the
+    /// background (its later chunks are not part of this run's answer).
+    pub(crate) async fn next_chunk(&mut self) -> Option<Value> {
+        if self.ended.is_some() {
+            return self.chunks.try_recv().ok();
+        }
+        tokio::select! {
+            biased;
+            c = self.chunks.recv() => c,
+            end = &mut self.task => {
+                self.ended = Some(end);
+                self.chunks.try_recv().ok()
+            }
+        }
+    }
+
+    /// Stops taking chunks (the client went away); the run itself goes on.
+    pub(crate) fn close_chunks(&mut self) {
+        self.chunks.close();
+    }
+
     /// Waits for the run to end, flushes its spans to the telemetry server, and returns the
     /// final envelope (`{result, telemetry}` or `{error}`).
     pub(crate) async fn finish(self) -> Result<Value, Error> {
-        let res = match self.task.await {
+        let end = match self.ended {
+            Some(end) => end,
+            None => self.task.await,
+        };
+        let res = match end {
             Ok(r) => r,
             Err(e) => Err(Error::new(Status::Internal, format!("the action panicked: {e}"))),
         };

@@ -165,13 +165,13 @@ async fn run_action(
     let trace_id = running.ids.trace_id.clone();
     let span_id = running.ids.span_id.clone();
     tokio::spawn(async move {
-        while let Some(chunk) = running.chunks.recv().await {
+        while let Some(chunk) = running.next_chunk().await {
             let mut line = chunk.to_string();
             line.push('\n');
             if tx.send(Bytes::from(line)).await.is_err() {
                 // The client went away: the run goes on (as in JS) unless cancelled, but its
                 // later chunks are dropped instead of piling up unread.
-                running.chunks.close();
+                running.close_chunks();
                 break;
             }
         }

@@ -230,7 +230,7 @@ async fn run_started(
                 "method": "runActionState",
                 "params": {"requestId": id, "state": {"traceId": running.ids.trace_id}},
             }));
-            while let Some(chunk) = running.chunks.recv().await {
+            while let Some(chunk) = running.next_chunk().await {
                 if stream {
                     let _ = out.send(json!({
                         "jsonrpc": "2.0",

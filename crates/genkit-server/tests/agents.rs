@@ -1,7 +1,9 @@
 //! Agents served over HTTP with the layout of Genkit's `remoteAgent` (`<path>`,
 //! `<path>/getSnapshot`, `<path>/abort`), driven by the typed Rust client `remote_agent` and
-//! checked frame by frame on the wire. The agent is the wire-compatible echo test fixture of
-//! genkit-ai (`experimental::agent::fixture`).
+//! checked frame by frame on the wire. Two kinds of agents are served: the wire-compatible
+//! echo test fixture of genkit-ai (`experimental::agent::fixture`), which covers every path of
+//! the protocol, and real agents of the agent runtime (a prompt agent on the echo model and a
+//! custom agent that works until aborted, both with an in-memory session store).
 
 mod common;
 
@@ -10,11 +12,15 @@ use std::time::Duration;
 
 use common::serve;
 use futures::StreamExt;
+use genkit_ai::Message;
 use genkit_ai::experimental::agent::fixture::define_echo_agent;
 use genkit_ai::experimental::agent::{
-    AgentFailure, AgentInit, AgentResume, AgentStateManagement, GetSnapshotRequest, RemoteAgentOptions,
+    AgentFailure, AgentFnCx, AgentInit, AgentOptions, AgentResult, AgentResume, AgentStateManagement,
+    GetSnapshotRequest, RemoteAgentOptions, SessionRunner, TurnResult, define_agent, define_custom_agent,
 };
 use genkit_ai::experimental::session::{AgentFinishReason, InMemorySessionStore, SessionStore, SnapshotStatus};
+use genkit_ai::model::testing::echo_model;
+use genkit_ai::prompt::PromptConfig;
 use genkit_core::{Registry, Status};
 use genkit_server::{
     AgentEndpoints, FlowServer, FlowServerOptions, HandlerOptions, api_key, remote_agent, remote_agent_options,
@@ -23,16 +29,46 @@ use serde_json::{Value, json};
 
 const POLL: Duration = Duration::from_millis(10);
 
+/// Real agents of the runtime: `assistant`, a prompt agent on the echo model, and `worker`, a
+/// custom agent whose turns run until they are aborted; both keep their state in a store.
+fn define_real_agents(registry: &Registry) {
+    registry.register_action(echo_model("echo").as_action()).unwrap();
+    let store = || Arc::new(InMemorySessionStore::new()) as Arc<dyn SessionStore>;
+    define_agent(registry, PromptConfig::new("assistant").model("echo"), AgentOptions::default().store(store()))
+        .unwrap();
+    define_custom_agent(
+        registry,
+        AgentOptions::new("worker").store(store()),
+        |sess: SessionRunner, cx: AgentFnCx| async move {
+            sess.run(|_, _| {
+                let token = cx.cancellation().clone();
+                async move {
+                    token.cancelled().await;
+                    Ok(TurnResult::default())
+                }
+            })
+            .await?;
+            Ok(AgentResult { message: Some(Message::model("stopped")), ..AgentResult::default() })
+        },
+    )
+    .unwrap();
+}
+
 async fn server() -> (FlowServer, String) {
     let registry = Registry::new();
     let store: Arc<dyn SessionStore> = Arc::new(InMemorySessionStore::new());
     define_echo_agent(&registry, "echo", Some(store)).unwrap();
     define_echo_agent(&registry, "local", None).unwrap();
+    define_real_agents(&registry);
     let echo = AgentEndpoints::from_registry(&registry, "echo").await.unwrap();
     let local = AgentEndpoints::from_registry(&registry, "local").await.unwrap();
+    let assistant = AgentEndpoints::from_registry(&registry, "assistant").await.unwrap();
+    let worker = AgentEndpoints::from_registry(&registry, "worker").await.unwrap();
     serve(
         FlowServerOptions::new()
             .agent(&echo)
+            .agent(&assistant)
+            .agent(&worker)
             .agent_with(&local, HandlerOptions::new().path("api/local"))
             .agent_with(&echo, HandlerOptions::new().path("private/echo").context_provider(api_key("secret"))),
     )
@@ -226,10 +262,47 @@ async fn endpoints_come_from_the_registry() {
     let _router = genkit_server::agent_router(&local, HandlerOptions::new());
 }
 
-/// The official JS client (npm `genkit` 1.42.0, `remoteAgent` from `genkit/beta/client`)
-/// drives the Rust server's agents. Needs Node.js and `npm ci --prefix tools/js-client`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_js_remote_agent_drives_rust_served_agents() {
+async fn remote_clients_drive_real_agents() {
+    let (server, url) = server().await;
+    let agent = remote_agent(format!("{url}/assistant"));
+    let mut chat = agent.chat();
+    let r = chat.send("hi").await.unwrap();
+    assert_eq!(r.text(), "Echo: hi; config: {}");
+    let first = r.snapshot_id().unwrap().to_owned();
+    assert_eq!(chat.state_management(), Some(AgentStateManagement::Server));
+
+    let mut turn = chat.send_stream("again");
+    let mut chunks = 0;
+    while let Some(c) = turn.next().await {
+        if !c.unwrap().text().is_empty() {
+            chunks += 1;
+        }
+    }
+    let r = turn.response().await.unwrap();
+    assert!(chunks > 0, "the model's chunks were streamed");
+    assert_eq!(r.text(), "Echo: hi\nEcho: hi; config: {}\nagain; config: {}");
+    assert_eq!(chat.messages().len(), 4);
+
+    // Resume from the first snapshot: the history has one turn.
+    let mut branch = agent.chat_with(AgentInit::from_snapshot(&first));
+    let r = branch.send("branch").await.unwrap();
+    assert_eq!(r.text(), "Echo: hi\nEcho: hi; config: {}\nbranch; config: {}");
+    let snap = agent.get_snapshot(GetSnapshotRequest::snapshot(&first)).await.unwrap().unwrap();
+    assert_eq!(snap.status, Some(SnapshotStatus::Completed));
+
+    // Detach: wait for a turn that ends; abort one that works until aborted.
+    let done = chat.detach("later").await.unwrap().wait(POLL).await.unwrap();
+    assert_eq!(done.status, Some(SnapshotStatus::Completed));
+    let worker = remote_agent(format!("{url}/worker"));
+    let task = worker.chat().detach("work").await.unwrap();
+    assert_eq!(task.abort().await.unwrap(), Some(SnapshotStatus::Pending));
+    assert_eq!(task.wait(POLL).await.unwrap().status, Some(SnapshotStatus::Aborted));
+    server.stop().await.unwrap();
+}
+
+/// Runs a check script of `tools/js-client` with the official JS client against the server.
+async fn run_js_check(script: &str) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tools/js-client");
     assert!(
         std::path::Path::new(dir).join("node_modules/genkit/package.json").exists(),
@@ -238,7 +311,7 @@ async fn official_js_remote_agent_drives_rust_served_agents() {
     let (server, url) = server().await;
     let out = tokio::time::timeout(
         Duration::from_secs(60),
-        tokio::process::Command::new("node").arg("agent-check.mjs").arg(&url).current_dir(dir).output(),
+        tokio::process::Command::new("node").arg(script).arg(&url).current_dir(dir).output(),
     )
     .await
     .expect("the JS agent check timed out")
@@ -249,4 +322,20 @@ async fn official_js_remote_agent_drives_rust_served_agents() {
     assert!(out.status.success(), "JS agent check failed:\n{stdout}\n{stderr}");
     assert!(stdout.trim_end().ends_with("all agent checks passed"), "{stdout}");
     server.stop().await.unwrap();
+}
+
+/// The official JS client (npm `genkit` 1.42.0, `remoteAgent` from `genkit/beta/client`)
+/// drives real agents of the Rust runtime served over HTTP: send, stream, resume by
+/// snapshot, loadChat, getSnapshot, detach + wait, detach + abort. Needs Node.js and
+/// `npm ci --prefix tools/js-client`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_js_remote_agent_drives_real_rust_agents() {
+    run_js_check("real-agent-check.mjs").await;
+}
+
+/// The official JS client (npm `genkit` 1.42.0, `remoteAgent` from `genkit/beta/client`)
+/// drives the Rust server's agents. Needs Node.js and `npm ci --prefix tools/js-client`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_js_remote_agent_drives_rust_served_agents() {
+    run_js_check("agent-check.mjs").await;
 }

@@ -1,5 +1,48 @@
 //! The agent half of [`Genkit`] (**experimental**, as every Genkit runtime marks agents):
 //! define prompt-backed and custom agents. The types live in [`crate::experimental::agent`].
+//!
+//! An agent handle gives a typed in-process client: `agent.chat()` (a multi-turn
+//! [`AgentChat`](crate::experimental::agent::AgentChat): `send`, `send_stream`, `resume`,
+//! `detach` → poll / wait / abort) and `agent.client()` (an
+//! [`AgentClient`](crate::experimental::agent::AgentClient): `load_chat`, `get_snapshot`,
+//! `abort`).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> genkit::Result<()> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use futures::StreamExt;
+//! use genkit::experimental::agent::{AgentOptions, GetSnapshotRequest};
+//! use genkit::experimental::session::{InMemorySessionStore, SessionStore};
+//! use genkit::{Genkit, PromptConfig};
+//!
+//! let g = Genkit::builder().build().await?;
+//! g.register(genkit::ai::model::testing::echo_model("echo").as_action());
+//! let store: Arc<dyn SessionStore> = Arc::new(InMemorySessionStore::new());
+//! let agent = g.define_agent(PromptConfig::new("helper").model("echo"), AgentOptions::default().store(store));
+//!
+//! let mut chat = agent.chat()?;
+//! let answer = chat.send("hi").await?;
+//! assert_eq!(answer.text(), "Echo: hi; config: {}");
+//!
+//! let mut turn = chat.send_stream("more");
+//! while let Some(chunk) = turn.next().await {
+//!     let _text = chunk?.text();
+//! }
+//! let snapshot = turn.response().await?.snapshot_id().map(str::to_owned);
+//!
+//! // A turn in the background: wait for it (or abort it).
+//! let task = chat.detach("later").await?;
+//! task.wait(Duration::from_millis(10)).await?;
+//!
+//! // Another chat continuing from an earlier snapshot.
+//! let client = agent.client()?;
+//! let request = GetSnapshotRequest::snapshot(snapshot.unwrap_or_default());
+//! let mut resumed = client.load_chat(request).await?;
+//! assert_eq!(resumed.messages().len(), 4);
+//! resumed.send("again").await?;
+//! # Ok(()) }
+//! ```
 
 use std::future::Future;
 

@@ -9,7 +9,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
+
+mod common;
 
 /// The CLI picks its telemetry and UI ports with check-then-bind: one CLI scenario at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -101,9 +104,8 @@ impl Runtime {
         rt
     }
 
-    fn signal(&self, sig: &str) {
-        let st = Command::new("kill").arg(format!("-{sig}")).arg(self.0.id().to_string()).status().unwrap();
-        assert!(st.success());
+    fn signal(&self, sig: Signal) {
+        assert!(common::signal_process(self.0.id(), sig));
     }
 }
 
@@ -113,7 +115,7 @@ struct Group(Child);
 impl Drop for Group {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
-            let _ = Command::new("kill").arg("-TERM").arg(format!("-{}", self.0.id())).status();
+            common::signal_group(self.0.id(), Signal::SIGTERM);
             let _ = self.0.wait();
         }
     }
@@ -287,7 +289,7 @@ fn the_cli_drives_a_running_rust_runtime() {
 
     // SIGTERM: the runtime removes its file and exits with 0.
     let mut rt = rt;
-    rt.signal("TERM");
+    rt.signal(Signal::SIGTERM);
     let status = rt.0.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     assert!(runtime_files(&dir).is_empty(), "the runtime file is removed on SIGTERM");
@@ -430,8 +432,7 @@ fn the_dev_ui_server_sees_and_runs_the_rust_app() {
         .and_then(|f| serde_json::from_slice::<Value>(&std::fs::read(f).ok()?).ok())
         .and_then(|v| v["pid"].as_u64())
         .expect("the runtime file names the app's pid");
-    let st = Command::new("kill").arg("-TERM").arg(rt_pid.to_string()).status().unwrap();
-    assert!(st.success());
+    assert!(common::signal_process(rt_pid, Signal::SIGTERM), "cannot signal the app {rt_pid}");
     let mut exited = false;
     for _ in 0..600 {
         if start.0.try_wait().unwrap().is_some() {

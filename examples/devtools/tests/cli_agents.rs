@@ -3,13 +3,20 @@
 //! metadata, runs a turn with `init` (`/api/runAction`), and runs it as a bidirectional action
 //! whose inputs come one by one (`/api/streamAction?bidi=true`, `/api/sendBidiInput`,
 //! `/api/endBidiInput`), as the Dev UI's agent playground does. The app is
-//! `src/bin/agent-runtime.rs` (genkit-ai's echo agent test fixture).
+//! `src/bin/agent-runtime.rs` (genkit-ai's echo agent test fixture and a real prompt agent).
+//!
+//! The test stops processes with `kill(2)` (see `common/mod.rs`), never with `/usr/bin/kill`:
+//! its first version ran `kill -TERM -<pgid>`, which procps-ng 4.0 executes as
+//! `kill(-1, SIGTERM)` for a group id beginning with 1, killing every process of the machine.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use serde_json::{Value, json};
+
+mod common;
 
 const RUNTIME: &str = env!("CARGO_BIN_EXE_agent-runtime");
 
@@ -29,7 +36,7 @@ struct Group(Child);
 impl Drop for Group {
     fn drop(&mut self) {
         if self.0.try_wait().ok().flatten().is_none() {
-            let _ = Command::new("kill").arg("-TERM").arg(format!("-{}", self.0.id())).status();
+            common::signal_group(self.0.id(), Signal::SIGTERM);
             let _ = self.0.wait();
         }
     }
@@ -40,8 +47,6 @@ fn user(text: &str) -> Value {
 }
 
 #[test]
-#[ignore = "passes alone in a PID namespace (`unshare --pid --fork --mount-proc`); in the shared build sandbox \
-            its 3 runs outside one coincided with every process of the machine dying (cause not found)"]
 fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
     let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let dir = std::env::temp_dir().join(format!("genkit-devtools-agents-{}-{n}", std::process::id()));
@@ -134,6 +139,27 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
         let out = lines.last().unwrap();
         assert_eq!(out["result"]["message"]["content"][0]["text"], "echo: three", "{body}");
 
+        // A real prompt agent of the runtime: two turns, the second continuing the first.
+        let assistant = &actions["result"]["data"]["/agent/assistant"];
+        assert_eq!(assistant["metadata"]["agent"]["stateManagement"], "server", "{actions}");
+        let mut snapshot = Value::Null;
+        for (text, want) in
+            [("hi", "Echo: hi; config: {}"), ("more", "Echo: hi\nEcho: hi; config: {}\nmore; config: {}")]
+        {
+            let init = if snapshot.is_null() { json!({}) } else { json!({"snapshotId": snapshot}) };
+            let run: Value = c
+                .post(format!("{ui}/api/runAction"))
+                .json(&json!({"key": "/agent/assistant", "input": user(text), "init": init}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(run["result"]["message"]["content"][0]["text"], want, "{run}");
+            snapshot = run["result"]["snapshotId"].clone();
+        }
+
         // The snapshot action runs too.
         let snap: Value = c
             .post(format!("{ui}/api/runAction"))
@@ -151,8 +177,7 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
         let runtimes: Value = c.get(url).send().await.unwrap().json().await.unwrap();
         runtimes["result"]["data"][0]["pid"].as_u64().expect("the runtime's pid")
     });
-    let st = Command::new("kill").arg("-TERM").arg(rt_pid.to_string()).status().unwrap();
-    assert!(st.success());
+    assert!(common::signal_process(rt_pid, Signal::SIGTERM), "cannot signal the app {rt_pid}");
     let mut exited = false;
     for _ in 0..600 {
         if start.0.try_wait().unwrap().is_some() {
@@ -163,4 +188,34 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
     }
     assert!(exited, "genkit start did not exit after its app stopped");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The tests' signal helpers reach exactly the group or process named, and refuse the ids
+/// that mean many processes (the `kill -TERM -<pgid>` these tests used to run became
+/// `kill(-1, SIGTERM)` under procps-ng 4.0 whenever the pgid began with 1).
+#[test]
+fn test_signals_reach_only_the_named_group() {
+    let spawn_group = || {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("30");
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        cmd.spawn().unwrap()
+    };
+    let mut target = spawn_group();
+    let mut bystander = spawn_group();
+    assert!(common::signal_group(target.id(), Signal::SIGTERM));
+    let status = target.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(15));
+    assert!(bystander.try_wait().unwrap().is_none(), "another group was signalled");
+
+    for many in [0_i64, 1, -1, -12345, i64::from(u32::MAX)] {
+        assert!(!common::signal_group(many, Signal::SIGTERM), "{many}");
+        assert!(!common::signal_process(many, Signal::SIGTERM), "{many}");
+    }
+    let own_group = nix::unistd::getpgrp().as_raw();
+    assert!(!common::signal_group(own_group, Signal::SIGTERM));
+    assert!(!common::signal_process(std::process::id(), Signal::SIGTERM));
+    assert!(bystander.try_wait().unwrap().is_none());
+    bystander.kill().unwrap();
+    bystander.wait().unwrap();
 }

@@ -2,12 +2,14 @@
 //! agent, so the real Genkit CLI and Dev UI server can be checked to list agents and run
 //! their turns through the reflection API.
 //!
-//! The agent is genkit-ai's wire-compatible echo **test fixture** (server-managed, with an
-//! in-memory store): it speaks the agent protocol (`/agent/echo`, `/agent-snapshot/echo`,
-//! `/agent-abort/echo`) but answers by echoing, with no model.
+//! Two agents, both server-managed with an in-memory store:
+//! - `echo`, genkit-ai's wire-compatible echo **test fixture**: it speaks the agent protocol
+//!   (`/agent/echo`, `/agent-snapshot/echo`, `/agent-abort/echo`) but answers by echoing;
+//! - `assistant`, a real prompt agent of the agent runtime on the echo test model.
 
 use std::sync::Arc;
 
+use genkit::experimental::agent::AgentOptions;
 use genkit::experimental::agent::fixture::define_echo_agent;
 use genkit::experimental::session::{InMemorySessionStore, SessionStore};
 
@@ -16,6 +18,9 @@ async fn main() -> genkit::Result<()> {
     let app = genkit::Genkit::builder().build().await?;
     let store: Arc<dyn SessionStore> = Arc::new(InMemorySessionStore::new());
     define_echo_agent(app.registry(), "echo", Some(store))?;
+    app.register(genkit::ai::model::testing::echo_model("echoModel").as_action());
+    let store: Arc<dyn SessionStore> = Arc::new(InMemorySessionStore::new());
+    app.define_agent(genkit::PromptConfig::new("assistant").model("echoModel"), AgentOptions::default().store(store));
     if app.reflection().is_none() {
         println!("Run this under the Genkit CLI: genkit start -- cargo run -p example-devtools --bin agent-runtime");
         return Ok(());

@@ -938,6 +938,34 @@ impl DetachedTask {
     }
 }
 
+impl super::Agent {
+    /// A typed client of this agent, in process (JS `agent.chat()` and friends come from it):
+    /// its runs go through the agent's own `/agent/<name>`, `/agent-snapshot/<name>` and
+    /// `/agent-abort/<name>` actions, so it needs no registry.
+    ///
+    /// # Errors
+    /// None in practice: `INTERNAL` if the agent's actions cannot be collected.
+    pub fn client(&self) -> Result<AgentClient> {
+        // A registry holding only this agent's actions: the agent itself still resolves its
+        // model, tools and prompts in the registry it was defined in.
+        let own = Registry::new();
+        own.register_action(self.action().as_action())?;
+        own.register_action(self.snapshot_action().as_action())?;
+        own.register_action(self.abort_action().as_action())?;
+        let transport = RegistryAgentTransport::new(own, self.name()).state_management(self.state_management());
+        Ok(AgentClient::new(transport))
+    }
+
+    /// A new multi-turn chat with this agent, in process (JS `agent.chat()`): `send`,
+    /// `send_stream`, `resume`, `detach` → poll / wait / abort.
+    ///
+    /// # Errors
+    /// As [`super::Agent::client`].
+    pub fn chat(&self) -> Result<AgentChat> {
+        Ok(self.client()?.chat())
+    }
+}
+
 /// The in-process transport: runs the agent's actions found by name in a registry.
 #[derive(Clone)]
 pub struct RegistryAgentTransport {
