@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use genkit_ai::experimental::session::{
     SessionSnapshot, SessionStore, SnapshotMutator, SnapshotQuery, SnapshotWatch, reserve_snapshot_id,
-    select_leaf_snapshot,
+    select_leaf_snapshot, versioned_watch,
 };
 use genkit_core::{ActionContext, Error, Result, Status};
 use serde::{Deserialize, Serialize};
@@ -332,38 +332,22 @@ impl PostgresSessionStore {
         self.create_schema().await?;
         // Listen first, then read the baseline: a save committed after the baseline read
         // notifies a receiver that already exists.
-        let mut wakes = self.listener().await?.subscribe();
-        let mut last = self.read(&tenant, snapshot_id).await?.map_or(0, |(_, v)| v);
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let wakes = self.listener().await?.subscribe();
+        let last = self.read(&tenant, snapshot_id).await?.map_or(0, |(_, v)| v);
         let store = self.clone();
         let (id, every) = (snapshot_id.to_owned(), self.backstop);
         let mine =
             serde_json::to_string(&Changed { tenant: tenant.clone(), id: id.clone() }).map_err(Error::internal)?;
-        tokio::spawn(async move {
-            let mut listening = true;
-            loop {
-                tokio::select! {
-                    () = tx.closed() => return,
-                    wake = wakes.recv(), if listening => match wake {
-                        Ok(Wake::Notified(p)) if p != mine => continue,
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => listening = false,
-                    },
-                    () = tokio::time::sleep(every) => {}
-                }
-                match store.read(&tenant, &id).await {
-                    Ok(Some((snap, version))) if version > last => {
-                        last = version;
-                        if tx.send(snap).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!(error = %e, "re-reading a watched snapshot failed"),
-                }
-            }
-        });
-        Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
+        Ok(versioned_watch(
+            wakes,
+            move |w| !matches!(w, Wake::Notified(p) if *p != mine),
+            every,
+            last,
+            move || {
+                let (store, tenant, id) = (store.clone(), tenant.clone(), id.clone());
+                async move { store.read(&tenant, &id).await }
+            },
+        ))
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use genkit_ai::experimental::session::{
     SessionSnapshot, SessionStore, SnapshotMutator, SnapshotQuery, SnapshotWatch, reserve_snapshot_id,
-    select_leaf_snapshot,
+    select_leaf_snapshot, versioned_watch,
 };
 use genkit_core::{ActionContext, Error, Result, Status};
 use serde::{Deserialize, Serialize};
@@ -261,36 +261,20 @@ impl RedisSessionStore {
             self.shared.listener.get_or_try_init(|| Listener::start(self.redis.client.clone(), self.channel())).await?;
         // Subscribe first, then read the baseline: a save after the baseline read reaches a
         // receiver that already exists.
-        let mut wakes = listener.subscribe();
-        let mut last = self.read(&tenant, snapshot_id).await?.map_or(0, |(_, v)| v);
+        let wakes = listener.subscribe();
+        let last = self.read(&tenant, snapshot_id).await?.map_or(0, |(_, v)| v);
         let mine = serde_json::to_string(&Changed { tenant: &tenant, id: snapshot_id }).map_err(Error::internal)?;
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (store, id, every) = (self.clone(), snapshot_id.to_owned(), self.backstop);
-        tokio::spawn(async move {
-            let mut listening = true;
-            loop {
-                tokio::select! {
-                    () = tx.closed() => return,
-                    wake = wakes.recv(), if listening => match wake {
-                        Ok(Wake::Published(p)) if p != mine => continue,
-                        Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => listening = false,
-                    },
-                    () = tokio::time::sleep(every) => {}
-                }
-                match store.read(&tenant, &id).await {
-                    Ok(Some((snap, version))) if version > last => {
-                        last = version;
-                        if tx.send(snap).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!(error = %e, "re-reading a watched snapshot failed"),
-                }
-            }
-        });
-        Ok(Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx))))
+        Ok(versioned_watch(
+            wakes,
+            move |w| !matches!(w, Wake::Published(p) if *p != mine),
+            every,
+            last,
+            move || {
+                let (store, tenant, id) = (store.clone(), tenant.clone(), id.clone());
+                async move { store.read(&tenant, &id).await }
+            },
+        ))
     }
 }
 

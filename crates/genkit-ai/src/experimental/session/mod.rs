@@ -36,6 +36,6 @@ pub use live::{Session, SessionEvent, Subscription, current_session};
 pub use memory::InMemorySessionStore;
 pub use store::{
     SessionStore, SnapshotMutator, SnapshotQuery, SnapshotWatch, assert_valid_session_id, reserve_snapshot_id,
-    select_leaf_snapshot,
+    select_leaf_snapshot, versioned_watch,
 };
 pub use types::{AgentFinishReason, Artifact, SessionSnapshot, SessionState, SnapshotStatus};

@@ -109,6 +109,53 @@ pub trait SessionStore: Send + Sync + 'static {
     }
 }
 
+/// The watch loop of a store that keeps a version per snapshot and hears of changes on a
+/// broadcast channel (PostgreSQL `NOTIFY`, Redis pub/sub): on each wake that `concerns` the
+/// snapshot, and at least every `backstop` (a missed notification), it re-reads the snapshot
+/// with `read` and yields it when its version is above `last`. The loop ends when the returned
+/// stream is dropped; a closed channel leaves only the backstop.
+pub fn versioned_watch<W, V, R, Fut>(
+    mut wakes: tokio::sync::broadcast::Receiver<W>,
+    concerns: impl Fn(&W) -> bool + Send + 'static,
+    backstop: std::time::Duration,
+    mut last: V,
+    mut read: R,
+) -> SnapshotWatch
+where
+    W: Clone + Send + 'static,
+    V: PartialOrd + Send + 'static,
+    R: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<Option<(SessionSnapshot, V)>>> + Send,
+{
+    use tokio::sync::broadcast::error::RecvError;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut listening = true;
+        loop {
+            tokio::select! {
+                () = tx.closed() => return,
+                wake = wakes.recv(), if listening => match wake {
+                    Ok(w) if !concerns(&w) => continue,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => listening = false,
+                },
+                () = tokio::time::sleep(backstop) => {}
+            }
+            match read().await {
+                Ok(Some((snap, version))) if version > last => {
+                    last = version;
+                    if tx.send(snap).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "re-reading a watched snapshot failed"),
+            }
+        }
+    });
+    Box::pin(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
 /// A new snapshot id (a random UUID), for callers that need the id before saving (JS
 /// `reserveSnapshotId`).
 ///
