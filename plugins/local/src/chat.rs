@@ -1,16 +1,16 @@
-//! The chat model: a quantized GGUF (llama, qwen2 or qwen3 architecture) run by candle on the
-//! CPU, with its own tokenizer and chat template, streaming token by token.
+//! The chat model: a quantized GGUF (llama, mistral, qwen2 or qwen3 architecture) run on the CPU
+//! by this crate's own forward pass ([`crate::transformer`]), with its own tokenizer and chat
+//! template, streaming token by token.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::Sampling;
-use candle_transformers::models::{quantized_llama, quantized_qwen2, quantized_qwen3};
 use genkit_ai::{Message, ModelRequest, ModelResponse};
 use genkit_core::{Error, Result, Status};
 use schemars::JsonSchema;
@@ -22,6 +22,7 @@ use crate::fetch::{mark_verified, progress, verified};
 use crate::gguf_tokenizer;
 use crate::prefix::{self, PrefixCache};
 use crate::template::{CHATML, ChatTemplate};
+use crate::transformer::{Kv, Transformer};
 use crate::turns::Turns;
 
 /// Generation options of a local chat model (the model's `config`). Unknown fields are ignored.
@@ -83,30 +84,6 @@ pub enum Requantize {
     Never,
 }
 
-pub(crate) enum Weights {
-    Llama(quantized_llama::ModelWeights),
-    Qwen2(quantized_qwen2::ModelWeights),
-    Qwen3(quantized_qwen3::ModelWeights),
-}
-
-impl Weights {
-    pub(crate) fn forward(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
-        match self {
-            Weights::Llama(w) => w.forward(x, pos),
-            Weights::Qwen2(w) => w.forward(x, pos),
-            Weights::Qwen3(w) => w.forward(x, pos),
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        match self {
-            Weights::Llama(w) => w.clear_kv_cache(),
-            Weights::Qwen2(w) => w.clear_kv_cache(),
-            Weights::Qwen3(w) => w.clear_kv_cache(),
-        }
-    }
-}
-
 /// How to load a GGUF chat model.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadOptions {
@@ -131,20 +108,10 @@ impl Default for LoadOptions {
     }
 }
 
-/// The loaded weights. Llama-architecture states are cheap to clone (the weights are shared,
-/// only the KV cache is per clone), so each generation works on its own clone, and states are
-/// kept in the prefix cache. The qwen models keep their KV cache in place: one generation at a
-/// time holds them.
-pub(crate) enum Model {
-    /// Cloned per generation (no KV cache in this copy).
-    Shared(quantized_llama::ModelWeights),
-    /// Held by one generation at a time.
-    Exclusive(Mutex<Weights>),
-}
-
 /// A loaded chat model.
 pub(crate) struct ChatEngine {
-    pub(crate) model: Model,
+    /// The weights, shared by every generation (each has its own KV state).
+    pub(crate) model: Transformer,
     pub(crate) tokenizer: Tokenizer,
     template: ChatTemplate,
     bos: Option<u32>,
@@ -152,7 +119,7 @@ pub(crate) struct ChatEngine {
     pub(crate) context_length: usize,
     pub(crate) device: Device,
     /// Model states by the tokens they hold.
-    pub(crate) prefixes: PrefixCache<quantized_llama::ModelWeights>,
+    pub(crate) prefixes: PrefixCache<Kv>,
     /// Forward passes, one at a time, first come first served.
     pub(crate) turns: Turns,
     /// The grammar compiler for this model's vocabulary, built on first use.
@@ -198,7 +165,7 @@ fn converted_name(path: &Path) -> String {
 }
 
 /// Converts every Q4_1 tensor to Q8_0 and writes a complete GGUF to `out`.
-fn convert<W: std::io::Write + std::io::Seek>(
+pub(crate) fn convert<W: std::io::Write + std::io::Seek>(
     ct: &gguf_file::Content,
     reader: &mut BufReader<File>,
     out: &mut W,
@@ -300,10 +267,7 @@ impl ChatEngine {
         } else {
             load_weights(&arch, ct, &mut reader, path)?
         };
-        let model = match weights {
-            Weights::Llama(w) => Model::Shared(w),
-            other => Model::Exclusive(Mutex::new(other)),
-        };
+        let model = weights;
         let message_start =
             ["<|im_start|>", "<|start_header_id|>", "<start_of_turn>"].iter().find_map(|t| tokenizer.token_to_id(t));
         Ok(ChatEngine {
@@ -357,30 +321,8 @@ fn load_weights<R: std::io::Read + std::io::Seek>(
     ct: gguf_file::Content,
     reader: &mut R,
     path: &Path,
-) -> Result<Weights> {
-    let dev = Device::Cpu;
-    let w = match arch {
-        "llama" | "mistral" => Weights::Llama(
-            quantized_llama::ModelWeights::from_gguf(ct, reader, &dev).map_err(cerr("cannot load", path))?,
-        ),
-        "qwen2" => Weights::Qwen2(
-            quantized_qwen2::ModelWeights::from_gguf(ct, reader, &dev).map_err(cerr("cannot load", path))?,
-        ),
-        "qwen3" => Weights::Qwen3(
-            quantized_qwen3::ModelWeights::from_gguf(ct, reader, &dev).map_err(cerr("cannot load", path))?,
-        ),
-        other => {
-            return Err(Error::new(
-                Status::Unimplemented,
-                format!(
-                    "{}: GGUF architecture '{other}' is not supported by the local plugin (supported: llama, mistral, \
-                     qwen2, qwen3)",
-                    path.display()
-                ),
-            ));
-        }
-    };
-    Ok(w)
+) -> Result<Transformer> {
+    Transformer::load(&ct, reader, arch, &path.display().to_string())
 }
 
 pub(crate) fn sampling(cfg: &LocalChatConfig) -> Sampling {

@@ -3,11 +3,8 @@
 //! tool requests, until an end-of-turn token, a stop sequence, the grammar's end or the token
 //! budget.
 
-use std::sync::MutexGuard;
-
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use candle_transformers::generation::LogitsProcessor;
-use candle_transformers::models::quantized_llama;
 use genkit_ai::{
     FinishReason, GenerationUsage, Message, ModelRequest, ModelResponse, ModelResponseChunk, OutputConfig, Part, Role,
     ToolChoice,
@@ -16,11 +13,12 @@ use genkit_core::{Error, Result, Status, StreamSink};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::chat::{ChatEngine, DEFAULT_MAX_OUTPUT_TOKENS, LocalChatConfig, Model, Weights, sampling, seed};
+use crate::chat::{ChatEngine, DEFAULT_MAX_OUTPUT_TOKENS, LocalChatConfig, sampling, seed};
 use crate::constrain::{self, Body, Constraint};
 use crate::decode::{Detokenizer, Filtered, StopFilter};
 use crate::threads::Pool;
 use crate::tools::{self, CallScanner, ToolPlan};
+use crate::transformer::{Kv, Scratch};
 
 /// What the output must match, from `config.grammar` or else the request's output options:
 /// `json` (or a schema without a format) → that schema (any object or array without one),
@@ -62,25 +60,10 @@ pub(crate) fn output_body(out: Option<&OutputConfig>, cfg: &LocalChatConfig) -> 
     })
 }
 
-/// The model state a generation works on.
-enum Session<'a> {
-    /// A clone of its own (llama architecture).
-    Own(Box<quantized_llama::ModelWeights>),
-    /// The one in-place state (qwen architectures), held for the whole generation.
-    Held(MutexGuard<'a, Weights>),
-}
-
-impl Session<'_> {
-    /// Runs a forward pass on `pool`'s threads.
-    fn forward(&mut self, x: &Tensor, pos: usize, pool: &Pool) -> candle_core::Result<Tensor> {
-        match self {
-            Session::Own(w) => pool.install(|| w.forward(x, pos)),
-            Session::Held(guard) => {
-                let w: &mut Weights = guard;
-                pool.install(|| w.forward(x, pos))
-            }
-        }
-    }
+/// The state a generation works on: its own KV cache and the buffers its passes reuse.
+struct Session {
+    kv: Kv,
+    scratch: Scratch,
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(wrap)`
@@ -170,34 +153,23 @@ impl Emitter<'_> {
 }
 
 impl ChatEngine {
-    /// Evaluates `tokens` at position `pos` (one forward pass, taken in turn with other
-    /// generations) and returns the logits of the last one.
-    fn step(&self, session: &mut Session<'_>, tokens: &[u32], pos: usize, pool: &Pool) -> Result<Tensor> {
-        let input = Tensor::new(tokens, &self.device).and_then(|t| t.unsqueeze(0)).map_err(wrap)?;
+    /// Evaluates `tokens` after the positions `session` holds (one forward pass, taken in
+    /// turn with other generations) and returns the logits of the last one.
+    fn step(&self, session: &mut Session, tokens: &[u32], pool: &Pool) -> Result<Vec<f32>> {
         let _turn = self.turns.take();
-        session.forward(&input, pos, pool).and_then(|l| l.squeeze(0)).map_err(wrap)
+        pool.install(|| self.model.forward(tokens, &mut session.kv, &mut session.scratch))
     }
 
     /// Evaluates the prompt, from the longest cached prefix when there is one. Prompts are
     /// split before their last message, and the state there is kept too, so a new question
     /// after the same conversation (or system prompt) starts from it.
     /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
-    fn prefill<'a>(&'a self, prompt: &[u32], pool: &Pool) -> Result<(Session<'a>, Tensor, usize)> {
-        let mut session = match &self.model {
-            Model::Shared(base) => Session::Own(Box::new(base.clone())),
-            Model::Exclusive(m) => {
-                let mut w = m.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                w.clear();
-                Session::Held(w)
-            }
-        };
-        let mut done = 0;
-        if let Session::Own(w) = &mut session
-            && let Some((n, cached)) = self.prefixes.lookup(prompt)
-        {
-            **w = cached;
-            done = n;
+    fn prefill(&self, prompt: &[u32], pool: &Pool) -> Result<(Session, Vec<f32>, usize)> {
+        let mut session = Session { kv: self.model.new_kv(), scratch: Scratch::default() };
+        if let Some((_, cached)) = self.prefixes.lookup(prompt) {
+            session.kv = cached;
         }
+        let mut done = session.kv.len();
         let reused = done;
         // The prompt ends with the opened assistant turn: split before the message preceding it.
         let split = self.message_start.and_then(|m| {
@@ -207,16 +179,12 @@ impl ChatEngine {
         });
         let split = split.filter(|&s| s > done);
         if let Some(split) = split {
-            self.step(&mut session, &prompt[done..split], done, pool)?;
-            if let Session::Own(w) = &session {
-                self.prefixes.insert(&prompt[..split], (**w).clone());
-            }
+            self.step(&mut session, &prompt[done..split], pool)?;
+            self.prefixes.insert(&prompt[..split], session.kv.clone());
             done = split;
         }
-        let logits = self.step(&mut session, &prompt[done..], done, pool)?;
-        if let Session::Own(w) = &session {
-            self.prefixes.insert(prompt, (**w).clone());
-        }
+        let logits = self.step(&mut session, &prompt[done..], pool)?;
+        self.prefixes.insert(prompt, session.kv.clone());
         Ok((session, logits, reused))
     }
 
@@ -319,13 +287,11 @@ impl ChatEngine {
             if generated >= max_new {
                 break;
             }
-            logits = self.step(&mut session, &batch, fed.len(), pool)?;
+            logits = self.step(&mut session, &batch, pool)?;
             fed.extend_from_slice(&batch);
         }
-        if let Session::Own(w) = session {
-            // The conversation so far: the next turn of a chat or of the tool loop starts here.
-            self.prefixes.insert(&fed, *w);
-        }
+        // The conversation so far: the next turn of a chat or of the tool loop starts here.
+        self.prefixes.insert(&fed, session.kv);
         out.flush(&detok.rest(&self.tokenizer))?;
         let out_chars = out.text.chars().count() + out.raw.chars().count();
         let message = out.into_message();
@@ -349,25 +315,36 @@ impl ChatEngine {
     /// Samples the next token: repeat penalty, then the grammar's mask, then the sampler.
     fn pick(
         &self,
-        logits: Tensor,
+        mut logits: Vec<f32>,
         sampler: &mut LogitsProcessor,
         constraint: Option<&mut Constraint>,
         penalty: f32,
         recent: &[u32],
     ) -> Result<u32> {
-        let logits = if penalty == 1.0 {
-            logits
-        } else {
-            candle_transformers::utils::apply_repeat_penalty(&logits, penalty, recent).map_err(wrap)?
-        };
-        let Some(c) = constraint else { return sampler.sample(&logits).map_err(wrap) };
-        let mut v: Vec<f32> = logits.to_dtype(DType::F32).and_then(|l| l.to_vec1()).map_err(wrap)?;
-        c.apply(&mut v)?;
-        if !v.iter().any(|l| l.is_finite()) {
-            return Err(Error::internal("constrained decoding left no token to choose from"));
+        if penalty != 1.0 {
+            repeat_penalty(&mut logits, penalty, recent);
         }
-        let n = v.len();
-        let masked = Tensor::from_vec(v, n, &self.device).map_err(wrap)?;
-        sampler.sample(&masked).map_err(wrap)
+        if let Some(c) = constraint {
+            c.apply(&mut logits)?;
+            if !logits.iter().any(|l| l.is_finite()) {
+                return Err(Error::internal("constrained decoding left no token to choose from"));
+            }
+        }
+        let n = logits.len();
+        let t = Tensor::from_vec(logits, n, &self.device).map_err(wrap)?;
+        sampler.sample(&t).map_err(wrap)
+    }
+}
+
+/// Makes the tokens seen recently less likely: each distinct one's logit is divided by
+/// `penalty` when positive, multiplied when negative.
+fn repeat_penalty(logits: &mut [f32], penalty: f32, recent: &[u32]) {
+    let mut seen = std::collections::HashSet::with_capacity(recent.len());
+    for &t in recent {
+        if seen.insert(t)
+            && let Some(l) = logits.get_mut(t as usize)
+        {
+            *l = if *l >= 0.0 { *l / penalty } else { *l * penalty };
+        }
     }
 }

@@ -46,9 +46,11 @@ pub mod fetch;
 mod generate;
 mod gguf_tokenizer;
 mod prefix;
+mod q8;
 mod template;
 mod threads;
 mod tools;
+mod transformer;
 mod turns;
 
 use std::path::PathBuf;
