@@ -5,11 +5,11 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use candle_transformers::generation::Sampling;
 use genkit_ai::{Message, ModelRequest, ModelResponse};
 use genkit_core::{Error, Result, Status};
@@ -17,13 +17,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokenizers::Tokenizer;
 
+use crate::batch::Batcher;
 use crate::constrain::{self, Compiler};
 use crate::fetch::{mark_verified, progress, verified};
 use crate::gguf_tokenizer;
 use crate::prefix::{self, PrefixCache};
 use crate::template::{CHATML, ChatTemplate};
-use crate::transformer::{Kv, Transformer};
-use crate::turns::Turns;
+use crate::transformer::{Kv, Scratch, Transformer};
 
 /// Generation options of a local chat model (the model's `config`). Unknown fields are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -120,8 +120,10 @@ pub(crate) struct ChatEngine {
     pub(crate) device: Device,
     /// Model states by the tokens they hold.
     pub(crate) prefixes: PrefixCache<Kv>,
-    /// Forward passes, one at a time, first come first served.
-    pub(crate) turns: Turns,
+    /// Forward passes, shared by the generations running at the same time.
+    pub(crate) batcher: Batcher,
+    /// The buffers of the pass in progress (only the batch's leader takes them).
+    pub(crate) scratch: Mutex<Scratch>,
     /// The grammar compiler for this model's vocabulary, built on first use.
     compiler: OnceLock<std::result::Result<Compiler, String>>,
     /// The id that opens a message in the chat template (`<|im_start|>`), where prompts are
@@ -279,7 +281,8 @@ impl ChatEngine {
             context_length,
             device: Device::Cpu,
             prefixes: PrefixCache::new(opts.prefix_tokens, prefix::DEFAULT_ENTRIES),
-            turns: Turns::default(),
+            batcher: Batcher::default(),
+            scratch: Mutex::new(Scratch::default()),
             compiler: OnceLock::new(),
             message_start,
             load_secs: start.elapsed().as_secs_f64(),

@@ -18,7 +18,8 @@ use crate::constrain::{self, Body, Constraint};
 use crate::decode::{Detokenizer, Filtered, StopFilter};
 use crate::threads::Pool;
 use crate::tools::{self, CallScanner, ToolPlan};
-use crate::transformer::{Kv, Scratch};
+use crate::batch::PROMPT_CHUNK;
+use crate::transformer::{Kv, Scratch, Step};
 
 /// What the output must match, from `config.grammar` or else the request's output options:
 /// `json` (or a schema without a format) → that schema (any object or array without one),
@@ -60,10 +61,9 @@ pub(crate) fn output_body(out: Option<&OutputConfig>, cfg: &LocalChatConfig) -> 
     })
 }
 
-/// The state a generation works on: its own KV cache and the buffers its passes reuse.
+/// The state a generation works on: its own KV cache.
 struct Session {
     kv: Kv,
-    scratch: Scratch,
 }
 
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(wrap)`
@@ -153,11 +153,26 @@ impl Emitter<'_> {
 }
 
 impl ChatEngine {
-    /// Evaluates `tokens` after the positions `session` holds (one forward pass, taken in
-    /// turn with other generations) and returns the logits of the last one.
+    /// Evaluates `tokens` after the positions `session` holds and returns the logits of the
+    /// last one. The tokens go in steps of at most [`PROMPT_CHUNK`], each sharing a batched
+    /// forward pass with the steps of other generations running at the same time.
     fn step(&self, session: &mut Session, tokens: &[u32], pool: &Pool) -> Result<Vec<f32>> {
-        let _turn = self.turns.take();
-        pool.install(|| self.model.forward(tokens, &mut session.kv, &mut session.scratch))
+        self.model.check(tokens)?;
+        let exec = |steps: &mut [Step]| {
+            let mut guard = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let scratch: &mut Scratch = &mut guard;
+            pool.install(|| self.model.forward_batch(steps, scratch))
+        };
+        let mut logits = Vec::new();
+        let chunks = tokens.chunks(PROMPT_CHUNK);
+        let last = chunks.len().saturating_sub(1);
+        for (i, chunk) in chunks.enumerate() {
+            let step = Step { tokens: chunk.to_vec(), kv: std::mem::take(&mut session.kv), logits: i == last };
+            let (kv, l) = self.batcher.run(step, &exec)?;
+            session.kv = kv;
+            logits = l;
+        }
+        Ok(logits)
     }
 
     /// Evaluates the prompt, from the longest cached prefix when there is one. Prompts are
@@ -165,7 +180,7 @@ impl ChatEngine {
     /// after the same conversation (or system prompt) starts from it.
     /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
     fn prefill(&self, prompt: &[u32], pool: &Pool) -> Result<(Session, Vec<f32>, usize)> {
-        let mut session = Session { kv: self.model.new_kv(), scratch: Scratch::default() };
+        let mut session = Session { kv: self.model.new_kv() };
         if let Some((_, cached)) = self.prefixes.lookup(prompt) {
             session.kv = cached;
         }
@@ -244,6 +259,8 @@ impl ChatEngine {
         if cancel.is_cancelled() {
             return Err(Error::cancelled("generation was cancelled"));
         }
+        // Registered until this generation ends, so batched passes wait for its steps.
+        let _active = self.batcher.join();
         let (mut session, mut logits, reused) = self.prefill(&prompt, pool)?;
         while generated < max_new {
             if cancel.is_cancelled() {

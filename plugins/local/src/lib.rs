@@ -38,6 +38,7 @@
 //! state (prefix cache), and concurrent requests share one loaded model, taking turns per token.
 #![deny(unsafe_code)]
 
+mod batch;
 mod chat;
 mod constrain;
 mod decode;
@@ -51,7 +52,6 @@ mod template;
 mod threads;
 mod tools;
 mod transformer;
-mod turns;
 
 use std::path::PathBuf;
 use std::sync::Arc;

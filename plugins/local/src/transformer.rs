@@ -119,6 +119,10 @@ pub(crate) struct Scratch {
     scores: Vec<f32>,
     cos: Vec<f32>,
     sin: Vec<f32>,
+    /// (step, position) of each row.
+    rows: Vec<(usize, usize)>,
+    /// The last rows' hidden states, for the logits.
+    last: Vec<f32>,
 }
 
 fn load_err(path: &str) -> impl Fn(candle_core::Error) -> Error + '_ {
@@ -372,29 +376,56 @@ impl Transformer {
     /// Evaluates `tokens` after the positions `kv` holds (appending theirs), and returns the
     /// logits of the last one.
     pub(crate) fn forward(&self, tokens: &[u32], kv: &mut Kv, s: &mut Scratch) -> Result<Vec<f32>> {
-        let c = &self.cfg;
-        let n = tokens.len();
-        if n == 0 {
+        let mut steps = [Step { tokens: tokens.to_vec(), kv: std::mem::take(kv), logits: true }];
+        let out = self.forward_batch(&mut steps, s);
+        let [step] = steps;
+        *kv = step.kv;
+        out?.pop().ok_or_else(|| Error::internal("a forward pass returned no logits"))
+    }
+
+    /// Checks a step before it joins a batch (so one bad step fails alone).
+    pub(crate) fn check(&self, tokens: &[u32]) -> Result<()> {
+        if tokens.is_empty() {
             return Err(Error::internal("a forward pass needs at least one token"));
         }
-        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= c.vocab) {
-            return Err(Error::invalid_argument(format!("token id {bad} is outside the vocabulary ({})", c.vocab)));
+        if let Some(bad) = tokens.iter().find(|&&t| t as usize >= self.cfg.vocab) {
+            return Err(Error::invalid_argument(format!(
+                "token id {bad} is outside the vocabulary ({})",
+                self.cfg.vocab
+            )));
         }
-        if kv.k.len() != c.layers {
-            *kv = self.new_kv();
+        Ok(())
+    }
+
+    /// Evaluates several conversations' new tokens in one pass over the weights: their rows go
+    /// through every matrix product together (the weights are read once for all), attention
+    /// is per conversation. Returns, in order, the logits of the last token of each step that
+    /// asks for them (an empty vector for the others).
+    pub(crate) fn forward_batch(&self, steps: &mut [Step], s: &mut Scratch) -> Result<Vec<Vec<f32>>> {
+        let c = &self.cfg;
+        for st in steps.iter_mut() {
+            self.check(&st.tokens)?;
+            if st.kv.k.len() != c.layers {
+                st.kv = self.new_kv();
+            }
         }
         let (hid, qd, kvd, hd) = (c.hidden, c.q_dim(), c.kv_dim(), c.head_dim);
-        let start = kv.len;
+        // Row r of the batch: (step, position).
+        s.rows.clear();
+        for (i, st) in steps.iter().enumerate() {
+            s.rows.extend((0..st.tokens.len()).map(|t| (i, st.kv.len + t)));
+        }
+        let n = s.rows.len();
         s.x.resize(n * hid, 0.0);
-        for (t, &tok) in tokens.iter().enumerate() {
-            self.embed.row_into(tok as usize, &mut s.x[t * hid..(t + 1) * hid]);
+        for (r, tok) in steps.iter().flat_map(|st| st.tokens.iter()).enumerate() {
+            self.embed.row_into(*tok as usize, &mut s.x[r * hid..(r + 1) * hid]);
         }
         // Rotation angles of the new positions.
         let half = c.rope_dim / 2;
         s.cos.clear();
         s.sin.clear();
-        for t in 0..n {
-            let p = (start + t) as f32;
+        for &(_, pos) in &s.rows {
+            let p = pos as f32;
             for f in &self.inv_freq {
                 let (sn, cs) = (p * f).sin_cos();
                 s.cos.push(cs);
@@ -403,14 +434,14 @@ impl Transformer {
         }
         let scale = 1.0 / (hd as f32).sqrt();
         let group = c.heads / c.kv_heads;
+        let width = qd + 2 * kvd;
         for (li, l) in self.layers.iter().enumerate() {
             // Attention.
             rms_norm_rows(&s.x, &l.attn_norm, c.eps, &mut s.xn, hid);
             s.qa.quantize(&s.xn, hid);
             q8::matmul(&l.qkv, &s.qa, &mut s.qkv, &mut s.mm);
-            let rows = qd + 2 * kvd;
-            for t in 0..n {
-                let row = &mut s.qkv[t * rows..(t + 1) * rows];
+            for (r, &(i, _)) in s.rows.iter().enumerate() {
+                let row = &mut s.qkv[r * width..(r + 1) * width];
                 if let Some(b) = &l.qkv_bias {
                     row.iter_mut().zip(b).for_each(|(a, b)| *a += b);
                 }
@@ -422,24 +453,23 @@ impl Transformer {
                 if let Some(w) = &l.k_norm {
                     k.chunks_exact_mut(hd).for_each(|h| rms_norm_in_place(h, w, c.eps));
                 }
-                let (cs, sn) = (&s.cos[t * half..(t + 1) * half], &s.sin[t * half..(t + 1) * half]);
+                let (cs, sn) = (&s.cos[r * half..(r + 1) * half], &s.sin[r * half..(r + 1) * half]);
                 q.chunks_exact_mut(hd).for_each(|h| rope(h, cs, sn, c.rope));
                 k.chunks_exact_mut(hd).for_each(|h| rope(h, cs, sn, c.rope));
-                kv.k[li].extend_from_slice(k);
-                kv.v[li].extend_from_slice(v);
+                steps[i].kv.k[li].extend_from_slice(k);
+                steps[i].kv.v[li].extend_from_slice(v);
             }
             s.attn.clear();
             s.attn.resize(n * qd, 0.0);
-            let (kc, vc) = (&kv.k[li], &kv.v[li]);
-            for t in 0..n {
-                let upto = start + t + 1;
+            for (r, &(i, pos)) in s.rows.iter().enumerate() {
+                let (kc, vc) = (&steps[i].kv.k[li], &steps[i].kv.v[li]);
                 for h in 0..c.heads {
                     let kh = h / group;
-                    let q = &s.qkv[t * rows + h * hd..][..hd];
+                    let q = &s.qkv[r * width + h * hd..][..hd];
                     s.scores.clear();
-                    s.scores.extend((0..upto).map(|p| dot(q, &kc[p * kvd + kh * hd..][..hd]) * scale));
+                    s.scores.extend((0..=pos).map(|p| dot(q, &kc[p * kvd + kh * hd..][..hd]) * scale));
                     softmax(&mut s.scores);
-                    let out = &mut s.attn[t * qd + h * hd..][..hd];
+                    let out = &mut s.attn[r * qd + h * hd..][..hd];
                     for (p, w) in s.scores.iter().enumerate() {
                         axpy(*w, &vc[p * kvd + kh * hd..][..hd], out);
                     }
@@ -454,24 +484,53 @@ impl Transformer {
             q8::matmul(&l.gate_up, &s.qa, &mut s.ffn, &mut s.mm);
             let ffn = l.gate_up.rows() / 2;
             s.act.clear();
-            for t in 0..n {
-                let (g, u) = s.ffn[t * 2 * ffn..(t + 1) * 2 * ffn].split_at(ffn);
+            for r in 0..n {
+                let (g, u) = s.ffn[r * 2 * ffn..(r + 1) * 2 * ffn].split_at(ffn);
                 s.act.extend(g.iter().zip(u).map(|(g, u)| g / (1.0 + (-g).exp()) * u));
             }
             s.qa.quantize(&s.act, ffn);
             q8::matmul(&l.down, &s.qa, &mut s.proj, &mut s.mm);
             s.x.iter_mut().zip(&s.proj).for_each(|(a, b)| *a += b);
         }
-        kv.len += n;
-        // Logits of the last token only.
-        let last = &s.x[(n - 1) * hid..];
-        rms_norm_rows(last, &self.norm, c.eps, &mut s.xn, hid);
+        // Logits of the last token of each step that wants them, in one product.
+        s.last.clear();
+        let mut end = 0;
+        let mut wanted = Vec::with_capacity(steps.len());
+        for st in steps.iter_mut() {
+            st.kv.len += st.tokens.len();
+            end += st.tokens.len();
+            wanted.push(st.logits);
+            if st.logits {
+                s.last.extend_from_slice(&s.x[(end - 1) * hid..end * hid]);
+            }
+        }
+        let mut out = Vec::with_capacity(steps.len());
+        if s.last.is_empty() {
+            out.resize_with(steps.len(), Vec::new);
+            return Ok(out);
+        }
+        rms_norm_rows(&s.last, &self.norm, c.eps, &mut s.xn, hid);
         s.qa.quantize(&s.xn, hid);
-        let mut logits = Vec::with_capacity(c.vocab);
-        q8::matmul(self.output.as_ref().unwrap_or(&self.embed), &s.qa, &mut logits, &mut s.mm);
-        logits.truncate(c.vocab);
-        Ok(logits)
+        let mut logits = Vec::new();
+        let head = self.output.as_ref().unwrap_or(&self.embed);
+        q8::matmul(head, &s.qa, &mut logits, &mut s.mm);
+        let mut rows = logits.chunks_exact(head.rows());
+        for w in wanted {
+            out.push(if w { rows.next().map(|r| r[..c.vocab].to_vec()).unwrap_or_default() } else { Vec::new() });
+        }
+        Ok(out)
     }
+}
+
+/// One conversation's share of a batched forward pass.
+#[derive(Debug)]
+pub(crate) struct Step {
+    /// The new tokens.
+    pub(crate) tokens: Vec<u32>,
+    /// The conversation's state; the pass appends the new positions.
+    pub(crate) kv: Kv,
+    /// Whether to compute the logits of the last token (not needed for a prompt's early chunks).
+    pub(crate) logits: bool,
 }
 
 fn rms_norm_rows(x: &[f32], w: &[f32], eps: f32, out: &mut Vec<f32>, dim: usize) {

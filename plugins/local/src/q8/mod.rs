@@ -375,3 +375,36 @@ mod tests {
         assert!(b.qs.iter().all(|q| *q == 0));
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// Prints the time of the products of one SmolLM2-135M token (run with `--ignored
+    /// --nocapture` in release); not a test of speed, which the benchmarks measure.
+    #[test]
+    #[ignore = "prints timings"]
+    fn print_product_times() {
+        let shapes = [(960, 576, 30), (576, 576, 30), (3072, 576, 30), (576, 1536, 30), (49152, 576, 1)];
+        for n in [1usize, 4, 16] {
+            let mut total = 0.0;
+            for (rows, cols, times) in shapes {
+                let w: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 255) as f32 - 127.0) / 127.0).collect();
+                let m = QMatrix::from_f32(rows, cols, &w);
+                let x: Vec<f32> = (0..n * cols).map(|i| ((i * 31 % 97) as f32 - 48.0) / 48.0).collect();
+                let mut qa = QActs::default();
+                let (mut out, mut scratch) = (Vec::new(), Vec::new());
+                let reps = 50;
+                let t = std::time::Instant::now();
+                for _ in 0..reps {
+                    qa.quantize(&x, cols);
+                    matmul(&m, &qa, &mut out, &mut scratch);
+                }
+                let per = t.elapsed().as_secs_f64() / reps as f64;
+                total += per * times as f64;
+                eprintln!("n={n} {rows}x{cols}: {:.1} us ({:.1} GB/s)", per * 1e6, m.bytes() as f64 / per / 1e9);
+            }
+            eprintln!("n={n}: products of one pass {:.2} ms", total * 1e3);
+        }
+    }
+}
