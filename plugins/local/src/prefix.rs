@@ -2,8 +2,7 @@
 //! starts like an earlier one (the next turn of a chat, the tool loop's next turn, the same
 //! system prompt with a new question) evaluates only the tokens after the shared prefix.
 //!
-//! Entries are whole model states: for candle's quantized llama a clone shares the weights
-//! (reference-counted) and owns only its KV tensors, so a state costs
+//! Entries are KV states (the weights are shared, not part of a state), so a state costs
 //! `layers × 2 × kv_heads × head_dim × 4` bytes per token (46 KB for SmolLM2-135M). The cache
 //! is bounded by a total token count and a number of entries.
 

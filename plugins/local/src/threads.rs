@@ -1,35 +1,29 @@
 //! CPU threads used for inference, without touching the process environment.
 //!
-//! candle runs work on two kinds of pool:
-//! - dense kernels (the embedder's matrix products, element-wise and reduction ops) run on the
-//!   rayon pool of the calling thread. Each engine owns a [`Pool`] of [`effective_threads`]
-//!   threads and runs its loads and forward passes inside it (`ThreadPool::install`), so those
-//!   kernels use exactly that many threads;
-//! - quantized kernels (the chat model's matrix products) run on a spinning pool of candle's
-//!   own, which candle 0.11 sizes once, at first use, from the `CANDLE_NUM_THREADS` environment
-//!   variable (else `RAYON_NUM_THREADS`, else the number of physical cores) and offers no API
-//!   to size otherwise. Setting the variable from inside a running, multi-threaded program is
-//!   unsound (`std::env::set_var` races with every `getenv`), so this crate no longer does: when
-//!   that pool's size differs from the requested count it says so once, with the variable to set
-//!   when starting the program (`scripts/test` does this for the project's own tests).
+//! Each engine owns a [`Pool`] of [`effective_threads`] rayon threads and runs its loads and
+//! forward passes inside it (`ThreadPool::install`): the chat model's 8-bit products split
+//! their rows over it, and the embedder's dense kernels (candle) run on it.
 //!
-//! Spinning workers compete with everything else on the machine: more threads than free cores
-//! is many times slower (measured: 2 threads on a busy 2-vCPU machine gave 2–3 tokens/s
-//! instead of 40), hence the default of one thread on small machines.
+//! Busy threads compete with everything else on the machine: more threads than free cores
+//! is slower, not faster (measured: 2 threads on a busy 2-vCPU machine were many times slower
+//! than 1), hence the default of one thread on small machines.
 
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 
 static REQUESTED: OnceLock<usize> = OnceLock::new();
 
-/// The environment variable candle reads once to size its quantized-kernel pool.
-const CANDLE_ENV: &str = "CANDLE_NUM_THREADS";
+/// The environment variable that sets the thread count.
+const ENV: &str = "GENKIT_LOCAL_THREADS";
+/// Read too, when [`ENV`] is not set, for programs written for earlier versions (which ran
+/// candle's quantized kernels, sized by it).
+const LEGACY_ENV: &str = "CANDLE_NUM_THREADS";
 
 /// Asks for `n` threads (call before the first model loads; later calls have no effect).
 pub(crate) fn request(n: usize) {
     let _ = REQUESTED.set(n.max(1));
 }
 
-/// The default thread count: 1 on machines with up to 2 CPUs (where spinning workers compete
+/// The default thread count: 1 on machines with up to 2 CPUs (where busy workers compete
 /// with everything else), else half the CPUs, at most 8.
 pub fn default_threads() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
@@ -37,38 +31,15 @@ pub fn default_threads() -> usize {
 }
 
 fn env_threads() -> Option<usize> {
-    std::env::var(CANDLE_ENV).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0)
+    [ENV, LEGACY_ENV]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok()).filter(|n| *n > 0))
 }
 
-/// The thread count inference runs with: `CANDLE_NUM_THREADS` when set, else the count asked
-/// for with `Local::threads`, else [`default_threads`].
+/// The thread count inference runs with: `GENKIT_LOCAL_THREADS` (or `CANDLE_NUM_THREADS`)
+/// when set, else the count asked for with `Local::threads`, else [`default_threads`].
 pub fn effective_threads() -> usize {
     env_threads().unwrap_or_else(|| REQUESTED.get().copied().unwrap_or_else(default_threads))
-}
-
-/// The size of candle's quantized-kernel pool, as candle computes it: `CANDLE_NUM_THREADS`,
-/// else its own default (`RAYON_NUM_THREADS`, else the physical cores).
-pub fn quantized_kernel_threads() -> usize {
-    env_threads().unwrap_or_else(candle_core::utils::get_num_threads)
-}
-
-/// Says once, at the first model load, when candle's quantized-kernel pool will not have the
-/// requested size, and how to give it that size.
-fn report_quantized_pool() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let (wanted, candle) = (effective_threads(), quantized_kernel_threads());
-        if wanted == candle {
-            tracing::debug!(target: "genkit_local", threads = wanted, "candle CPU threads");
-        } else {
-            tracing::warn!(
-                target: "genkit_local",
-                "local models run dense kernels on {wanted} thread(s), but candle sizes the pool of its quantized \
-                 kernels (chat models) only from the environment and will use {candle}: start the program with \
-                 {CANDLE_ENV}={wanted} to use {wanted} there too"
-            );
-        }
-    });
 }
 
 /// A rayon pool of [`effective_threads`] threads, built on first use, that one engine runs its
@@ -92,7 +63,6 @@ impl Pool {
     fn get(&self) -> Option<&rayon::ThreadPool> {
         self.0
             .get_or_init(|| {
-                report_quantized_pool();
                 let n = effective_threads();
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(n)
@@ -121,7 +91,7 @@ mod tests {
 
     #[test]
     fn work_runs_on_a_pool_of_the_effective_size_without_changing_the_environment() {
-        let before = std::env::var_os(CANDLE_ENV);
+        let before = std::env::var_os(ENV);
         let pool = Pool::new();
         let (inside, name) =
             pool.install(|| (rayon::current_num_threads(), std::thread::current().name().map(str::to_owned)));
@@ -129,7 +99,7 @@ mod tests {
         assert_eq!(pool.threads(), effective_threads());
         assert!(name.is_some_and(|n| n.starts_with("genkit-local-")));
         // Nothing is written to the process environment any more.
-        assert_eq!(std::env::var_os(CANDLE_ENV), before);
+        assert_eq!(std::env::var_os(ENV), before);
     }
 
     #[test]

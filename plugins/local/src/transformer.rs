@@ -207,7 +207,7 @@ impl<R: Read + Seek> Reader<'_, R> {
             ));
         };
         let rows = *rows;
-        if *c != cols || cols % QK != 0 {
+        if *c != cols || !cols.is_multiple_of(QK) {
             return Err(Error::new(
                 Status::DataLoss,
                 format!("cannot load {}: `{name}` has {c} columns, expected {cols} (a multiple of 32)", self.path),
@@ -375,6 +375,7 @@ impl Transformer {
 
     /// Evaluates `tokens` after the positions `kv` holds (appending theirs), and returns the
     /// logits of the last one.
+    #[cfg(test)]
     pub(crate) fn forward(&self, tokens: &[u32], kv: &mut Kv, s: &mut Scratch) -> Result<Vec<f32>> {
         let mut steps = [Step { tokens: tokens.to_vec(), kv: std::mem::take(kv), logits: true }];
         let out = self.forward_batch(&mut steps, s);
@@ -486,7 +487,7 @@ impl Transformer {
             s.act.clear();
             for r in 0..n {
                 let (g, u) = s.ffn[r * 2 * ffn..(r + 1) * 2 * ffn].split_at(ffn);
-                s.act.extend(g.iter().zip(u).map(|(g, u)| g / (1.0 + (-g).exp()) * u));
+                s.act.extend(g.iter().zip(u).map(|(g, u)| silu(*g) * u));
             }
             s.qa.quantize(&s.act, ffn);
             q8::matmul(&l.down, &s.qa, &mut s.proj, &mut s.mm);
@@ -586,14 +587,31 @@ fn axpy(w: f32, x: &[f32], out: &mut [f32]) {
 }
 
 fn softmax(v: &mut [f32]) {
-    let max = v.iter().fold(f32::NEG_INFINITY, |m, x| m.max(*x));
-    let mut sum = 0.0;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
-    let inv = 1.0 / sum;
+    let max = v.iter().fold(f32::NEG_INFINITY, |m, x| if *x > m { *x } else { m });
+    v.iter_mut().for_each(|x| *x = exp(*x - max));
+    let inv = 1.0 / v.iter().sum::<f32>();
     v.iter_mut().for_each(|x| *x *= inv);
+}
+
+/// `x · sigmoid(x)`, the gate of SwiGLU.
+fn silu(x: f32) -> f32 {
+    x / (1.0 + exp(-x))
+}
+
+/// `eˣ` to within 2 ulp for the range a softmax or a sigmoid needs, branch-free and without a
+/// libm call, so loops over it vectorize: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-6
+/// polynomial for `eʳ`, and `2ⁿ` put into the exponent bits. Inputs are clamped to
+/// `[-87, 88]` (results below 2⁻¹²⁶ are not needed).
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    let x = x.clamp(-87.0, 88.0);
+    let n = (x * std::f32::consts::LOG2_E + MAGIC) - MAGIC;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
 }
 
 #[cfg(test)]
@@ -611,6 +629,20 @@ mod tests {
         let rms = (12.5f32).sqrt();
         assert!((out[0] - 3.0 / rms).abs() < 1e-6);
         assert_eq!(dot(&[1.0; 11], &[2.0; 11]), 22.0);
+    }
+
+    #[test]
+    fn fast_exp_is_accurate() {
+        let mut x = -87.0f32;
+        while x < 88.0 {
+            let (a, b) = (exp(x), x.exp());
+            assert!((a - b).abs() <= 4e-7 * b, "exp({x}) = {a}, libm {b}");
+            x += 0.0137;
+        }
+        assert_eq!(exp(0.0), 1.0);
+        assert!(exp(-1000.0) >= 0.0 && exp(-1000.0) < 1e-37);
+        assert!(exp(1000.0).is_finite());
+        assert!((silu(2.0) - 2.0 / (1.0 + (-2.0f32).exp())).abs() < 1e-6);
     }
 
     #[test]

@@ -55,16 +55,25 @@ pub(crate) struct Block {
     pub(crate) qs: [i8; QK],
 }
 
-/// Quantizes 32 floats to a Q8_0 block (scale = max |x| / 127, values rounded).
+/// Quantizes 32 floats to a Q8_0 block (scale = max |x| / 127, values rounded to nearest,
+/// ties to even, as llama.cpp's SIMD quantizer rounds).
 pub(crate) fn quantize_block(x: &[f32]) -> Block {
-    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let amax = x.iter().fold(0f32, |m, v| if v.abs() > m { v.abs() } else { m });
     let d = amax / 127.0;
     let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
     let mut qs = [0i8; QK];
     for (q, v) in qs.iter_mut().zip(x) {
-        *q = (v * inv).round().clamp(-127.0, 127.0) as i8;
+        *q = round_small(v * inv) as i8;
     }
     Block { d: f16::from_f32(d), qs }
+}
+
+/// Rounds `y` (|y| < 2²²) to the nearest integer, ties to even, without a libm call: adding
+/// 1.5 × 2²³ leaves no fraction bits, so the addition itself rounds.
+#[inline(always)]
+fn round_small(y: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0;
+    ((y + MAGIC) - MAGIC) as i32
 }
 
 impl QMatrix {
@@ -96,11 +105,6 @@ impl QMatrix {
     /// Rows.
     pub(crate) fn rows(&self) -> usize {
         self.rows
-    }
-
-    /// Columns.
-    pub(crate) fn cols(&self) -> usize {
-        self.cols
     }
 
     /// Bytes held.
@@ -216,7 +220,8 @@ fn kernel() -> Kernel {
     })
 }
 
-/// The name of the kernel in use (for benchmarks and logs).
+/// The name of the kernel in use: `avx512-vnni`, `avx-vnni` or `portable` (for benchmarks and
+/// logs; `GENKIT_LOCAL_KERNEL=portable` or `avxvnni` forces a slower one, for comparisons).
 pub(crate) fn kernel_name() -> &'static str {
     match kernel() {
         #[cfg(target_arch = "x86_64")]
@@ -369,42 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn rounding_is_to_nearest_with_ties_to_even() {
+        for (y, want) in [(0.4, 0), (0.5, 0), (1.5, 2), (2.5, 2), (-0.6, -1), (-1.5, -2), (126.7, 127), (-127.0, -127)]
+        {
+            assert_eq!(round_small(y), want, "{y}");
+        }
+    }
+
+    #[test]
     fn zero_blocks_quantize_to_zero() {
         let b = quantize_block(&[0.0; QK]);
         assert_eq!(b.d.to_f32(), 0.0);
         assert!(b.qs.iter().all(|q| *q == 0));
-    }
-}
-
-#[cfg(test)]
-mod timing {
-    use super::*;
-
-    /// Prints the time of the products of one SmolLM2-135M token (run with `--ignored
-    /// --nocapture` in release); not a test of speed, which the benchmarks measure.
-    #[test]
-    #[ignore = "prints timings"]
-    fn print_product_times() {
-        let shapes = [(960, 576, 30), (576, 576, 30), (3072, 576, 30), (576, 1536, 30), (49152, 576, 1)];
-        for n in [1usize, 4, 16] {
-            let mut total = 0.0;
-            for (rows, cols, times) in shapes {
-                let w: Vec<f32> = (0..rows * cols).map(|i| ((i * 7919 % 255) as f32 - 127.0) / 127.0).collect();
-                let m = QMatrix::from_f32(rows, cols, &w);
-                let x: Vec<f32> = (0..n * cols).map(|i| ((i * 31 % 97) as f32 - 48.0) / 48.0).collect();
-                let mut qa = QActs::default();
-                let (mut out, mut scratch) = (Vec::new(), Vec::new());
-                let reps = 50;
-                let t = std::time::Instant::now();
-                for _ in 0..reps {
-                    qa.quantize(&x, cols);
-                    matmul(&m, &qa, &mut out, &mut scratch);
-                }
-                let per = t.elapsed().as_secs_f64() / reps as f64;
-                total += per * times as f64;
-                eprintln!("n={n} {rows}x{cols}: {:.1} us ({:.1} GB/s)", per * 1e6, m.bytes() as f64 / per / 1e9);
-            }
-            eprintln!("n={n}: products of one pass {:.2} ms", total * 1e3);
-        }
     }
 }
