@@ -6,7 +6,8 @@
 //! cargo run --release -p genkit-local --example local-bench -- embed  # so peak RSS is its own
 //! cargo run --release -p genkit-local --example local-bench -- constrained  # tok/s with and without a grammar
 //! cargo run --release -p genkit-local --example local-bench -- prefix       # time to first token, prefix cache
-//! cargo run --release -p genkit-local --example local-bench -- concurrent   # throughput at 1, 2, 4 requests
+//! cargo run --release -p genkit-local --example local-bench -- concurrent   # throughput at 1, 2, 4, 8 requests
+//! cargo run --release -p genkit-local --example local-bench -- memory       # peak RSS of one model in use
 //! ```
 //! Set `GENKIT_LOCAL_THREADS` to compare thread counts (default: see `default_threads`).
 
@@ -19,9 +20,14 @@ use genkit_local::engine::{ChatModel, Embedder};
 use genkit_local::{ALL_MINILM_L6_V2, FetchOptions, Requantize, SMOLLM2_PACKAGE};
 
 fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of this process from `/proc/self/status`, in MB.
+fn status_mb(key: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
@@ -64,13 +70,18 @@ fn chat(runs: usize) -> genkit_core::Result<()> {
         tokens = r.usage.and_then(|u| u.output_tokens).unwrap_or(0.0);
         gen_rate = gen_rate.max((tokens - 1.0) / (total - prompt_secs));
     }
-    println!("chat model: SmolLM2-135M-Instruct (Q4_1 -> Q8_0), threads {}", genkit_local::effective_threads());
+    println!(
+        "chat model: SmolLM2-135M-Instruct (Q4_1 -> Q8_0), threads {}, kernel {}",
+        genkit_local::effective_threads(),
+        genkit_local::chat_kernel()
+    );
     println!(
         "  load                 {load:.2} s (converted copy cached; first load {first:.2} s, in memory {in_memory:.2} s)"
     );
     println!("  prompt eval          {:.1} tokens/s ({prompt_tokens} tokens)", prompt_tokens as f64 / prompt_secs);
     println!("  generation           {gen_rate:.1} tokens/s ({tokens} tokens, best of {runs})");
-    println!("  peak RSS             {:.0} MB", peak_rss_mb());
+    println!("  peak RSS             {:.0} MB (three loads in this process, one converting in memory)", peak_rss_mb());
+    println!("  RSS now              {:.0} MB (one model loaded, prefix cache off)", status_mb("VmRSS:"));
     Ok(())
 }
 
@@ -184,13 +195,42 @@ fn prefix(runs: usize) -> genkit_core::Result<()> {
     Ok(())
 }
 
-/// Aggregate throughput with 1, 2 and 4 requests at once on one loaded model.
+/// Peak RSS of a process that loads the chat model (converted copy cached) with the default
+/// prefix cache and answers a few chat turns.
+fn memory(_runs: usize) -> genkit_core::Result<()> {
+    let m = smollm2(2048)?;
+    let sink = StreamSink::<genkit_ai::ModelResponseChunk>::default();
+    let mut messages = vec![Message::user("Tell me about lighthouses.")];
+    for q in ["Who keeps them?", "Are they still used?", "Name a famous one."] {
+        let req = ModelRequest {
+            messages: messages.clone(),
+            config: Some(serde_json::json!({"maxOutputTokens": 96})),
+            ..ModelRequest::default()
+        };
+        let r = m.generate(&req, &sink)?;
+        messages.push(Message::model(r.text()));
+        messages.push(Message::user(q));
+    }
+    println!("chat model, one load (converted copy cached), default prefix cache, 3 chat turns:");
+    println!("  peak RSS             {:.0} MB", peak_rss_mb());
+    Ok(())
+}
+
+/// Aggregate throughput with 1, 2, 4 and 8 requests at once on one loaded model.
 fn concurrent(_runs: usize) -> genkit_core::Result<()> {
     let m = smollm2(0)?;
-    let prompts =
-        ["Write a poem about rain.", "Write a poem about snow.", "Write a poem about wind.", "Write a poem about sun."];
+    let prompts = [
+        "Write a poem about rain.",
+        "Write a poem about snow.",
+        "Write a poem about wind.",
+        "Write a poem about sun.",
+        "Write a poem about fog.",
+        "Write a poem about hail.",
+        "Write a poem about frost.",
+        "Write a poem about thunder.",
+    ];
     println!("concurrent requests, 64 tokens each, one model, threads {}:", genkit_local::effective_threads());
-    for n in [1usize, 2, 4] {
+    for n in [1usize, 2, 4, 8] {
         let start = Instant::now();
         let results: Vec<genkit_core::Result<(f64, f64, f64)>> = std::thread::scope(|s| {
             let handles: Vec<_> = prompts[..n]
@@ -276,8 +316,9 @@ fn main() {
         "constrained" => constrained(runs),
         "prefix" => prefix(runs),
         "concurrent" => concurrent(runs),
+        "memory" => memory(runs),
         other => {
-            eprintln!("usage: local-bench chat|embed|constrained|prefix|concurrent [runs] (got {other})");
+            eprintln!("usage: local-bench chat|embed|constrained|prefix|concurrent|memory [runs] (got {other})");
             std::process::exit(2);
         }
     };
