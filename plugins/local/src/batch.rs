@@ -39,6 +39,8 @@ struct Queue {
     active: usize,
     /// Steps served in batches of more than one (tests and figures).
     shared: u64,
+    /// Passes run (tests).
+    passes: u64,
 }
 
 /// The queue of steps waiting for a pass.
@@ -103,6 +105,7 @@ impl Batcher {
             if batch.len() > 1 {
                 q.shared += batch.len() as u64;
             }
+            q.passes += 1;
             drop(q);
             let (ids, mut steps): (Vec<u64>, Vec<Step>) = batch.into_iter().unzip();
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec(&mut steps)))
@@ -130,6 +133,12 @@ impl Batcher {
     pub(crate) fn join(&self) -> Active<'_> {
         self.lock().active += 1;
         Active(self)
+    }
+
+    /// Passes run so far.
+    #[cfg(test)]
+    pub(crate) fn passes(&self) -> u64 {
+        self.lock().passes
     }
 
     /// Steps that were served together with others so far.

