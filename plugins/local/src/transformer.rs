@@ -753,7 +753,7 @@ mod tests {
                 .collect()
         };
         let mut tensors: Vec<(String, QTensor)> = Vec::new();
-        let mut matrix = |name: String, rows: usize, cols: usize, rnd: &mut dyn FnMut(usize, f32, f32) -> Vec<f32>| {
+        let matrix = |name: String, rows: usize, cols: usize, rnd: &mut dyn FnMut(usize, f32, f32) -> Vec<f32>| {
             let t = Tensor::from_vec(rnd(rows * cols, 0.3, 0.0), (rows, cols), &Device::Cpu).unwrap();
             (name, QTensor::quantize(&t, GgmlDType::Q8_0).unwrap())
         };
@@ -830,7 +830,8 @@ mod tests {
             let (ct, mut r) = tiny_gguf(arch);
             let ours = Transformer::load(&ct, &mut r, arch, "tiny").unwrap();
             assert_eq!(ours.cfg.rope, Rope::Halves);
-            let mut theirs: Box<dyn FnMut(&[u32], usize) -> Vec<f32>> = if arch == "qwen2" {
+            type Forward = Box<dyn FnMut(&[u32], usize) -> Vec<f32>>;
+            let mut theirs: Forward = if arch == "qwen2" {
                 let mut m = quantized_qwen2::ModelWeights::from_gguf(ct, &mut r, &Device::Cpu).unwrap();
                 Box::new(move |t, pos| {
                     let x = Tensor::new(t, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
