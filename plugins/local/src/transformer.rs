@@ -462,20 +462,13 @@ impl Transformer {
             }
             s.attn.clear();
             s.attn.resize(n * qd, 0.0);
-            for (r, &(i, pos)) in s.rows.iter().enumerate() {
-                let (kc, vc) = (&steps[i].kv.k[li], &steps[i].kv.v[li]);
-                for h in 0..c.heads {
-                    let kh = h / group;
-                    let q = &s.qkv[r * width + h * hd..][..hd];
-                    s.scores.clear();
-                    s.scores.extend((0..=pos).map(|p| dot(q, &kc[p * kvd + kh * hd..][..hd]) * scale));
-                    softmax(&mut s.scores);
-                    let out = &mut s.attn[r * qd + h * hd..][..hd];
-                    for (p, w) in s.scores.iter().enumerate() {
-                        axpy(*w, &vc[p * kvd + kh * hd..][..hd], out);
-                    }
-                }
-            }
+            let shape = Heads { heads: c.heads, group, hd, kvd, width, qd, scale };
+            let (rows, qkv, scores, attn) = (&s.rows, &s.qkv, &mut s.scores, &mut s.attn);
+            let kv: Vec<(&[f32], &[f32])> = steps.iter().map(|st| (&st.kv.k[li][..], &st.kv.v[li][..])).collect();
+            q8::wide(
+                #[inline(always)]
+                || attention(&shape, rows, qkv, &kv, scores, attn),
+            );
             s.qa.quantize(&s.attn, qd);
             q8::matmul(&l.wo, &s.qa, &mut s.proj, &mut s.mm);
             s.x.iter_mut().zip(&s.proj).for_each(|(a, b)| *a += b);
@@ -569,28 +562,105 @@ fn rope(h: &mut [f32], cos: &[f32], sin: &[f32], kind: Rope) {
     }
 }
 
-/// Dot product in 8 independent lanes (so the compiler vectorizes it).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac.remainder().iter().zip(bc.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
+/// The head layout attention needs.
+struct Heads {
+    heads: usize,
+    /// Query heads per key/value head.
+    group: usize,
+    hd: usize,
+    kvd: usize,
+    /// Floats per row of the stacked Q, K, V projections.
+    width: usize,
+    qd: usize,
+    scale: f32,
+}
+
+/// Causal attention of every row of the batch over its own conversation's keys and values
+/// (`kv[step]`, positions `0..=pos`), into `attn` (`rows × qd`). Written plainly and inlined
+/// into [`q8::wide`], so it is vectorized for the widest SIMD the CPU has.
+#[inline(always)]
+fn attention(
+    sh: &Heads,
+    rows: &[(usize, usize)],
+    qkv: &[f32],
+    kv: &[(&[f32], &[f32])],
+    scores: &mut Vec<f32>,
+    attn: &mut [f32],
+) {
+    let hd = sh.hd;
+    for (r, &(i, pos)) in rows.iter().enumerate() {
+        let Some(&(kc, vc)) = kv.get(i) else { continue };
+        for h in 0..sh.heads {
+            let kh = h / sh.group;
+            let q = &qkv[r * sh.width + h * hd..][..hd];
+            // Plain loops (no iterator adapters), so everything inlines into the SIMD context.
+            scores.clear();
+            scores.resize(pos + 1, 0.0);
+            for p in 0..=pos {
+                scores[p] = dot(q, &kc[p * sh.kvd + kh * hd..][..hd]) * sh.scale;
+            }
+            softmax(scores);
+            let out = &mut attn[r * sh.qd + h * hd..][..hd];
+            for p in 0..=pos {
+                axpy(scores[p], &vc[p * sh.kvd + kh * hd..][..hd], out);
+            }
         }
     }
-    acc.iter().sum::<f32>() + tail
 }
 
+/// Dot product in 16 independent lanes (so the compiler vectorizes it).
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let mut acc = [0f32; 16];
+    let mut i = 0;
+    while i + 16 <= n {
+        let (x, y) = (&a[i..i + 16], &b[i..i + 16]);
+        for j in 0..16 {
+            acc[j] += x[j] * y[j];
+        }
+        i += 16;
+    }
+    let mut tail = 0.0;
+    while i < n {
+        tail += a[i] * b[i];
+        i += 1;
+    }
+    // A tree of sums (a few shuffles) rather than 16 additions in a chain.
+    for w in [8, 4, 2, 1] {
+        for j in 0..w {
+            acc[j] += acc[j + w];
+        }
+    }
+    acc[0] + tail
+}
+
+#[inline(always)]
 fn axpy(w: f32, x: &[f32], out: &mut [f32]) {
-    out.iter_mut().zip(x).for_each(|(o, x)| *o += w * x);
+    let n = x.len().min(out.len());
+    let (x, out) = (&x[..n], &mut out[..n]);
+    for j in 0..n {
+        out[j] += w * x[j];
+    }
 }
 
+#[inline(always)]
 fn softmax(v: &mut [f32]) {
-    let max = v.iter().fold(f32::NEG_INFINITY, |m, x| if *x > m { *x } else { m });
-    v.iter_mut().for_each(|x| *x = exp(*x - max));
-    let inv = 1.0 / v.iter().sum::<f32>();
-    v.iter_mut().for_each(|x| *x *= inv);
+    let mut max = f32::NEG_INFINITY;
+    for x in v.iter() {
+        if *x > max {
+            max = *x;
+        }
+    }
+    let mut sum = 0.0;
+    for x in v.iter_mut() {
+        *x = exp(*x - max);
+        sum += *x;
+    }
+    let inv = 1.0 / sum;
+    for x in v.iter_mut() {
+        *x *= inv;
+    }
 }
 
 /// `x · sigmoid(x)`, the gate of SwiGLU.

@@ -150,7 +150,12 @@ impl QActs {
         self.d.clear();
         self.corr.clear();
         self.words.reserve(n * cols / 4);
-        for chunk in x.chunks_exact(QK).take(n * blocks) {
+        let x = &x[..n * blocks * QK];
+        #[cfg(target_arch = "x86_64")]
+        if kernel() == Kernel::Avx512Vnni && x86::quantize_avx512(x, &mut self.words, &mut self.d, &mut self.corr) {
+            return;
+        }
+        for chunk in x.chunks_exact(QK) {
             let b = quantize_block(chunk);
             self.d.push(b.d.to_f32());
             self.corr.push(128 * b.qs.iter().map(|&q| i32::from(q)).sum::<i32>());
@@ -218,6 +223,17 @@ fn kernel() -> Kernel {
         let _ = forced;
         Kernel::Portable
     })
+}
+
+/// Runs `f` compiled for AVX-512 when the CPU has it (the closure is inlined into a function
+/// with those features enabled, so plain loops in it are vectorized 16 floats wide), else as is.
+#[inline(always)]
+pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if kernel() == Kernel::Avx512Vnni {
+        return x86::with_avx512(f);
+    }
+    f()
 }
 
 /// The name of the kernel in use: `avx512-vnni`, `avx-vnni` or `portable` (for benchmarks and
@@ -353,8 +369,32 @@ mod tests {
             }
         }
         for k in kernels {
-            for (rows, cols, n) in [(16, 32, 1), (17, 64, 1), (40, 96, 3), (130, 576, 2), (5, 32, 4)] {
+            for (rows, cols, n) in
+                [(16, 32, 1), (17, 64, 1), (40, 96, 3), (130, 576, 2), (5, 32, 4), (33, 64, 7), (16, 96, 9)]
+            {
                 check(rows, cols, n, k);
+            }
+        }
+    }
+
+    /// The SIMD quantizer gives exactly the portable one's bytes, scales and sums.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_quantization_is_exact() {
+        let mut seed = 7u64;
+        let mut x: Vec<f32> = (0..32 * 40).map(|_| lcg(&mut seed) * 5.0).collect();
+        x[32..64].fill(0.0); // an all-zero block
+        x[70] = 1e-30; // a tiny one
+        let (mut w, mut d, mut c) = (Vec::new(), Vec::new(), Vec::new());
+        if !x86::quantize_avx512(&x, &mut w, &mut d, &mut c) {
+            return; // no AVX-512 here: only the portable path runs
+        }
+        for (i, chunk) in x.chunks_exact(QK).enumerate() {
+            let b = quantize_block(chunk);
+            assert_eq!(d[i], b.d.to_f32(), "block {i}");
+            assert_eq!(c[i], 128 * b.qs.iter().map(|&q| i32::from(q)).sum::<i32>(), "block {i}");
+            for (k, q) in b.qs.chunks_exact(4).enumerate() {
+                assert_eq!(w[i * 8 + k], i32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]));
             }
         }
     }

@@ -26,6 +26,22 @@ pub(super) fn has_avx_vnni() -> bool {
         && is_x86_feature_detected!("avxvnni")
 }
 
+/// Runs `f` inside a function compiled with AVX-512 enabled (the caller has checked that the
+/// CPU has it; checked again here).
+pub(super) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+    if has_avx512_vnni() {
+        // SAFETY: the CPU has every feature the function is compiled for (checked just above).
+        unsafe { avx512_context(f) }
+    } else {
+        f()
+    }
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")]
+fn avx512_context<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 /// Groups `g0..g0 + groups` of `m` times every vector of `x`, into `out` (`[group][token][16]`).
 pub(super) fn groups_avx512(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
     if has_avx512_vnni() {
@@ -53,37 +69,91 @@ fn avx512(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
         let g = g0 + gi;
         let q = &m.quants[g * bl * GB..][..bl * GB];
         let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
-        for t in 0..x.n {
-            let xw = &x.words[t * bl * 8..][..bl * 8];
-            let xd = &x.d[t * bl..][..bl];
-            let xc = &x.corr[t * bl..][..bl];
-            let mut sum = _mm512_setzero_ps();
-            for b in 0..bl {
-                let qb = &q[b * GB..][..GB];
-                let w = &xw[b * 8..][..8];
-                // Two accumulators halve the dependency chain of the multiply-adds.
-                let mut a0 = _mm512_setzero_si512();
-                let mut a1 = _mm512_setzero_si512();
-                for k in (0..8).step_by(2) {
-                    let s0 = &qb[k * 64..][..64];
-                    let s1 = &qb[(k + 1) * 64..][..64];
-                    // SAFETY: each slice is exactly 64 bytes, the size of the load.
-                    let (v0, v1) =
-                        unsafe { (_mm512_loadu_si512(s0.as_ptr().cast()), _mm512_loadu_si512(s1.as_ptr().cast())) };
-                    a0 = _mm512_dpbusd_epi32(a0, v0, _mm512_set1_epi32(w[k]));
-                    a1 = _mm512_dpbusd_epi32(a1, v1, _mm512_set1_epi32(w[k + 1]));
-                }
-                let acc = _mm512_sub_epi32(_mm512_add_epi32(a0, a1), _mm512_set1_epi32(xc[b]));
-                let s = &sc[b * ROWS..][..ROWS];
-                // SAFETY: 16 f16 scales are exactly 32 bytes, the size of the load.
-                let s = _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(s.as_ptr().cast()) });
-                let s = _mm512_mul_ps(s, _mm512_set1_ps(xd[b]));
-                sum = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), s, sum);
-            }
-            let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
-            // SAFETY: `o` is exactly 16 floats, the size of the store.
-            unsafe { _mm512_storeu_ps(o.as_mut_ptr(), sum) };
+        // Tokens in tiles of up to 4: a block's weights and scales are loaded once per tile.
+        let mut t = 0;
+        while t < x.n {
+            let o = &mut out[(gi * x.n + t) * ROWS..];
+            t += match x.n - t {
+                1 => tile512::<1>(q, sc, bl, x, t, o),
+                2 => tile512::<2>(q, sc, bl, x, t, o),
+                3 => tile512::<3>(q, sc, bl, x, t, o),
+                _ => tile512::<4>(q, sc, bl, x, t, o),
+            };
         }
+    }
+}
+
+/// One group of 16 rows times tokens `t0..t0 + T` into `out` (`T × 16` floats); returns `T`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn tile512<const T: usize>(q: &[u8], sc: &[half::f16], bl: usize, x: &QActs, t0: usize, out: &mut [f32]) -> usize {
+    let mut sum = [_mm512_setzero_ps(); T];
+    let mut w = [_mm512_setzero_si512(); 8];
+    for b in 0..bl {
+        let qb = &q[b * GB..][..GB];
+        for (k, v) in w.iter_mut().enumerate() {
+            let s = &qb[k * 64..][..64];
+            // SAFETY: the slice is exactly 64 bytes, the size of the load.
+            *v = unsafe { _mm512_loadu_si512(s.as_ptr().cast()) };
+        }
+        let s = &sc[b * ROWS..][..ROWS];
+        // SAFETY: 16 f16 scales are exactly 32 bytes, the size of the load.
+        let s = _mm512_cvtph_ps(unsafe { _mm256_loadu_si256(s.as_ptr().cast()) });
+        for (i, acc_f) in sum.iter_mut().enumerate() {
+            let at = (t0 + i) * bl + b;
+            let xw = &x.words[at * 8..][..8];
+            // Two accumulators halve the dependency chain of the multiply-adds.
+            let mut a0 = _mm512_setzero_si512();
+            let mut a1 = _mm512_setzero_si512();
+            for k in (0..8).step_by(2) {
+                a0 = _mm512_dpbusd_epi32(a0, w[k], _mm512_set1_epi32(xw[k]));
+                a1 = _mm512_dpbusd_epi32(a1, w[k + 1], _mm512_set1_epi32(xw[k + 1]));
+            }
+            let acc = _mm512_sub_epi32(_mm512_add_epi32(a0, a1), _mm512_set1_epi32(x.corr[at]));
+            *acc_f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(s, _mm512_set1_ps(x.d[at])), *acc_f);
+        }
+    }
+    for (i, v) in sum.iter().enumerate() {
+        let o = &mut out[i * ROWS..][..ROWS];
+        // SAFETY: `o` is exactly 16 floats, the size of the store.
+        unsafe { _mm512_storeu_ps(o.as_mut_ptr(), *v) };
+    }
+    T
+}
+
+/// Quantizes `x` (a multiple of 32 values) as [`super::quantize_block`] does, appending to
+/// `words`, `d` and `corr`; false (nothing done) when the CPU lacks AVX-512.
+pub(super) fn quantize_avx512(x: &[f32], words: &mut Vec<i32>, d: &mut Vec<f32>, corr: &mut Vec<i32>) -> bool {
+    if !(is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")) {
+        return false;
+    }
+    // SAFETY: the CPU has every feature the function is compiled for (checked just above).
+    unsafe { quantize512(x, words, d, corr) };
+    true
+}
+
+#[target_feature(enable = "avx512f,avx512bw")]
+fn quantize512(x: &[f32], words: &mut Vec<i32>, d: &mut Vec<f32>, corr: &mut Vec<i32>) {
+    for c in x.chunks_exact(32) {
+        let (c_lo, c_hi) = c.split_at(16);
+        // SAFETY: each half is exactly 16 floats, the size of the load.
+        let (lo, hi) = unsafe { (_mm512_loadu_ps(c_lo.as_ptr()), _mm512_loadu_ps(c_hi.as_ptr())) };
+        let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(lo), _mm512_abs_ps(hi)));
+        let dd = amax / 127.0;
+        let inv = _mm512_set1_ps(if dd > 0.0 { 1.0 / dd } else { 0.0 });
+        // Rounds to nearest, ties to even (the default rounding mode), like `round_small`.
+        let q_lo = _mm512_cvtps_epi32(_mm512_mul_ps(lo, inv));
+        let q_hi = _mm512_cvtps_epi32(_mm512_mul_ps(hi, inv));
+        let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q_lo, q_hi));
+        let mut packed = [0i32; 8];
+        let (p_lo, p_hi) = packed.split_at_mut(4);
+        // SAFETY: each half is exactly 16 bytes, the size of the store.
+        unsafe {
+            _mm_storeu_si128(p_lo.as_mut_ptr().cast(), _mm512_cvtsepi32_epi8(q_lo));
+            _mm_storeu_si128(p_hi.as_mut_ptr().cast(), _mm512_cvtsepi32_epi8(q_hi));
+        }
+        words.extend_from_slice(&packed);
+        d.push(half::f16::from_f32(dd).to_f32());
+        corr.push(128 * sum);
     }
 }
 
