@@ -928,4 +928,41 @@ mod tests {
             }
         }
     }
+
+    /// A batched pass gives each conversation exactly the logits and state it gets alone,
+    /// whatever the others in the batch hold (different lengths, a prompt chunk beside single
+    /// tokens, one step without logits).
+    #[test]
+    fn a_batched_pass_equals_separate_passes() {
+        let (ct, mut r) = tiny_gguf("qwen3");
+        let m = Transformer::load(&ct, &mut r, "qwen3", "tiny").unwrap();
+        let mut s = Scratch::default();
+        let histories: [&[u32]; 3] = [&[1, 2, 3], &[9, 8, 7, 6, 5, 4], &[11]];
+        let news: [&[u32]; 3] = [&[4], &[30, 31, 32, 33], &[12]];
+        let mut alone = Vec::new();
+        let mut kvs = Vec::new();
+        for (h, n) in histories.iter().zip(&news) {
+            let mut kv = m.new_kv();
+            m.forward(h, &mut kv, &mut s).unwrap();
+            kvs.push(kv.clone());
+            alone.push((m.forward(n, &mut kv, &mut s).unwrap(), kv));
+        }
+        let mut steps: Vec<Step> = news
+            .iter()
+            .zip(kvs)
+            .enumerate()
+            .map(|(i, (n, kv))| Step { tokens: n.to_vec(), kv, logits: i != 2 })
+            .collect();
+        let out = m.forward_batch(&mut steps, &mut s).unwrap();
+        for (i, ((want, want_kv), got)) in alone.iter().zip(&out).enumerate() {
+            if i == 2 {
+                assert!(got.is_empty(), "no logits asked for");
+            } else {
+                assert_eq!(got, want, "conversation {i}");
+            }
+            assert_eq!(steps[i].kv.len(), want_kv.len());
+            assert_eq!(steps[i].kv.k, want_kv.k, "conversation {i}'s keys");
+            assert_eq!(steps[i].kv.v, want_kv.v, "conversation {i}'s values");
+        }
+    }
 }
