@@ -304,6 +304,14 @@ impl Transformer {
             rope_theta: num("rope.freq_base").unwrap_or(10_000.0) as f32,
         };
         let output = if rd.has("output.weight") { Some(rd.stacked(&["output.weight"], hidden)?) } else { None };
+        if let Some(o) = &output
+            && o.rows() != vocab
+        {
+            return Err(Error::new(
+                Status::DataLoss,
+                format!("cannot load {path}: `output.weight` has {} rows for a vocabulary of {vocab}", o.rows()),
+            ));
+        }
         let norm = rd.vector("output_norm.weight", hidden)?;
         let mut ls = Vec::with_capacity(layers);
         for i in 0..layers {
@@ -792,18 +800,17 @@ mod tests {
         let input = Tensor::new(PROMPT.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
         let b: Vec<f32> = theirs.forward(&input, 0).unwrap().squeeze(0).unwrap().to_vec1().unwrap();
         assert_eq!(argmax(&a), argmax(&b));
-        let (mut num, mut na, mut nb) = (0f64, 0f64, 0f64);
-        for (x, y) in a.iter().zip(&b) {
-            num += f64::from(*x) * f64::from(*y);
-            na += f64::from(*x) * f64::from(*x);
-            nb += f64::from(*y) * f64::from(*y);
-        }
-        let cos = num / (na.sqrt() * nb.sqrt());
+        let cos = cosine(&a, &b);
         assert!(cos > 0.99, "cosine {cos}");
     }
 
     /// A small random model of `arch` in GGUF (Q8_0 matrices, f32 vectors), as candle writes it.
     fn tiny_gguf(arch: &str) -> (gguf_file::Content, std::io::Cursor<Vec<u8>>) {
+        tiny_gguf_with_output(arch, None)
+    }
+
+    /// As [`tiny_gguf`], with an untied `output.weight` of `output_rows` rows.
+    fn tiny_gguf_with_output(arch: &str, output_rows: Option<usize>) -> (gguf_file::Content, std::io::Cursor<Vec<u8>>) {
         use candle_core::Tensor;
         use candle_core::quantized::QTensor;
         use gguf_file::Value as V;
@@ -834,6 +841,9 @@ mod tests {
         };
         tensors.push(matrix("token_embd.weight".into(), vocab, hidden, &mut rnd));
         tensors.push(vector("output_norm.weight".into(), rnd(hidden, 0.1, 1.0)));
+        if let Some(rows) = output_rows {
+            tensors.push(matrix("output.weight".into(), rows, hidden, &mut rnd));
+        }
         for i in 0..layers {
             let n = |s: &str| format!("blk.{i}.{s}");
             tensors.push(vector(n("attn_norm.weight"), rnd(hidden, 0.1, 1.0)));
@@ -964,5 +974,18 @@ mod tests {
             assert_eq!(steps[i].kv.k, want_kv.k, "conversation {i}'s keys");
             assert_eq!(steps[i].kv.v, want_kv.v, "conversation {i}'s values");
         }
+    }
+
+    /// A malformed file is an error that names what is wrong, not a panic at the first token.
+    #[test]
+    fn an_output_projection_that_does_not_match_the_vocabulary_is_refused() {
+        let (ct, mut r) = tiny_gguf_with_output("qwen2", Some(95));
+        let e = Transformer::load(&ct, &mut r, "qwen2", "bad.gguf").unwrap_err();
+        assert_eq!(e.status(), Status::DataLoss);
+        assert!(e.message().contains("`output.weight` has 95 rows for a vocabulary of 96"), "{e}");
+        // The same file with a matching untied projection loads and runs.
+        let (ct, mut r) = tiny_gguf_with_output("qwen2", Some(96));
+        let m = Transformer::load(&ct, &mut r, "qwen2", "good.gguf").unwrap();
+        assert_eq!(m.forward(&[1, 2], &mut m.new_kv(), &mut Scratch::default()).unwrap().len(), 96);
     }
 }

@@ -188,115 +188,98 @@ fn quantize512(x: &[f32], words: &mut Vec<i32>, d: &mut Vec<f32>, corr: &mut Vec
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c,avxvnni")]
-fn avx(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
-    let bl = m.blocks;
-    for gi in 0..groups {
-        let g = g0 + gi;
-        let q = &m.quants[g * bl * GB..][..bl * GB];
-        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
-        for t in 0..x.n {
-            let xw = &x.words[t * bl * 8..][..bl * 8];
-            let xd = &x.d[t * bl..][..bl];
-            let xc = &x.corr[t * bl..][..bl];
-            let mut sum_lo = _mm256_setzero_ps();
-            let mut sum_hi = _mm256_setzero_ps();
-            for b in 0..bl {
-                let qb = &q[b * GB..][..GB];
-                let w = &xw[b * 8..][..8];
-                let mut lo = _mm256_setzero_si256();
-                let mut hi = _mm256_setzero_si256();
-                for k in 0..8 {
-                    let xv = _mm256_set1_epi32(w[k]);
-                    let s_lo = &qb[k * 64..][..32];
-                    let s_hi = &qb[k * 64 + 32..][..32];
-                    // SAFETY: each slice is exactly 32 bytes, the size of the load.
-                    let (v_lo, v_hi) =
-                        unsafe { (_mm256_loadu_si256(s_lo.as_ptr().cast()), _mm256_loadu_si256(s_hi.as_ptr().cast())) };
-                    lo = _mm256_dpbusd_avx_epi32(lo, v_lo, xv);
-                    hi = _mm256_dpbusd_avx_epi32(hi, v_hi, xv);
+/// The two 256-bit kernels: each group's 16 rows as two halves of 8, one 32-byte slice each
+/// per 4 columns. They differ only in how one slice's products are added (`$step`, given the
+/// two accumulators, the two weight slices and the 4 activation bytes broadcast; constants it
+/// needs are made once in `$setup`) and in whether the +128 weight offset is left in the sums
+/// (`$offset`: subtract the block's correction).
+macro_rules! kernel_256 {
+    ($name:ident, $features:literal, offset: $offset:literal, setup { $($setup:tt)* } step($lo:ident, $hi:ident, $v_lo:ident, $v_hi:ident, $xv:ident) $step:block) => {
+        #[target_feature(enable = $features)]
+        fn $name(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
+            $($setup)*
+            let bl = m.blocks;
+            for gi in 0..groups {
+                let g = g0 + gi;
+                let q = &m.quants[g * bl * GB..][..bl * GB];
+                let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
+                for t in 0..x.n {
+                    let xw = &x.words[t * bl * 8..][..bl * 8];
+                    let xd = &x.d[t * bl..][..bl];
+                    let xc = &x.corr[t * bl..][..bl];
+                    let mut sum_lo = _mm256_setzero_ps();
+                    let mut sum_hi = _mm256_setzero_ps();
+                    for b in 0..bl {
+                        let qb = &q[b * GB..][..GB];
+                        let w = &xw[b * 8..][..8];
+                        let mut $lo = _mm256_setzero_si256();
+                        let mut $hi = _mm256_setzero_si256();
+                        for k in 0..8 {
+                            let $xv = _mm256_set1_epi32(w[k]);
+                            let s_lo = &qb[k * 64..][..32];
+                            let s_hi = &qb[k * 64 + 32..][..32];
+                            // SAFETY: each slice is exactly 32 bytes, the size of the load.
+                            let ($v_lo, $v_hi) = unsafe {
+                                (_mm256_loadu_si256(s_lo.as_ptr().cast()), _mm256_loadu_si256(s_hi.as_ptr().cast()))
+                            };
+                            $step
+                        }
+                        if $offset {
+                            let c = _mm256_set1_epi32(xc[b]);
+                            $lo = _mm256_sub_epi32($lo, c);
+                            $hi = _mm256_sub_epi32($hi, c);
+                        }
+                        let dx = _mm256_set1_ps(xd[b]);
+                        let s_lo = &sc[b * ROWS..][..8];
+                        let s_hi = &sc[b * ROWS + 8..][..8];
+                        // SAFETY: 8 f16 scales are exactly 16 bytes, the size of each load.
+                        let (f_lo, f_hi) = unsafe {
+                            (
+                                _mm256_cvtph_ps(_mm_loadu_si128(s_lo.as_ptr().cast())),
+                                _mm256_cvtph_ps(_mm_loadu_si128(s_hi.as_ptr().cast())),
+                            )
+                        };
+                        sum_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps($lo), _mm256_mul_ps(f_lo, dx), sum_lo);
+                        sum_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps($hi), _mm256_mul_ps(f_hi, dx), sum_hi);
+                    }
+                    let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
+                    let (o_lo, o_hi) = o.split_at_mut(8);
+                    // SAFETY: each half is exactly 8 floats, the size of each store.
+                    unsafe {
+                        _mm256_storeu_ps(o_lo.as_mut_ptr(), sum_lo);
+                        _mm256_storeu_ps(o_hi.as_mut_ptr(), sum_hi);
+                    }
                 }
-                let c = _mm256_set1_epi32(xc[b]);
-                let dx = _mm256_set1_ps(xd[b]);
-                let s_lo = &sc[b * ROWS..][..8];
-                let s_hi = &sc[b * ROWS + 8..][..8];
-                // SAFETY: 8 f16 scales are exactly 16 bytes, the size of each load.
-                let (f_lo, f_hi) = unsafe {
-                    (
-                        _mm256_cvtph_ps(_mm_loadu_si128(s_lo.as_ptr().cast())),
-                        _mm256_cvtph_ps(_mm_loadu_si128(s_hi.as_ptr().cast())),
-                    )
-                };
-                sum_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(lo, c)), _mm256_mul_ps(f_lo, dx), sum_lo);
-                sum_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(hi, c)), _mm256_mul_ps(f_hi, dx), sum_hi);
-            }
-            let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
-            let (o_lo, o_hi) = o.split_at_mut(8);
-            // SAFETY: each half is exactly 8 floats, the size of each store.
-            unsafe {
-                _mm256_storeu_ps(o_lo.as_mut_ptr(), sum_lo);
-                _mm256_storeu_ps(o_hi.as_mut_ptr(), sum_hi);
             }
         }
+    };
+}
+
+// AVX-VNNI: `vpdpbusd` on +128 weights, the offset subtracted per block.
+kernel_256! {
+    avx, "avx2,fma,f16c,avxvnni", offset: true,
+    setup {}
+    step(lo, hi, v_lo, v_hi, xv) {
+        lo = _mm256_dpbusd_avx_epi32(lo, v_lo, xv);
+        hi = _mm256_dpbusd_avx_epi32(hi, v_hi, xv);
     }
 }
 
-/// AVX2 without VNNI: `vpmaddubsw` multiplies unsigned by signed bytes into 16-bit pair sums,
-/// which the +128 weights would overflow, so the weights are made signed again (`xor 0x80`),
-/// the activation's sign is moved onto them (`vpsignb`) and its magnitude (at most 127) is the
-/// unsigned operand: pair sums stay within ±32258. No offset correction is needed.
-#[target_feature(enable = "avx2,fma,f16c")]
-fn avx2(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
-    let bl = m.blocks;
-    let ones = _mm256_set1_epi16(1);
-    let flip = _mm256_set1_epi8(i8::MIN);
-    for gi in 0..groups {
-        let g = g0 + gi;
-        let q = &m.quants[g * bl * GB..][..bl * GB];
-        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
-        for t in 0..x.n {
-            let xw = &x.words[t * bl * 8..][..bl * 8];
-            let xd = &x.d[t * bl..][..bl];
-            let mut sum_lo = _mm256_setzero_ps();
-            let mut sum_hi = _mm256_setzero_ps();
-            for b in 0..bl {
-                let qb = &q[b * GB..][..GB];
-                let w = &xw[b * 8..][..8];
-                let mut lo = _mm256_setzero_si256();
-                let mut hi = _mm256_setzero_si256();
-                for k in 0..8 {
-                    let xv = _mm256_set1_epi32(w[k]);
-                    let ax = _mm256_sign_epi8(xv, xv);
-                    let s_lo = &qb[k * 64..][..32];
-                    let s_hi = &qb[k * 64 + 32..][..32];
-                    // SAFETY: each slice is exactly 32 bytes, the size of the load.
-                    let (v_lo, v_hi) =
-                        unsafe { (_mm256_loadu_si256(s_lo.as_ptr().cast()), _mm256_loadu_si256(s_hi.as_ptr().cast())) };
-                    let p_lo = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_lo, flip), xv));
-                    let p_hi = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_hi, flip), xv));
-                    lo = _mm256_add_epi32(lo, _mm256_madd_epi16(p_lo, ones));
-                    hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p_hi, ones));
-                }
-                let dx = _mm256_set1_ps(xd[b]);
-                let s_lo = &sc[b * ROWS..][..8];
-                let s_hi = &sc[b * ROWS + 8..][..8];
-                // SAFETY: 8 f16 scales are exactly 16 bytes, the size of each load.
-                let (f_lo, f_hi) = unsafe {
-                    (
-                        _mm256_cvtph_ps(_mm_loadu_si128(s_lo.as_ptr().cast())),
-                        _mm256_cvtph_ps(_mm_loadu_si128(s_hi.as_ptr().cast())),
-                    )
-                };
-                sum_lo = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lo), _mm256_mul_ps(f_lo, dx), sum_lo);
-                sum_hi = _mm256_fmadd_ps(_mm256_cvtepi32_ps(hi), _mm256_mul_ps(f_hi, dx), sum_hi);
-            }
-            let o = &mut out[(gi * x.n + t) * ROWS..][..ROWS];
-            let (o_lo, o_hi) = o.split_at_mut(8);
-            // SAFETY: each half is exactly 8 floats, the size of each store.
-            unsafe {
-                _mm256_storeu_ps(o_lo.as_mut_ptr(), sum_lo);
-                _mm256_storeu_ps(o_hi.as_mut_ptr(), sum_hi);
-            }
-        }
+// AVX2 without VNNI: `vpmaddubsw` multiplies unsigned by signed bytes into 16-bit pair sums,
+// which the +128 weights would overflow, so the weights are made signed again (`xor 0x80`),
+// the activation's sign is moved onto them (`vpsignb`) and its magnitude (at most 127) is the
+// unsigned operand: pair sums stay within ±32258, and no offset is left to subtract.
+kernel_256! {
+    avx2, "avx2,fma,f16c", offset: false,
+    setup {
+        let flip = _mm256_set1_epi8(i8::MIN);
+        let ones = _mm256_set1_epi16(1);
+    }
+    step(lo, hi, v_lo, v_hi, xv) {
+        let ax = _mm256_sign_epi8(xv, xv);
+        let p_lo = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_lo, flip), xv));
+        let p_hi = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(_mm256_xor_si256(v_hi, flip), xv));
+        lo = _mm256_add_epi32(lo, _mm256_madd_epi16(p_lo, ones));
+        hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p_hi, ones));
     }
 }
