@@ -61,11 +61,6 @@ pub(crate) fn output_body(out: Option<&OutputConfig>, cfg: &LocalChatConfig) -> 
     })
 }
 
-/// The state a generation works on: its own KV cache.
-struct Session {
-    kv: Kv,
-}
-
 #[allow(clippy::needless_pass_by_value)] // used as `map_err(wrap)`
 fn wrap(e: candle_core::Error) -> Error {
     Error::new(Status::Internal, format!("local model failed: {e}"))
@@ -153,11 +148,11 @@ impl Emitter<'_> {
 }
 
 impl ChatEngine {
-    /// Evaluates `tokens` after the positions `session` holds and returns the logits of the
+    /// Evaluates `tokens` after the positions `kv` holds and returns the logits of the
     /// last one. The tokens go in steps of at most [`PROMPT_CHUNK`], each sharing a batched
     /// forward pass with the steps of other generations running at the same time.
     /// `cancel` is checked before each step, so a long prompt stops within one chunk.
-    fn step(&self, session: &mut Session, tokens: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<Vec<f32>> {
+    fn step(&self, kv: &mut Kv, tokens: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<Vec<f32>> {
         self.model.check(tokens)?;
         let exec = |steps: &mut [Step]| {
             let mut guard = self.scratch.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -171,9 +166,9 @@ impl ChatEngine {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled("generation was cancelled"));
             }
-            let step = Step { tokens: chunk.to_vec(), kv: std::mem::take(&mut session.kv), logits: i == last };
-            let (kv, l) = self.batcher.run(step, &exec)?;
-            session.kv = kv;
+            let step = Step { tokens: chunk.to_vec(), kv: std::mem::take(kv), logits: i == last };
+            let (after, l) = self.batcher.run(step, &exec)?;
+            *kv = after;
             logits = l;
         }
         Ok(logits)
@@ -183,12 +178,9 @@ impl ChatEngine {
     /// split before their last message, and the state there is kept too, so a new question
     /// after the same conversation (or system prompt) starts from it.
     /// Returns the state, the last logits and the number of prompt tokens taken from the cache.
-    fn prefill(&self, prompt: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<(Session, Vec<f32>, usize)> {
-        let mut session = Session { kv: self.model.new_kv() };
-        if let Some((_, cached)) = self.prefixes.lookup(prompt) {
-            session.kv = cached;
-        }
-        let mut done = session.kv.len();
+    fn prefill(&self, prompt: &[u32], pool: &Pool, cancel: &CancellationToken) -> Result<(Kv, Vec<f32>, usize)> {
+        let mut kv = self.prefixes.lookup(prompt).map_or_else(|| self.model.new_kv(), |(_, cached)| cached);
+        let mut done = kv.len();
         let reused = done;
         // The prompt ends with the opened assistant turn: split before the message preceding it.
         let split = self.message_start.and_then(|m| {
@@ -198,13 +190,18 @@ impl ChatEngine {
         });
         let split = split.filter(|&s| s > done);
         if let Some(split) = split {
-            self.step(&mut session, &prompt[done..split], pool, cancel)?;
-            self.prefixes.insert(&prompt[..split], session.kv.clone());
+            self.step(&mut kv, &prompt[done..split], pool, cancel)?;
+            // Copied only when the cache will keep it.
+            if self.prefixes.keeps(split) {
+                self.prefixes.insert(&prompt[..split], kv.clone());
+            }
             done = split;
         }
-        let logits = self.step(&mut session, &prompt[done..], pool, cancel)?;
-        self.prefixes.insert(prompt, session.kv.clone());
-        Ok((session, logits, reused))
+        let logits = self.step(&mut kv, &prompt[done..], pool, cancel)?;
+        if self.prefixes.keeps(prompt.len()) {
+            self.prefixes.insert(prompt, kv.clone());
+        }
+        Ok((kv, logits, reused))
     }
 
     /// Runs one generation (blocking). Chunks go to `sink` as text is produced; `cancel`
@@ -265,7 +262,7 @@ impl ChatEngine {
         }
         // Registered until this generation ends, so batched passes wait for its steps.
         let _active = self.batcher.join();
-        let (mut session, mut logits, reused) = self.prefill(&prompt, pool, cancel)?;
+        let (mut kv, mut logits, reused) = self.prefill(&prompt, pool, cancel)?;
         while generated < max_new {
             if cancel.is_cancelled() {
                 return Err(Error::cancelled("generation was cancelled"));
@@ -308,11 +305,11 @@ impl ChatEngine {
             if generated >= max_new {
                 break;
             }
-            logits = self.step(&mut session, &batch, pool, cancel)?;
+            logits = self.step(&mut kv, &batch, pool, cancel)?;
             fed.extend_from_slice(&batch);
         }
         // The conversation so far: the next turn of a chat or of the tool loop starts here.
-        self.prefixes.insert(&fed, session.kv);
+        self.prefixes.insert(&fed, kv);
         out.flush(&detok.rest(&self.tokenizer))?;
         let out_chars = out.text.chars().count() + out.raw.chars().count();
         let message = out.into_message();

@@ -62,10 +62,15 @@ impl<S: Clone> PrefixCache<S> {
         Some(out)
     }
 
+    /// Whether a state of `len` tokens would be kept (so callers copy a state only then).
+    pub(crate) fn keeps(&self, len: usize) -> bool {
+        self.max_entries > 0 && len > 0 && len <= self.max_tokens
+    }
+
     /// Keeps `state`, which holds `tokens`; evicts the least recently used entries beyond the
     /// bounds.
     pub(crate) fn insert(&self, tokens: &[u32], state: S) {
-        if self.max_entries == 0 || tokens.is_empty() || tokens.len() > self.max_tokens {
+        if !self.keeps(tokens.len()) {
             return;
         }
         let mut entries = self.lock();
@@ -119,6 +124,7 @@ mod tests {
         c.insert(&[9; 7], "x");
         assert!(c.lookup(&[9; 8]).is_none());
         let off = PrefixCache::new(100, 0);
+        assert!(!off.keeps(1) && !c.keeps(7) && c.keeps(6) && !c.keeps(0));
         off.insert(&[1], "a");
         assert!(off.lookup(&[1, 2]).is_none());
     }
