@@ -316,8 +316,8 @@ async fn bind(port: Option<u16>) -> Result<TcpListener> {
     ))
 }
 
-/// On SIGINT/SIGTERM: remove our runtime file, then exit with 0 (as the JS runtime).
-/// How long the registry must stay unchanged before the runtime file is written.
+/// How long the registry must stay unchanged before the runtime file is written (v1) or the
+/// runtime registers with the CLI (v2).
 const SETTLE_QUIET: Duration = Duration::from_millis(100);
 /// The longest the runtime file waits for the registry to settle.
 const SETTLE_MAX: Duration = Duration::from_secs(3);
@@ -424,6 +424,7 @@ async fn reannounce(file: RuntimeFile, info: RuntimeInfo, state: Arc<v1::V1>, st
     }
 }
 
+/// On SIGINT/SIGTERM: remove our runtime file, then exit with 0 (as the JS runtime).
 async fn exit_on_signal(file: Option<RuntimeFile>) {
     #[cfg(unix)]
     {

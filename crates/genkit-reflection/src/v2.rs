@@ -22,7 +22,19 @@ pub(crate) struct Registration {
 }
 
 /// Connects (and reconnects with backoff `min(500 ms·2^n, 5 s)`) until `stop` fires.
+///
+/// The first connection waits, as v1's runtime file does, until the app has stopped
+/// registering actions (or 3 s passed) and its plugins' actions are listed: an app defines
+/// its flows and agents after `build()` started this client, and a CLI that is told of the
+/// runtime before then lists only part of it.
 pub(crate) async fn run_client(url: String, shared: Arc<Shared>, reg: Registration, stop: CancellationToken) {
+    tokio::select! {
+        () = stop.cancelled() => return,
+        () = crate::settle(&shared.registry, crate::SETTLE_QUIET, crate::SETTLE_MAX) => {}
+    }
+    if let Err(e) = shared.registry.list_resolvable_actions().await {
+        tracing::warn!("listing actions for the Genkit tools failed: {e}");
+    }
     let mut attempt: u32 = 0;
     loop {
         let connected = tokio::select! {

@@ -142,3 +142,42 @@ async fn registers_and_answers_json_rpc_like_the_cli_expects() {
     assert_eq!(recv(&mut ws).await["method"], "register");
     reflection.stop();
 }
+
+/// An app defines its flows after `build()` has started the reflection client. The runtime
+/// registers with the CLI only once the registry has settled, so the CLI's first listing
+/// (which the Dev UI shows and `genkit start` scripts wait on) holds every action, not the
+/// first few. Without the wait, the `register` message arrives before `/flow/late` exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registers_only_after_the_app_has_defined_its_actions() {
+    let registry = Registry::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let opts = ReflectionOptions {
+        reflection_v2_server: Some(url),
+        runtime_id: Some("rt-late".into()),
+        handle_signals: false,
+        ..Default::default()
+    };
+    // Play the CLI: list the actions as soon as the runtime registers, as the CLI does.
+    let cli = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let reg = recv(&mut ws).await;
+        assert_eq!(reg["method"], "register");
+        send(&mut ws, json!({"jsonrpc": "2.0", "method": "listActions", "id": "1"})).await;
+        recv(&mut ws).await
+    });
+    let _reflection = Reflection::start(&registry, opts).await.unwrap();
+    let flow = |name: &str| {
+        ActionDef::<u32, u32, ()>::builder(ActionType::Flow, name).build(|n, _| async move { Ok(n) }).as_action()
+    };
+    registry.register_action(flow("early")).unwrap();
+    // The rest of the app's set-up, well under the settle quiet period of 100 ms.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    registry.register_action(flow("late")).unwrap();
+
+    let r = cli.await.unwrap();
+    let actions = &r["result"]["actions"];
+    assert!(actions.get("/flow/early").is_some(), "{r}");
+    assert!(actions.get("/flow/late").is_some(), "the first listing missed an action defined during set-up: {r}");
+}

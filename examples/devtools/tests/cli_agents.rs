@@ -89,7 +89,10 @@ fn the_dev_ui_server_lists_and_runs_a_rust_agent() {
         let mut actions = Value::Null;
         for _ in 0..600 {
             actions = list().await;
-            if actions["result"]["data"].get("/agent/echo").is_some() {
+            // The app defines its agents after `build()` has started the reflection bridge, so
+            // an early listing can hold the first agent without the second: wait for both.
+            let data = &actions["result"]["data"];
+            if data.get("/agent/echo").is_some() && data.get("/agent/assistant").is_some() {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
