@@ -1,5 +1,6 @@
 //! The small toolkit every Genkit provider plugin (and the flow client) shares for talking
-//! HTTP, whatever HTTP client it uses: no `reqwest` or `hyper` type appears here.
+//! HTTP. The framing, error and body helpers take any HTTP client's byte streams; the client
+//! core for plugins built on `reqwest` is behind the feature of that name.
 //!
 //! # Framing
 //! [`SseDecoder`] (Server-Sent Events, as the WHATWG spec reads them) and [`NdjsonDecoder`]
@@ -34,12 +35,21 @@
 //! just the start of an error answer. [`body_error`] finds the error a provider reported inside
 //! an HTTP 200 answer (`{"error": …}`), which would otherwise decode as an empty success.
 //!
+//! # The client core (feature `reqwest`)
+//! [`HttpOptions`] are the options every provider plugin takes (extra headers, time limits,
+//! the response size limit), with the same setters on every plugin's builder
+//! ([`http_option_setters!`]). [`HttpClient`] sends a plugin's requests with them: a failure
+//! becomes a Genkit error with the key redacted, and whole bodies are read within the limit.
+//! A plugin adds only its URLs, authentication and wire format.
+//!
 //! # Secrets
 //! [`Secret`] holds an API key that `Debug` and `Display` never print; [`redact`] removes a
 //! key from text a provider echoed it in.
 #![deny(unsafe_code)]
 
 mod body;
+#[cfg(feature = "reqwest")]
+mod client;
 mod error;
 mod line;
 mod ndjson;
@@ -49,6 +59,11 @@ mod sse;
 mod stream;
 
 pub use body::{DEFAULT_MAX_BODY, read_body, read_body_prefix};
+#[cfg(feature = "reqwest")]
+pub use client::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, HttpClient, HttpOptions, MAX_ERROR_BODY, sensitive_header,
+    transport_error,
+};
 pub use error::{MAX_MESSAGE, body_error, http_error};
 pub use ndjson::{NdjsonDecoder, ndjson_stream};
 pub use retry_after::{DEFAULT_RETRY_AFTER_CAP, RetryAfter, parse_http_date};

@@ -1,14 +1,10 @@
 //! The HTTP side: base URL, the `x-api-key` / `anthropic-version` / `anthropic-beta` headers,
 //! extra headers, timeouts, and the mapping of failures to Genkit errors.
 
-use std::time::Duration;
-
-use genkit_core::{Error, Result, Status};
-use genkit_http::{Secret, http_error};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use genkit_core::{Error, Result};
+use genkit_http::{HttpClient, HttpOptions, Secret, sensitive_header};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Serialize;
-
-use crate::error::transport_error;
 
 /// The Messages API version sent as `anthropic-version` unless set otherwise.
 pub const DEFAULT_API_VERSION: &str = "2023-06-01";
@@ -24,50 +20,30 @@ pub(crate) struct ClientSettings {
     pub(crate) api_key: Option<Secret>,
     pub(crate) api_version: String,
     pub(crate) betas: Vec<String>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) connect_timeout: Duration,
+    pub(crate) http: HttpOptions,
 }
 
-/// One configured Anthropic endpoint.
+/// One configured Anthropic endpoint: the shared HTTP core plus the base URL, the key and
+/// the beta list.
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
     pub(crate) origin: String,
-    http: reqwest::Client,
+    pub(crate) http: HttpClient,
     base_url: String,
     api_key: Option<Secret>,
-    headers: HeaderMap,
     /// The plugin-wide beta list, merged with each request's.
     pub(crate) betas: Vec<String>,
 }
 
-fn sensitive(name: &str, value: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| Error::invalid_argument(format!("the value of header {name} has characters not allowed")))?;
-    v.set_sensitive(true);
-    Ok(v)
-}
-
 impl Client {
     pub(crate) fn new(s: ClientSettings) -> Result<Client> {
-        let mut b = reqwest::Client::builder().connect_timeout(s.connect_timeout);
-        if let Some(t) = s.timeout {
-            b = b.timeout(t);
-        }
-        let http = b.build().map_err(|e| {
-            Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
-        })?;
-        let mut headers = HeaderMap::new();
-        headers.insert(HeaderName::from_static("anthropic-version"), sensitive("anthropic-version", &s.api_version)?);
-        for (k, v) in s.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| Error::invalid_argument(format!("invalid header name {k:?}: {e}")))?;
-            headers.insert(name, sensitive(&k, &v)?);
-        }
+        let mut http = s.http;
+        http.headers.insert(0, ("anthropic-version".to_owned(), s.api_version));
+        let core = HttpClient::new(s.origin.as_str(), &http)?;
         // The SDKs take the base URL without `/v1`; a URL given with it works too.
         let base_url = s.base_url.trim_end_matches('/');
         let base_url = base_url.strip_suffix("/v1").unwrap_or(base_url).to_owned();
-        Ok(Client { origin: s.origin, http, base_url, api_key: s.api_key, headers, betas: s.betas })
+        Ok(Client { origin: s.origin, http: core, base_url, api_key: s.api_key, betas: s.betas })
     }
 
     /// The URL of an API path such as `v1/messages`.
@@ -85,26 +61,17 @@ impl Client {
         betas: &[String],
     ) -> Result<reqwest::Response> {
         let secret = key.map(Secret::new).or_else(|| self.api_key.clone());
-        let mut rb = rb.headers(self.headers.clone());
+        let mut rb = rb;
         if let Some(s) = &secret {
-            rb = rb.header(HeaderName::from_static("x-api-key"), sensitive("x-api-key", s.expose())?);
+            rb = rb.header(HeaderName::from_static("x-api-key"), sensitive_header("x-api-key", s.expose())?);
         }
         if !betas.is_empty() {
-            rb = rb.header(HeaderName::from_static("anthropic-beta"), sensitive("anthropic-beta", &betas.join(","))?);
+            rb = rb.header(
+                HeaderName::from_static("anthropic-beta"),
+                sensitive_header("anthropic-beta", &betas.join(","))?,
+            );
         }
-        let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.unwrap_or_default();
-        let body = String::from_utf8_lossy(&body);
-        let body = match &secret {
-            Some(s) => s.redact(&body),
-            None => std::borrow::Cow::Borrowed(&*body),
-        };
-        Err(http_error(status.as_u16(), &headers, body.as_bytes(), &self.origin))
+        self.http.send(rb, secret.as_ref()).await
     }
 
     /// The plugin's betas followed by `extra`, without duplicates.
@@ -130,6 +97,7 @@ impl Client {
             serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
         let rb = self
             .http
+            .reqwest()
             .post(self.url(path))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
@@ -143,29 +111,28 @@ impl Client {
         query: &[(&str, String)],
         betas: &[String],
     ) -> Result<reqwest::Response> {
-        let rb = self.http.get(self.url(path)).query(query);
+        let rb = self.http.reqwest().get(self.url(path)).query(query);
         self.send(rb, None, betas).await
     }
 
     /// `GET` an absolute URL the API returned (a batch's `results_url`), with the same headers.
     pub(crate) async fn get_url(&self, url: &str, betas: &[String]) -> Result<reqwest::Response> {
-        self.send(self.http.get(url), None, betas).await
+        self.send(self.http.reqwest().get(url), None, betas).await
     }
 
     /// `POST` without a body (batch cancellation).
     pub(crate) async fn post_empty(&self, path: &str, betas: &[String]) -> Result<reqwest::Response> {
-        self.send(self.http.post(self.url(path)), None, betas).await
+        self.send(self.http.reqwest().post(self.url(path)), None, betas).await
     }
 
-    /// Reads a whole body as bytes.
+    /// Reads a whole body as bytes, within the response size limit.
     pub(crate) async fn bytes(&self, resp: reqwest::Response) -> Result<Vec<u8>> {
-        resp.bytes().await.map(|b| b.to_vec()).map_err(|e| transport_error(&self.origin, e))
+        self.http.read(resp).await
     }
 
-    /// Reads and decodes a whole JSON body.
+    /// Reads and decodes a whole JSON body, within the response size limit.
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
-        let bytes = self.bytes(resp).await?;
-        serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
+        self.http.json(resp, "Anthropic").await
     }
 }
 
@@ -180,9 +147,7 @@ mod tests {
             api_key: Some(Secret::new("sk-ant-123")),
             api_version: DEFAULT_API_VERSION.into(),
             betas: vec!["a".into()],
-            headers: vec![("x-extra".into(), "v".into())],
-            timeout: Some(Duration::from_secs(5)),
-            connect_timeout: Duration::from_secs(1),
+            http: HttpOptions::default(),
         }
     }
 
@@ -202,8 +167,8 @@ mod tests {
     #[test]
     fn bad_headers_are_rejected_and_betas_merge_without_duplicates() {
         let mut s = settings();
-        s.headers = vec![("bad header".into(), "v".into())];
-        assert_eq!(Client::new(s).unwrap_err().status(), Status::InvalidArgument);
+        s.http.headers = vec![("bad header".into(), "v".into())];
+        assert_eq!(Client::new(s).unwrap_err().status(), genkit_core::Status::InvalidArgument);
         let c = Client::new(settings()).unwrap();
         assert_eq!(c.merged_betas(&["b".into(), "a".into()]), ["a", "b"]);
     }

@@ -1,23 +1,9 @@
-//! Failures as Genkit errors: transport failures (timeouts, refused connections), answers the
-//! plugin cannot read, and the `error` objects Anthropic sends inside a stream or a batch
-//! result. Non-success HTTP answers go through [`genkit_http::http_error`].
+//! Failures as Genkit errors: answers the plugin cannot read, and the `error` objects Anthropic sends inside a stream or a batch
+//! result. Transport failures and non-success HTTP answers are mapped by the shared HTTP
+//! core ([`genkit_http::HttpClient`]).
 
 use genkit_core::{Error, Status};
 use serde_json::{Value, json};
-
-/// The error for a failed transport (no HTTP answer, or the body could not be read).
-pub(crate) fn transport_error(origin: &str, err: reqwest::Error) -> Error {
-    let status = if err.is_timeout() {
-        Status::DeadlineExceeded
-    } else if err.is_decode() {
-        Status::Internal
-    } else {
-        Status::Unavailable
-    };
-    // reqwest's message names the URL but never headers, so the API key cannot leak here.
-    let what = if err.is_timeout() { "request timed out" } else { "request failed" };
-    Error::new(status, format!("{what}: {err}")).with_origin(origin).with_source(err)
-}
 
 /// A response the plugin cannot understand.
 pub(crate) fn bad_response(origin: &str, what: impl std::fmt::Display) -> Error {

@@ -4,10 +4,9 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use genkit_core::{Action, ActionMetadata, ActionType, Error, Plugin, Result, Status};
-use genkit_http::Secret;
+use genkit_http::{HttpOptions, Secret};
 use serde::Deserialize;
 
 use crate::client::{Client, ClientSettings, DEFAULT_API_VERSION, DEFAULT_BASE_URL};
@@ -42,9 +41,7 @@ pub struct Anthropic {
     base_url: Option<String>,
     api_version: String,
     betas: Vec<String>,
-    headers: Vec<(String, String)>,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
+    http: HttpOptions,
     models: Vec<ModelSpec>,
     list_remote: bool,
     cache_system_prompt: bool,
@@ -59,8 +56,7 @@ impl fmt::Debug for Anthropic {
             .field("base_url", &self.base_url)
             .field("api_version", &self.api_version)
             .field("betas", &self.betas)
-            .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .field("timeout", &self.timeout)
+            .field("http", &self.http)
             .field("models", &self.models.iter().map(ModelSpec::id).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -82,9 +78,7 @@ impl Anthropic {
             base_url: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
             betas: Vec::new(),
-            headers: Vec::new(),
-            timeout: Some(Duration::from_secs(600)),
-            connect_timeout: Duration::from_secs(30),
+            http: HttpOptions::default(),
             models: models::claude_models(),
             list_remote: true,
             cache_system_prompt: false,
@@ -144,27 +138,7 @@ impl Anthropic {
         self
     }
 
-    /// Adds a header sent with every request (its value is treated as sensitive).
-    #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Total time limit of a request, streamed body included (default 10 minutes); `None`
-    /// for no limit.
-    #[must_use]
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
-    /// Time limit for connecting (default 30 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    genkit_http::http_option_setters!(http);
 
     /// Declares a model (registered at init, replacing a catalogue entry of the same id).
     #[must_use]
@@ -210,9 +184,7 @@ impl Anthropic {
             api_key,
             api_version: self.api_version.clone(),
             betas: self.betas.clone(),
-            headers: self.headers.clone(),
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
+            http: self.http.clone(),
         })
     }
 

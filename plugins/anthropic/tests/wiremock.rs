@@ -659,3 +659,42 @@ async fn a_failed_listing_still_lists_the_catalogue() {
     assert_eq!(listed.len(), genkit_anthropic::claude_models().len());
     let _ = Role::User;
 }
+
+/// Whole bodies are read within `max_response_bytes` (the shared HTTP core's limit): a larger
+/// answer fails with `RESOURCE_EXHAUSTED`, naming the option, instead of filling memory; an
+/// error answer's body is read only in part, and its message still comes through.
+#[tokio::test]
+async fn answers_over_the_size_limit_fail_instead_of_filling_memory() {
+    let server = MockServer::start().await;
+    let long = "x".repeat(4096);
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ok(message(
+            json!([{"type": "text", "text": long}]),
+            "end_turn",
+            json!({"input_tokens": 1, "output_tokens": 1}),
+        )))
+        .mount(&server)
+        .await;
+    let opts = || GenerateOptions::new().model("anthropic/claude-haiku-4-5").prompt("hi");
+    let e = generate(&registry(plugin(&server).max_response_bytes(1024)), opts()).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+    assert!(e.message().contains("max_response_bytes"), "{}", e.message());
+    let r = generate(&registry(plugin(&server)), opts()).await.unwrap();
+    assert_eq!(r.text().len(), 4096);
+
+    // An error answer with a huge body: its JSON message is at the start and is kept.
+    let server = MockServer::start().await;
+    let huge = format!(
+        "{{\"type\":\"error\",\"error\":{{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}}}{}",
+        " ".repeat(4 << 20)
+    );
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(529).set_body_raw(huge, "application/json"))
+        .mount(&server)
+        .await;
+    let e = generate(&registry(plugin(&server)), opts()).await.unwrap_err();
+    assert_eq!(e.status(), Status::Unavailable, "{e}");
+    assert!(e.message().contains("Overloaded"), "{}", e.message());
+}

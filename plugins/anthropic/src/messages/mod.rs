@@ -15,7 +15,6 @@ use genkit_core::{Error, Result};
 
 use crate::client::Client;
 use crate::config::{AnthropicConfig, parse_config};
-use crate::error::transport_error;
 use crate::models::ModelSpec;
 use decode::decode_message;
 use encode::{EncodeOptions, Encoded, encode_request};
@@ -110,9 +109,9 @@ async fn read_stream(
     emit: &mut (dyn FnMut(ModelResponseChunk) + Send),
 ) -> Result<ModelResponse> {
     let mut dec = StreamDecoder::new(&client.origin);
-    let mut body = resp.bytes_stream();
+    let mut body = std::pin::pin!(client.http.byte_stream(resp));
     while let Some(bytes) = body.next().await {
-        let bytes = bytes.map_err(|e| transport_error(&client.origin, e))?;
+        let bytes = bytes?;
         dec.push(&bytes, emit)?;
     }
     dec.finish(emit)
