@@ -4,16 +4,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use futures::future::BoxFuture;
 use genkit_core::{Error, Result, Status};
-use genkit_http::{Secret, http_error};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use genkit_http::{HttpClient, HttpOptions, Secret, sensitive_header};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Serialize;
-
-use crate::error::transport_error;
 
 /// An API key: a [`genkit_http::Secret`], whose `Debug` and `Display` never show the value,
 /// so it cannot end up in logs or traces by accident.
@@ -81,23 +77,17 @@ pub(crate) enum Routing {
     AzureDeployment,
 }
 
-/// One configured provider endpoint.
+/// One configured provider endpoint: the shared HTTP core plus the base URL, routing,
+/// authentication and fixed query parameters.
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
     pub(crate) origin: Arc<str>,
-    http: reqwest::Client,
+    pub(crate) http: HttpClient,
     base_url: String,
     auth: Auth,
-    headers: HeaderMap,
     query: Vec<(String, String)>,
     pub(crate) routing: Routing,
-    /// The largest whole response body read, and the largest streamed event.
-    pub(crate) max_body: usize,
 }
-
-/// How much of an error answer is read: enough for any JSON error body, not a whole HTML
-/// page or an endless stream.
-const MAX_ERROR_BODY: usize = 256 << 10;
 
 /// Settings a [`Client`] is built from.
 #[derive(Debug, Clone)]
@@ -105,42 +95,27 @@ pub(crate) struct ClientSettings {
     pub(crate) origin: String,
     pub(crate) base_url: String,
     pub(crate) auth: Auth,
-    pub(crate) headers: Vec<(String, String)>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) routing: Routing,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) max_body: usize,
+    pub(crate) http: HttpOptions,
 }
 
 impl Client {
     pub(crate) fn new(s: ClientSettings) -> Result<Client> {
-        let mut b = reqwest::Client::builder().connect_timeout(s.connect_timeout);
-        if let Some(t) = s.timeout {
-            b = b.timeout(t);
-        }
-        let http = b.build().map_err(|e| {
-            Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
-        })?;
-        let mut headers = HeaderMap::new();
-        for (k, v) in s.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|e| Error::invalid_argument(format!("invalid header name {k:?}: {e}")))?;
-            let mut value = HeaderValue::from_str(&v)
-                .map_err(|_| Error::invalid_argument(format!("invalid value for header {k:?}")))?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
+        let origin: Arc<str> = s.origin.into();
         Ok(Client {
-            origin: s.origin.into(),
-            http,
+            http: HttpClient::new(origin.clone(), &s.http)?,
+            origin,
             base_url: s.base_url.trim_end_matches('/').to_owned(),
             auth: s.auth,
-            headers,
             query: s.query,
             routing: s.routing,
-            max_body: s.max_body,
         })
+    }
+
+    /// The largest whole response body read, and the largest streamed event.
+    pub(crate) fn max_body(&self) -> usize {
+        self.http.max_response_bytes()
     }
 
     /// The URL of an endpoint (`chat/completions`, `embeddings`, …) for `model`.
@@ -149,13 +124,6 @@ impl Client {
             Routing::Plain => format!("{}/{path}", self.base_url),
             Routing::AzureDeployment => format!("{}/openai/deployments/{model}/{path}", self.base_url),
         }
-    }
-
-    fn sensitive(value: &str) -> Result<HeaderValue> {
-        let mut v = HeaderValue::from_str(value)
-            .map_err(|_| Error::invalid_argument("the API key or token contains characters not allowed in a header"))?;
-        v.set_sensitive(true);
-        Ok(v)
     }
 
     /// Adds the credentials; returns them too, to redact them from error bodies.
@@ -175,8 +143,8 @@ impl Client {
             })?),
         };
         let rb = match &self.auth {
-            Auth::Header(name, _) => rb.header(name.clone(), Self::sensitive(secret.expose())?),
-            _ => rb.header(AUTHORIZATION, Self::sensitive(&format!("Bearer {}", secret.expose()))?),
+            Auth::Header(name, _) => rb.header(name.clone(), sensitive_header(name.as_str(), secret.expose())?),
+            _ => rb.header(AUTHORIZATION, sensitive_header("authorization", &format!("Bearer {}", secret.expose()))?),
         };
         Ok((rb, Some(secret)))
     }
@@ -184,20 +152,8 @@ impl Client {
     /// Sends a request; a non-2xx answer becomes a Genkit error with the provider's message
     /// (the key redacted, should the provider echo it).
     async fn send(&self, rb: reqwest::RequestBuilder, key: Option<&str>) -> Result<reqwest::Response> {
-        let (rb, secret) = self.authorize(rb.headers(self.headers.clone()).query(&self.query), key).await?;
-        let resp = rb.send().await.map_err(|e| transport_error(&self.origin, e))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let headers = resp.headers().clone();
-        let body = genkit_http::read_body_prefix(resp.bytes_stream(), MAX_ERROR_BODY).await;
-        let body = String::from_utf8_lossy(&body);
-        let body = match &secret {
-            Some(s) => s.redact(&body),
-            None => std::borrow::Cow::Borrowed(&*body),
-        };
-        Err(http_error(status.as_u16(), &headers, body.as_bytes(), &self.origin))
+        let (rb, secret) = self.authorize(rb.query(&self.query), key).await?;
+        self.http.send(rb, secret.as_ref()).await
     }
 
     /// `POST` a JSON body.
@@ -212,6 +168,7 @@ impl Client {
             serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
         let rb = self
             .http
+            .reqwest()
             .post(self.url(path, model))
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .body(bytes);
@@ -226,13 +183,13 @@ impl Client {
         form: reqwest::multipart::Form,
         key: Option<&str>,
     ) -> Result<reqwest::Response> {
-        let rb = self.http.post(self.url(path, model)).multipart(form);
+        let rb = self.http.reqwest().post(self.url(path, model)).multipart(form);
         self.send(rb, key).await
     }
 
     /// `GET` a plain path (model listing).
     pub(crate) async fn get(&self, path: &str) -> Result<reqwest::Response> {
-        let rb = self.http.get(format!("{}/{path}", self.base_url));
+        let rb = self.http.reqwest().get(format!("{}/{path}", self.base_url));
         self.send(rb, None).await
     }
 
@@ -244,13 +201,7 @@ impl Client {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
-        let length = resp.content_length();
-        let origin = self.origin.clone();
-        let body = resp.bytes_stream().map(|chunk| chunk.map_err(|e| transport_error(&origin, e)));
-        let bytes = genkit_http::read_body(body, length, self.max_body, "OpenAiCompat::max_response_bytes")
-            .await
-            .map_err(|e| e.with_origin(self.origin.to_string()))?;
-        Ok((bytes, json))
+        Ok((self.http.read(resp).await?, json))
     }
 
     /// Reads a whole success body (audio, an image answer, a transcription). A JSON body that
@@ -299,12 +250,13 @@ mod tests {
             origin: "t".into(),
             base_url: "https://example.test/v1/".into(),
             auth: Auth::Bearer(ApiKey::new("sk-123")),
-            headers: vec![("OpenAI-Project".into(), "p".into())],
             query: vec![],
             routing,
-            timeout: Some(Duration::from_secs(5)),
-            connect_timeout: Duration::from_secs(1),
-            max_body: genkit_http::DEFAULT_MAX_BODY,
+            http: {
+                let mut o = HttpOptions::default();
+                o.headers.push(("OpenAI-Project".into(), "p".into()));
+                o
+            },
         }
     }
 
@@ -327,7 +279,7 @@ mod tests {
     #[test]
     fn bad_header_names_are_rejected() {
         let mut s = settings(Routing::Plain);
-        s.headers = vec![("bad header".into(), "v".into())];
+        s.http.headers = vec![("bad header".into(), "v".into())];
         assert_eq!(Client::new(s).unwrap_err().status(), Status::InvalidArgument);
     }
 

@@ -4,9 +4,9 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use genkit_core::{Action, ActionMetadata, ActionType, Error, Plugin, Result, Status};
+use genkit_http::HttpOptions;
 use reqwest::header::HeaderName;
 use serde::Deserialize;
 
@@ -55,10 +55,7 @@ pub struct OpenAiCompat {
     default_base_url: Option<&'static str>,
     token: Option<TokenProvider>,
     api_version: Option<String>,
-    headers: Vec<(String, String)>,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
-    max_response_bytes: usize,
+    http: HttpOptions,
     models: Vec<ModelSpec>,
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
@@ -74,9 +71,7 @@ impl fmt::Debug for OpenAiCompat {
             .field("base_url", &self.base_url)
             .field("token_provider", &self.token.is_some())
             .field("api_version", &self.api_version)
-            .field("headers", &self.headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .field("timeout", &self.timeout)
-            .field("max_response_bytes", &self.max_response_bytes)
+            .field("http", &self.http)
             .field("models", &self.models.iter().map(ModelSpec::id).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -95,10 +90,7 @@ impl OpenAiCompat {
             default_base_url: None,
             token: None,
             api_version: None,
-            headers: Vec::new(),
-            timeout: Some(Duration::from_secs(600)),
-            connect_timeout: Duration::from_secs(30),
-            max_response_bytes: genkit_http::DEFAULT_MAX_BODY,
+            http: HttpOptions::default(),
             models: Vec::new(),
             embedders: Vec::new(),
             list_remote: false,
@@ -224,38 +216,7 @@ impl OpenAiCompat {
         self
     }
 
-    /// Adds a header sent with every request (its value is treated as sensitive).
-    #[must_use]
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Total time limit of a request, streamed body included (default 10 minutes); `None`
-    /// for no limit.
-    #[must_use]
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
-    /// Time limit for connecting (default 30 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// The largest response body read whole, in bytes (default
-    /// [`genkit_http::DEFAULT_MAX_BODY`], 64 MiB); a larger answer fails with
-    /// `RESOURCE_EXHAUSTED` instead of filling memory. It also caps one streamed event (at most
-    /// [`genkit_http::DEFAULT_MAX_LINE`], 8 MiB); a stream as a whole is bounded by
-    /// [`OpenAiCompat::timeout`].
-    #[must_use]
-    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_response_bytes = bytes;
-        self
-    }
+    genkit_http::http_option_setters!(http);
 
     /// Declares a model (registered at init, replacing a catalogue entry of the same id).
     #[must_use]
@@ -320,7 +281,8 @@ impl OpenAiCompat {
             }
             (None, None) => Auth::None,
         };
-        let mut headers = self.headers.clone();
+        let mut http = self.http.clone();
+        let headers = &mut http.headers;
         let mut query = Vec::new();
         let mut routing = Routing::Plain;
         match self.flavor {
@@ -351,17 +313,7 @@ impl OpenAiCompat {
             }
             Flavor::DeepSeek | Flavor::Xai | Flavor::Generic => {}
         }
-        Ok(ClientSettings {
-            origin: self.name.clone(),
-            base_url: base,
-            auth,
-            headers,
-            query,
-            routing,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
-            max_body: self.max_response_bytes,
-        })
+        Ok(ClientSettings { origin: self.name.clone(), base_url: base, auth, http, query, routing })
     }
 
     fn client(&self) -> Result<Arc<Client>> {

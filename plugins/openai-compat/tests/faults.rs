@@ -235,7 +235,7 @@ fn cases() -> Vec<Case> {
             fault: Fault::Endless("application/json"),
             stream: false,
             status: Status::ResourceExhausted,
-            says: "larger than the limit of 1048576 bytes (set by OpenAiCompat::max_response_bytes)",
+            says: "larger than the limit of 1048576 bytes (set by the plugin's max_response_bytes option)",
         },
         Case {
             name: "endless SSE line",

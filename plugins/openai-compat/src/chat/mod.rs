@@ -15,7 +15,6 @@ use genkit_ai::{ModelRequest, ModelResponse, ModelResponseChunk};
 use genkit_core::{Error, Result};
 
 use crate::client::Client;
-use crate::error::transport_error;
 use crate::models::ModelSpec;
 use config::ChatConfig;
 use decode::{StreamDecoder, decode_completion};
@@ -126,10 +125,10 @@ async fn read_stream(
     resp: reqwest::Response,
     emit: &mut (dyn FnMut(ModelResponseChunk) + Send),
 ) -> Result<ModelResponse> {
-    let mut dec = StreamDecoder::new(&client.origin).max_event(client.max_body.min(genkit_http::DEFAULT_MAX_LINE));
-    let mut body = resp.bytes_stream();
+    let mut dec = StreamDecoder::new(&client.origin).max_event(client.max_body().min(genkit_http::DEFAULT_MAX_LINE));
+    let mut body = std::pin::pin!(client.http.byte_stream(resp));
     while let Some(bytes) = body.next().await {
-        let bytes = bytes.map_err(|e| transport_error(&client.origin, e))?;
+        let bytes = bytes?;
         dec.push(&bytes, emit)?;
     }
     dec.finish(emit)
