@@ -3,25 +3,20 @@
 //! timeouts, and the mapping of failures to Genkit errors.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
-use genkit_core::{Error, Result, Status};
-use genkit_http::Secret;
+use genkit_core::{Error, Result};
+use genkit_http::{HttpClient, HttpOptions, Secret, sensitive_header};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Serialize;
 
 use crate::auth::TokenSource;
-use crate::error::{api_error, transport_error};
+use crate::error::api_error;
 
 /// The Gemini Developer API base URL when no option sets one.
 pub const DEFAULT_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
 /// The API version path segment used unless set otherwise.
 pub const DEFAULT_API_VERSION: &str = "v1beta";
-
-/// The largest non-streamed answer read (64 MiB: inline images and audio are base64).
-const MAX_BODY: usize = 64 << 20;
 
 /// How the API key travels with each request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -54,8 +49,8 @@ pub(crate) struct ClientSettings {
     pub(crate) api_version: String,
     pub(crate) api_key: Option<Secret>,
     pub(crate) key_transport: KeyTransport,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) connect_timeout: Duration,
+    /// Extra headers, time limits, the response size limit.
+    pub(crate) http: HttpOptions,
     /// The URL layout.
     pub(crate) backend: Backend,
     /// OAuth tokens sent as `Authorization: Bearer` (Vertex AI with credentials).
@@ -66,7 +61,7 @@ pub(crate) struct ClientSettings {
 #[derive(Debug, Clone)]
 pub(crate) struct Client {
     pub(crate) origin: String,
-    http: reqwest::Client,
+    pub(crate) http: HttpClient,
     root: String,
     base: String,
     api_key: Option<Secret>,
@@ -77,22 +72,14 @@ pub(crate) struct Client {
     pub(crate) caches: crate::cache::CacheMemo,
 }
 
-fn sensitive(value: &str) -> Result<HeaderValue> {
-    let mut v = HeaderValue::from_str(value)
-        .map_err(|_| Error::invalid_argument("the API key has characters not allowed in a header"))?;
-    v.set_sensitive(true);
-    Ok(v)
+/// `Authorization: Bearer <token>`, marked sensitive.
+fn bearer(token: &Secret) -> Result<HeaderValue> {
+    sensitive_header("authorization", &format!("Bearer {}", token.expose()))
 }
 
 impl Client {
     pub(crate) fn new(s: ClientSettings) -> Result<Client> {
-        let mut b = reqwest::Client::builder().connect_timeout(s.connect_timeout);
-        if let Some(t) = s.timeout {
-            b = b.timeout(t);
-        }
-        let http = b.build().map_err(|e| {
-            Error::new(Status::Internal, format!("cannot build the HTTP client: {e}")).with_origin(s.origin.clone())
-        })?;
+        let http = HttpClient::new(s.origin.as_str(), &s.http)?;
         let root = s.base_url.trim_end_matches('/').to_owned();
         let base = format!("{root}/{}", s.api_version.trim_matches('/'));
         Ok(Client {
@@ -230,62 +217,35 @@ impl Client {
             let token = tokens.token().await.map_err(|e| e.with_origin(self.origin.clone()))?;
             // The copy for a retry is taken before the token goes in.
             let retry = rb.try_clone();
-            let rb = rb.header(reqwest::header::AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
-            let resp = self.send_with(retry, rb, None).await;
+            let resp = self.send_as(rb.header(reqwest::header::AUTHORIZATION, bearer(&token)?), Some(&token)).await;
             // A 401 means the token went stale early (revoked, clock skew): fetch a new one
             // and try once more.
-            return match resp {
-                Err((e, Some(retry))) if e.provider_http_status() == Some(401) => {
+            return match (resp, retry) {
+                (Err(e), Some(retry)) if e.provider_http_status() == Some(401) => {
                     tokens.invalidate(&token);
                     let token = tokens.token().await.map_err(|e| e.with_origin(self.origin.clone()))?;
-                    let rb =
-                        retry.header(reqwest::header::AUTHORIZATION, sensitive(&format!("Bearer {}", token.expose()))?);
-                    self.send_with(None, rb, None).await.map_err(|(e, _)| e)
+                    self.send_as(retry.header(reqwest::header::AUTHORIZATION, bearer(&token)?), Some(&token)).await
                 }
-                other => other.map_err(|(e, _)| e),
+                (other, _) => other,
             };
         }
         match (&secret, self.key_transport) {
             (Some(s), KeyTransport::Header) => {
-                rb = rb.header(HeaderName::from_static("x-goog-api-key"), sensitive(s.expose())?);
+                rb = rb
+                    .header(HeaderName::from_static("x-goog-api-key"), sensitive_header("x-goog-api-key", s.expose())?);
             }
             (Some(s), KeyTransport::Query) => rb = rb.query(&[("key", s.expose())]),
             (None, _) => {}
         }
-        self.send_with(None, rb, secret.as_ref()).await.map_err(|(e, _)| e)
+        self.send_as(rb, secret.as_ref()).await
     }
 
-    /// Sends `rb`; a failure comes back with `retry` (a copy of the request, if one could be
-    /// made) so the caller may try again. `secret` is redacted from errors.
-    async fn send_with(
-        &self,
-        retry: Option<reqwest::RequestBuilder>,
-        rb: reqwest::RequestBuilder,
-        secret: Option<&Secret>,
-    ) -> std::result::Result<reqwest::Response, (Error, Option<reqwest::RequestBuilder>)> {
-        // reqwest's errors name the URL, which holds the key with `KeyTransport::Query`.
-        let resp = rb.send().await.map_err(|e| {
-            let e = transport_error(&self.origin, e);
-            let e = match secret {
-                Some(s) if self.key_transport == KeyTransport::Query => {
-                    Error::new(e.status(), s.redact(e.message()).into_owned()).with_origin(self.origin.clone())
-                }
-                _ => e,
-            };
-            (e, None)
-        })?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let headers = resp.headers().clone();
-        let body = genkit_http::read_body_prefix(resp.bytes_stream(), genkit_http::MAX_MESSAGE * 64).await;
-        let body = String::from_utf8_lossy(&body);
-        let body = match secret {
-            Some(s) => s.redact(&body),
-            None => std::borrow::Cow::Borrowed(&*body),
-        };
-        Err((api_error(status.as_u16(), &headers, body.as_bytes(), &self.origin), retry))
+    /// Sends `rb` through the shared HTTP core, a non-success answer mapped by Google's error
+    /// shape; `secret` (the key or token the request carries) is redacted from errors,
+    /// including transport errors, whose message names the URL (where a
+    /// `KeyTransport::Query` key travels).
+    async fn send_as(&self, rb: reqwest::RequestBuilder, secret: Option<&Secret>) -> Result<reqwest::Response> {
+        self.http.send_mapped(rb, secret, api_error).await
     }
 
     /// `POST` a JSON body to `path` with optional query parameters.
@@ -324,6 +284,7 @@ impl Client {
             serde_json::to_vec(body).map_err(|e| Error::invalid_argument(format!("cannot encode the request: {e}")))?;
         let mut rb = self
             .http
+            .reqwest()
             .post(url)
             .query(query)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -341,7 +302,7 @@ impl Client {
         query: &[(&str, String)],
         key: Option<&str>,
     ) -> Result<reqwest::Response> {
-        self.send(self.http.get(self.url(path)).query(query), key).await
+        self.send(self.http.reqwest().get(self.url(path)).query(query), key).await
     }
 
     /// `GET` a path with query parameters.
@@ -351,18 +312,12 @@ impl Client {
 
     /// `GET` an absolute URL with query parameters.
     pub(crate) async fn get_url(&self, url: &str, query: &[(&str, String)]) -> Result<reqwest::Response> {
-        self.send(self.http.get(url).query(query), None).await
+        self.send(self.http.reqwest().get(url).query(query), None).await
     }
 
-    /// Reads and decodes a whole JSON body (bounded).
+    /// Reads and decodes a whole JSON body, within the response size limit.
     pub(crate) async fn json<T: serde::de::DeserializeOwned>(&self, resp: reqwest::Response) -> Result<T> {
-        let len = resp.content_length();
-        let origin = self.origin.clone();
-        let body = resp.bytes_stream().map(move |r| r.map_err(|e| transport_error(&origin, e)));
-        let bytes = genkit_http::read_body(body, len, MAX_BODY, "the response size limit")
-            .await
-            .map_err(|e| e.with_origin(self.origin.clone()))?;
-        serde_json::from_slice(&bytes).map_err(|e| crate::error::bad_response(&self.origin, e))
+        self.http.json(resp, "the Gemini API").await
     }
 }
 
@@ -389,6 +344,7 @@ pub(crate) fn operation_model(name: &str) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use genkit_core::Status;
 
     #[test]
     fn urls_join_base_version_and_path_and_debug_hides_the_key() {
@@ -398,8 +354,7 @@ mod tests {
             api_version: DEFAULT_API_VERSION.into(),
             api_key: Some(Secret::new("AIza-secret-key")),
             key_transport: KeyTransport::Header,
-            timeout: None,
-            connect_timeout: Duration::from_secs(1),
+            http: HttpOptions::default(),
             backend: Backend::GeminiApi,
             tokens: None,
         })
@@ -431,6 +386,7 @@ mod tests {
 #[cfg(test)]
 mod backend_tests {
     use super::*;
+    use genkit_core::Status;
 
     fn client(backend: Backend) -> Client {
         Client::new(ClientSettings {
@@ -439,8 +395,7 @@ mod backend_tests {
             api_version: "v1".into(),
             api_key: None,
             key_transport: KeyTransport::Header,
-            timeout: None,
-            connect_timeout: Duration::from_secs(1),
+            http: HttpOptions::default(),
             backend,
             tokens: None,
         })
@@ -455,8 +410,7 @@ mod backend_tests {
             api_version: "v1".into(),
             api_key: None,
             key_transport: KeyTransport::Header,
-            timeout: None,
-            connect_timeout: Duration::from_secs(1),
+            http: HttpOptions::default(),
             backend: Backend::Vertex { project: "p1".into(), location: "europe-west4".into() },
             tokens: None,
         };

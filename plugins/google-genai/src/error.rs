@@ -1,4 +1,4 @@
-//! Failures as Genkit errors: transport failures, answers the plugin cannot read, and
+//! Failures as Genkit errors: answers the plugin cannot read, and
 //! Google's error body `{"error":{"code","message","status","details":[…]}}`, whose canonical
 //! `status` name and `RetryInfo.retryDelay` win over the HTTP status and `Retry-After`.
 
@@ -6,20 +6,6 @@ use std::time::Duration;
 
 use genkit_core::{Error, Status};
 use serde_json::Value;
-
-/// The error for a failed transport (no HTTP answer, or the body could not be read).
-pub(crate) fn transport_error(origin: &str, err: reqwest::Error) -> Error {
-    let status = if err.is_timeout() {
-        Status::DeadlineExceeded
-    } else if err.is_decode() {
-        Status::Internal
-    } else {
-        Status::Unavailable
-    };
-    // reqwest's message names the URL but never headers; the key travels in a header.
-    let what = if err.is_timeout() { "request timed out" } else { "request failed" };
-    Error::new(status, format!("{what}: {err}")).with_origin(origin).with_source(err)
-}
 
 /// A response the plugin cannot understand.
 pub(crate) fn bad_response(origin: &str, what: impl std::fmt::Display) -> Error {

@@ -13,7 +13,6 @@ use crate::client::Client;
 use crate::config::{GeminiConfig, parse_config};
 use crate::decode::{StreamDecoder, decode_response};
 use crate::encode::{EncodeOptions, Encoded, encode_request};
-use crate::error::transport_error;
 use crate::models::ModelSpec;
 
 /// Builds the model action `<plugin>/<id>`.
@@ -96,9 +95,9 @@ async fn run(
                 return Ok(r);
             }
             let mut dec = StreamDecoder::new(&client.origin);
-            let mut bytes = resp.bytes_stream();
+            let mut bytes = std::pin::pin!(client.http.byte_stream(resp));
             while let Some(b) = bytes.next().await {
-                let b = b.map_err(|e| transport_error(&client.origin, e))?;
+                let b = b?;
                 dec.push(&b, &mut emit)?;
             }
             dec.finish(&mut emit)

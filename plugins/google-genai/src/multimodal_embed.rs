@@ -261,8 +261,7 @@ mod tests {
                 api_version: "v1".into(),
                 api_key: None,
                 key_transport: crate::client::KeyTransport::Header,
-                timeout: None,
-                connect_timeout: std::time::Duration::from_secs(5),
+                http: genkit_http::HttpOptions::default(),
                 backend: crate::client::Backend::GeminiApi,
                 tokens: None,
             })

@@ -4,10 +4,9 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use genkit_core::{Action, ActionMetadata, ActionType, Error, Plugin, Result, Status};
-use genkit_http::Secret;
+use genkit_http::{HttpOptions, Secret};
 use serde::Deserialize;
 
 use crate::client::{Client, ClientSettings, DEFAULT_API_VERSION, DEFAULT_BASE_URL, KeyTransport};
@@ -34,8 +33,7 @@ pub struct GoogleAi {
     key_transport: KeyTransport,
     base_url: Option<String>,
     api_version: String,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
+    http: HttpOptions,
     models: Vec<ModelSpec>,
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
@@ -71,8 +69,7 @@ impl GoogleAi {
             key_transport: KeyTransport::Header,
             base_url: None,
             api_version: DEFAULT_API_VERSION.to_owned(),
-            timeout: Some(Duration::from_secs(600)),
-            connect_timeout: Duration::from_secs(30),
+            http: HttpOptions::default(),
             models: models::gemini_models(),
             embedders: models::GEMINI_EMBEDDERS.iter().map(|(id, d)| ((*id).to_owned(), Some(*d))).collect(),
             list_remote: true,
@@ -119,19 +116,7 @@ impl GoogleAi {
         self
     }
 
-    /// Total time limit of a request, streamed body included (default 10 minutes).
-    #[must_use]
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
-    /// Time limit for connecting (default 30 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    genkit_http::http_option_setters!(http);
 
     /// Declares a model (registered at init, replacing a catalogue entry of the same id).
     #[must_use]
@@ -191,8 +176,7 @@ impl GoogleAi {
             api_version: self.api_version.clone(),
             api_key,
             key_transport: self.key_transport,
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
+            http: self.http.clone(),
             backend: crate::client::Backend::GeminiApi,
             tokens: None,
         })

@@ -535,3 +535,23 @@ async fn the_key_can_travel_as_a_query_parameter() {
     let reqs = server.received_requests().await.unwrap();
     assert!(reqs[0].headers.get("x-goog-api-key").is_none());
 }
+
+/// The HTTP options every provider plugin shares: extra headers go with each request, and a
+/// whole answer over `max_response_bytes` fails with `RESOURCE_EXHAUSTED` naming the option.
+#[tokio::test]
+async fn shared_http_options_send_headers_and_bound_bodies() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1beta/models/gemini-2.5-flash:generateContent"))
+        .and(header("x-team", "blue"))
+        .respond_with(ok(answer(json!([{"text": "y".repeat(4096)}]), "STOP")))
+        .mount(&server)
+        .await;
+    let opts = || GenerateOptions::new().model("googleai/gemini-2.5-flash").prompt("hi");
+    let r = generate(&registry(plugin(&server).header("x-team", "blue")), opts()).await.unwrap();
+    assert_eq!(r.text().len(), 4096);
+    let small = plugin(&server).header("x-team", "blue").max_response_bytes(1024);
+    let e = generate(&registry(small), opts()).await.unwrap_err();
+    assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+    assert!(e.message().contains("max_response_bytes"), "{}", e.message());
+}

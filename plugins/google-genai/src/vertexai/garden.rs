@@ -18,7 +18,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::{Backend, Client};
-use crate::error::transport_error;
 
 /// The `anthropic_version` Vertex AI wants in the body.
 pub const VERTEX_ANTHROPIC_VERSION: &str = "vertex-2023-10-16";
@@ -123,9 +122,9 @@ async fn run_claude(client: &Client, api_id: &str, req: ModelRequest, cx: &Model
     let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
     if sse {
         let mut dec = claude::StreamDecoder::new(&client.origin);
-        let mut bytes = resp.bytes_stream();
+        let mut bytes = std::pin::pin!(client.http.byte_stream(resp));
         while let Some(b) = bytes.next().await {
-            dec.push(&b.map_err(|e| transport_error(&client.origin, e))?, &mut emit)?;
+            dec.push(&b?, &mut emit)?;
         }
         dec.finish(&mut emit)
     } else {
@@ -171,9 +170,9 @@ async fn run_openai(client: &Client, id: &str, req: ModelRequest, cx: &ModelCx) 
     let mut emit = |c: ModelResponseChunk| cx.send_chunk(c);
     if stream {
         let mut dec = oai::StreamDecoder::new(&client.origin);
-        let mut bytes = resp.bytes_stream();
+        let mut bytes = std::pin::pin!(client.http.byte_stream(resp));
         while let Some(b) = bytes.next().await {
-            dec.push(&b.map_err(|e| transport_error(&client.origin, e))?, &mut emit)?;
+            dec.push(&b?, &mut emit)?;
         }
         dec.finish(&mut emit)
     } else {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use genkit_core::{Action, ActionMetadata, ActionType, Error, Plugin, Result, Status};
-use genkit_http::Secret;
+use genkit_http::{HttpOptions, Secret};
 use serde::Deserialize;
 
 use crate::auth::{Credentials, TokenSource};
@@ -79,8 +79,7 @@ pub struct VertexAi {
     key_transport: KeyTransport,
     base_url: Option<String>,
     api_version: String,
-    timeout: Option<Duration>,
-    connect_timeout: Duration,
+    http: HttpOptions,
     models: Vec<ModelSpec>,
     embedders: Vec<(String, Option<usize>)>,
     list_remote: bool,
@@ -106,8 +105,7 @@ impl Clone for VertexAi {
             key_transport: self.key_transport,
             base_url: self.base_url.clone(),
             api_version: self.api_version.clone(),
-            timeout: self.timeout,
-            connect_timeout: self.connect_timeout,
+            http: self.http.clone(),
             models: self.models.clone(),
             embedders: self.embedders.clone(),
             list_remote: self.list_remote,
@@ -205,8 +203,7 @@ impl VertexAi {
             key_transport: KeyTransport::Header,
             base_url: None,
             api_version: "v1".to_owned(),
-            timeout: Some(Duration::from_secs(600)),
-            connect_timeout: Duration::from_secs(30),
+            http: HttpOptions::default(),
             models: VERTEX_MODELS
                 .iter()
                 .chain(GEMINI_IMAGE_MODELS.iter())
@@ -289,19 +286,7 @@ impl VertexAi {
         self
     }
 
-    /// Total time limit of a request, streamed body included (default 10 minutes).
-    #[must_use]
-    pub fn timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
-        self.timeout = timeout.into();
-        self
-    }
-
-    /// Time limit for connecting (default 30 s).
-    #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
+    genkit_http::http_option_setters!(http);
 
     /// Declares a model (registered at init, replacing a catalogue entry of the same id).
     #[must_use]
@@ -428,8 +413,7 @@ impl VertexAi {
                 api_version: self.api_version.clone(),
                 api_key,
                 key_transport: self.key_transport,
-                timeout: self.timeout,
-                connect_timeout: self.connect_timeout,
+                http: self.http.clone(),
                 backend,
                 tokens,
             }
