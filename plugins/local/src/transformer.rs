@@ -364,8 +364,23 @@ impl Transformer {
             });
         }
         let half = cfg.rope_dim / 2;
-        let inv_freq =
+        let mut inv_freq =
             (0..half).map(|i| 1.0 / cfg.rope_theta.powf((2 * i) as f32 / cfg.rope_dim as f32)).collect::<Vec<f32>>();
+        // Llama 3.1 and later ship their long-context rotary scaling ("llama3" rope type) as
+        // per-frequency factors, `rope_freqs.weight`: each rotation frequency is divided by
+        // its factor, as llama.cpp does.
+        if rd.has("rope_freqs.weight") {
+            let factors = rd.vector("rope_freqs.weight", half)?;
+            if let Some(bad) = factors.iter().find(|f| !(f.is_finite() && **f > 0.0)) {
+                return Err(Error::new(
+                    Status::DataLoss,
+                    format!("cannot load {path}: `rope_freqs.weight` holds {bad}, not a positive factor"),
+                ));
+            }
+            for (f, d) in inv_freq.iter_mut().zip(&factors) {
+                *f /= d;
+            }
+        }
         Ok(Transformer { cfg, embed, output, norm, layers: ls, inv_freq })
     }
 
@@ -806,11 +821,21 @@ mod tests {
 
     /// A small random model of `arch` in GGUF (Q8_0 matrices, f32 vectors), as candle writes it.
     fn tiny_gguf(arch: &str) -> (gguf_file::Content, std::io::Cursor<Vec<u8>>) {
-        tiny_gguf_with_output(arch, None)
+        tiny_gguf_with(arch, None, None)
     }
 
     /// As [`tiny_gguf`], with an untied `output.weight` of `output_rows` rows.
     fn tiny_gguf_with_output(arch: &str, output_rows: Option<usize>) -> (gguf_file::Content, std::io::Cursor<Vec<u8>>) {
+        tiny_gguf_with(arch, output_rows, None)
+    }
+
+    /// As [`tiny_gguf`], with an untied `output.weight` of `output_rows` rows and rotary
+    /// frequency factors (`rope_freqs.weight`).
+    fn tiny_gguf_with(
+        arch: &str,
+        output_rows: Option<usize>,
+        rope_freqs: Option<Vec<f32>>,
+    ) -> (gguf_file::Content, std::io::Cursor<Vec<u8>>) {
         use candle_core::Tensor;
         use candle_core::quantized::QTensor;
         use gguf_file::Value as V;
@@ -843,6 +868,9 @@ mod tests {
         tensors.push(vector("output_norm.weight".into(), rnd(hidden, 0.1, 1.0)));
         if let Some(rows) = output_rows {
             tensors.push(matrix("output.weight".into(), rows, hidden, &mut rnd));
+        }
+        if let Some(f) = rope_freqs {
+            tensors.push(vector("rope_freqs.weight".into(), f));
         }
         for i in 0..layers {
             let n = |s: &str| format!("blk.{i}.{s}");
@@ -987,5 +1015,33 @@ mod tests {
         let (ct, mut r) = tiny_gguf_with_output("qwen2", Some(96));
         let m = Transformer::load(&ct, &mut r, "qwen2", "good.gguf").unwrap();
         assert_eq!(m.forward(&[1, 2], &mut m.new_kv(), &mut Scratch::default()).unwrap().len(), 96);
+    }
+
+    /// Llama 3's rotary scaling factors (`rope_freqs.weight`) divide the rotation
+    /// frequencies, as llama.cpp applies them: the first position (no rotation) is unchanged,
+    /// later ones differ. Factors that are not positive, or of the wrong count, are refused.
+    #[test]
+    fn rope_frequency_factors_divide_the_frequencies() {
+        let factors: Vec<f32> = (0..8).map(|i| 1.0 + i as f32).collect();
+        let (ct, mut r) = tiny_gguf("llama");
+        let plain = Transformer::load(&ct, &mut r, "llama", "tiny").unwrap();
+        let (ct, mut r) = tiny_gguf_with("llama", None, Some(factors.clone()));
+        let scaled = Transformer::load(&ct, &mut r, "llama", "tiny").unwrap();
+        for ((p, s), f) in plain.inv_freq.iter().zip(&scaled.inv_freq).zip(&factors) {
+            assert_eq!(*s, p / f);
+        }
+        let mut s = Scratch::default();
+        let (mut kp, mut ks) = (plain.new_kv(), scaled.new_kv());
+        assert_eq!(plain.forward(&[7], &mut kp, &mut s).unwrap(), scaled.forward(&[7], &mut ks, &mut s).unwrap());
+        let a = plain.forward(&[9, 4, 30], &mut kp, &mut s).unwrap();
+        let b = scaled.forward(&[9, 4, 30], &mut ks, &mut s).unwrap();
+        assert_ne!(a, b, "the factors changed nothing past the first position");
+
+        for bad in [vec![1.0; 7], vec![1.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], vec![f32::NAN; 8]] {
+            let (ct, mut r) = tiny_gguf_with("llama", None, Some(bad.clone()));
+            let e = Transformer::load(&ct, &mut r, "llama", "tiny").err().unwrap();
+            assert_eq!(e.status(), Status::DataLoss, "{bad:?}: {e}");
+            assert!(e.message().contains("rope_freqs.weight"), "{}", e.message());
+        }
     }
 }
