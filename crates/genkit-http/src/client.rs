@@ -5,6 +5,47 @@
 //! [`http_error`](crate::http_error) or the plugin's own mapper, the key redacted from both)
 //! and reads bodies within the limit. A plugin adds only what is its own: URLs,
 //! authentication, the wire format.
+//!
+//! The shape every provider plugin follows (the OpenAI-compatible, Anthropic and Google GenAI
+//! plugins do): the builder holds an [`HttpOptions`] and expands
+//! [`http_option_setters!`](crate::http_option_setters) for the common setters; its client
+//! wraps an [`HttpClient`] and adds the credential to each request, passing it to
+//! [`HttpClient::send`] so errors redact it.
+//!
+//! ```no_run
+//! use genkit_core::Result;
+//! use genkit_http::{HttpClient, HttpOptions, Secret, sensitive_header};
+//!
+//! /// The plugin's builder.
+//! pub struct Acme {
+//!     api_key: Option<Secret>,
+//!     http: HttpOptions,
+//! }
+//!
+//! impl Acme {
+//!     /// `.header(..)`, `.timeout(..)`, `.connect_timeout(..)`, `.max_response_bytes(..)`.
+//!     genkit_http::http_option_setters!(http);
+//! }
+//!
+//! /// The plugin's client: the shared core plus what is Acme's own.
+//! struct Client {
+//!     http: HttpClient,
+//!     api_key: Secret,
+//! }
+//!
+//! impl Client {
+//!     async fn models(&self) -> Result<serde_json::Value> {
+//!         let rb = self.http.reqwest().get("https://api.acme.test/v1/models").header(
+//!             "authorization",
+//!             sensitive_header("authorization", &format!("Bearer {}", self.api_key.expose()))?,
+//!         );
+//!         // A non-success answer is a Genkit error (status, message, Retry-After), the key
+//!         // redacted; the body is read within `max_response_bytes`.
+//!         let resp = self.http.send(rb, Some(&self.api_key)).await?;
+//!         self.http.json(resp, "Acme").await
+//!     }
+//! }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
