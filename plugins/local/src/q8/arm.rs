@@ -65,26 +65,18 @@ fn neon(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
 #[inline(always)]
 fn groups_with<const DOT: bool>(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
     let bl = m.blocks;
-    for gi in 0..groups {
-        let g = g0 + gi;
-        let q = &m.quants[g * bl * GB..][..bl * GB];
-        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
-        // Tokens in tiles of up to 4: a block's weights and scales are loaded once per tile.
-        let mut t = 0;
-        while t < x.n {
-            let o = &mut out[(gi * x.n + t) * ROWS..];
-            // SAFETY: callers are `#[target_feature]` functions of at least these features,
-            // entered after the run-time check.
-            t += unsafe {
-                match x.n - t {
-                    1 => tile::<1, DOT>(q, sc, bl, x, t, o),
-                    2 => tile::<2, DOT>(q, sc, bl, x, t, o),
-                    3 => tile::<3, DOT>(q, sc, bl, x, t, o),
-                    _ => tile::<4, DOT>(q, sc, bl, x, t, o),
-                }
-            };
+    super::for_each_tile(m, x, g0, groups, out, |q, sc, t, left, o| {
+        // SAFETY: callers are `#[target_feature]` functions of at least these features,
+        // entered after the run-time check.
+        unsafe {
+            match left {
+                1 => tile::<1, DOT>(q, sc, bl, x, t, o),
+                2 => tile::<2, DOT>(q, sc, bl, x, t, o),
+                3 => tile::<3, DOT>(q, sc, bl, x, t, o),
+                _ => tile::<4, DOT>(q, sc, bl, x, t, o),
+            }
         }
-    }
+    });
 }
 
 /// The 4 rows' dot products of `w` (4 rows × 4 signed bytes) with `x` (4 bytes repeated),

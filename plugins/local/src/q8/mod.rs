@@ -313,6 +313,32 @@ fn run(kernel: Kernel, m: &QMatrix, x: &QActs, g0: usize, out: &mut [f32]) {
     }
 }
 
+/// Runs `tile` over groups `g0..g0 + groups` of `m` and the tokens of `x`: `tile(q, sc, t,
+/// left, out)` gets a group's weights and scales, the first token of a tile, how many tokens
+/// are left and the output from that token on (`[token][16]`), and returns how many tokens it
+/// did (the SIMD kernels take up to 4, loading each block's weights once per tile).
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+#[inline(always)]
+fn for_each_tile(
+    m: &QMatrix,
+    x: &QActs,
+    g0: usize,
+    groups: usize,
+    out: &mut [f32],
+    mut tile: impl FnMut(&[u8], &[f16], usize, usize, &mut [f32]) -> usize,
+) {
+    let bl = m.blocks;
+    for gi in 0..groups {
+        let g = g0 + gi;
+        let q = &m.quants[g * bl * GB..][..bl * GB];
+        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
+        let mut t = 0;
+        while t < x.n {
+            t += tile(q, sc, t, x.n - t, &mut out[(gi * x.n + t) * ROWS..]).max(1);
+        }
+    }
+}
+
 /// The portable kernel: the same integer arithmetic, written for the autovectorizer. Per
 /// group and block, the 16 scales are converted from f16 once (in bulk) for all the tokens;
 /// per token, [`dot_block`] gives the 16 rows' integer dot products.

@@ -96,22 +96,12 @@ pub(super) fn groups_avx2(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out:
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 fn avx512(m: &QMatrix, x: &QActs, g0: usize, groups: usize, out: &mut [f32]) {
     let bl = m.blocks;
-    for gi in 0..groups {
-        let g = g0 + gi;
-        let q = &m.quants[g * bl * GB..][..bl * GB];
-        let sc = &m.scales[g * bl * ROWS..][..bl * ROWS];
-        // Tokens in tiles of up to 4: a block's weights and scales are loaded once per tile.
-        let mut t = 0;
-        while t < x.n {
-            let o = &mut out[(gi * x.n + t) * ROWS..];
-            t += match x.n - t {
-                1 => tile512::<1>(q, sc, bl, x, t, o),
-                2 => tile512::<2>(q, sc, bl, x, t, o),
-                3 => tile512::<3>(q, sc, bl, x, t, o),
-                _ => tile512::<4>(q, sc, bl, x, t, o),
-            };
-        }
-    }
+    super::for_each_tile(m, x, g0, groups, out, |q, sc, t, left, o| match left {
+        1 => tile512::<1>(q, sc, bl, x, t, o),
+        2 => tile512::<2>(q, sc, bl, x, t, o),
+        3 => tile512::<3>(q, sc, bl, x, t, o),
+        _ => tile512::<4>(q, sc, bl, x, t, o),
+    });
 }
 
 /// One group of 16 rows times tokens `t0..t0 + T` into `out` (`T × 16` floats); returns `T`.
