@@ -336,6 +336,65 @@ mod tests {
         assert!(d.contains("x-secret") && !d.contains("hunter2"), "{d}");
     }
 
+    /// A key that travels in the URL (some APIs take `?key=`) never shows in a transport
+    /// error: not in its message, not in its source chain.
+    #[tokio::test]
+    async fn transport_errors_redact_a_key_in_the_url() {
+        // A port that was just free: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let key = Secret::new("AIza-very-secret-key-123");
+        let c = HttpClient::new("p", &HttpOptions::default()).unwrap();
+        let rb = c.reqwest().get(format!("http://127.0.0.1:{port}/v1/models")).query(&[("key", key.expose())]);
+        let e = c.send(rb, Some(&key)).await.unwrap_err();
+        assert_eq!(e.status(), Status::Unavailable);
+        let mut chain = format!("{e} {e:?}");
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            chain.push_str(&format!(" {s} {s:?}"));
+            src = s.source();
+        }
+        assert!(!chain.contains(key.expose()), "{chain}");
+    }
+
+    /// A non-success answer becomes the mapped error, its body read only in part and the key
+    /// redacted from it; a success body over the limit is `RESOURCE_EXHAUSTED`.
+    #[tokio::test]
+    async fn answers_are_mapped_redacted_and_bounded() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let answers = [
+                format!(
+                    "HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{{\"error\":{{\"message\":\"slow down, sk-live-abcdef-123456\"}}}}{}",
+                    56 + 300_000,
+                    " ".repeat(300_000)
+                ),
+                format!("HTTP/1.1 200 OK\r\ncontent-length: 2048\r\n\r\n{}", "x".repeat(2048)),
+            ];
+            for a in answers {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(a.as_bytes()).await;
+                let _ = s.shutdown().await;
+            }
+        });
+        let mut o = HttpOptions::default();
+        o.max_response_bytes = 1024;
+        let c = HttpClient::new("p", &o).unwrap();
+        let key = Secret::new("sk-live-abcdef-123456");
+        let e = c.send(c.reqwest().get(&url), Some(&key)).await.unwrap_err();
+        assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+        assert!(e.message().contains("slow down") && !e.message().contains(key.expose()), "{}", e.message());
+        let resp = c.send(c.reqwest().get(&url), None).await.unwrap();
+        let e = c.read(resp).await.unwrap_err();
+        assert_eq!(e.status(), Status::ResourceExhausted, "{e}");
+        assert!(e.message().contains("max_response_bytes"), "{}", e.message());
+    }
+
     #[test]
     fn bad_headers_are_refused_with_a_clear_error() {
         let mut o = HttpOptions::default();
