@@ -381,8 +381,7 @@ mod tests {
                 let _ = s.shutdown().await;
             }
         });
-        let mut o = HttpOptions::default();
-        o.max_response_bytes = 1024;
+        let o = HttpOptions { max_response_bytes: 1024, ..HttpOptions::default() };
         let c = HttpClient::new("p", &o).unwrap();
         let key = Secret::new("sk-live-abcdef-123456");
         let e = c.send(c.reqwest().get(&url), Some(&key)).await.unwrap_err();
