@@ -340,6 +340,21 @@ pub(crate) async fn settle(registry: &Registry, quiet: Duration, max: Duration) 
     }
 }
 
+/// Waits until the app has defined its actions (nothing new registered for
+/// [`SETTLE_QUIET`], at most [`SETTLE_MAX`]) and lists its plugins' actions, as JS does before
+/// the tools are told of the runtime; false if `stop` fired first. Both transports wait here:
+/// v1 before writing its runtime file, v2 before registering with the CLI.
+pub(crate) async fn ready(registry: &Registry, stop: &CancellationToken) -> bool {
+    tokio::select! {
+        () = stop.cancelled() => return false,
+        () = settle(registry, SETTLE_QUIET, SETTLE_MAX) => {}
+    }
+    if let Err(e) = registry.list_resolvable_actions().await {
+        tracing::warn!("listing actions for the Genkit tools failed: {e}");
+    }
+    true
+}
+
 /// Writes the runtime file once the app's actions are defined, then keeps re-announcing it
 /// until a tool finds the runtime.
 async fn announce(
@@ -350,13 +365,9 @@ async fn announce(
     stop: CancellationToken,
     announced: tokio::sync::watch::Sender<bool>,
 ) {
-    tokio::select! {
-        () = stop.cancelled() => return,
-        () = settle(&registry, SETTLE_QUIET, SETTLE_MAX) => {}
-    }
     // As JS: the registry is fully populated (plugins listed) before the file appears.
-    if let Err(e) = registry.list_resolvable_actions().await {
-        tracing::warn!("listing actions for the Genkit tools failed: {e}");
+    if !ready(&registry, &stop).await {
+        return;
     }
     drop(registry);
     let (f, i) = (file.clone(), info.clone());

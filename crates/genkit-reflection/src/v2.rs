@@ -28,12 +28,8 @@ pub(crate) struct Registration {
 /// its flows and agents after `build()` started this client, and a CLI that is told of the
 /// runtime before then lists only part of it.
 pub(crate) async fn run_client(url: String, shared: Arc<Shared>, reg: Registration, stop: CancellationToken) {
-    tokio::select! {
-        () = stop.cancelled() => return,
-        () = crate::settle(&shared.registry, crate::SETTLE_QUIET, crate::SETTLE_MAX) => {}
-    }
-    if let Err(e) = shared.registry.list_resolvable_actions().await {
-        tracing::warn!("listing actions for the Genkit tools failed: {e}");
+    if !crate::ready(&shared.registry, &stop).await {
+        return;
     }
     let mut attempt: u32 = 0;
     loop {
